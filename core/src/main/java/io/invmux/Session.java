@@ -1,0 +1,79 @@
+package io.invmux;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Many logical {@link Stream}s carried over a bundle of links ({@link Connection}s) to one peer. Each stream's
+ * bytes are cut into chunks, spread over the links by the {@link LoadBalancer} and put back in order at the peer.
+ * A session comes from {@link InvMux#connect} (the dialing side) or from a {@link SessionListener}.
+ *
+ * <p>All methods are thread-safe. Blocking methods must not be called from an event loop thread.
+ */
+public interface Session extends Closeable {
+    /** The session id shared by both ends, as 32 hex digits. */
+    String id();
+
+    /** True on the side that dialed the session's first link. */
+    boolean isClient();
+
+    /** Opens a stream with no metadata. */
+    default Stream openStream() throws IOException {
+        return openStream(new byte[0]);
+    }
+
+    /**
+     * Opens a stream whose peer sees {@code metadata} (up to 16 KiB, e.g. a service name). Returns at once; bytes
+     * may be written before the peer accepts. If the peer refuses the stream, the stream's reads and writes fail
+     * with {@link StreamResetException} ({@link ErrorCode#REFUSED_STREAM}).
+     *
+     * @throws SessionClosedException when the session is closed or either end is going away
+     * @throws InvMuxException with {@link ErrorCode#REFUSED_STREAM} when {@link Config#maxStreams()} are open
+     */
+    Stream openStream(byte[] metadata) throws IOException;
+
+    /** Waits for the next stream opened by the peer. */
+    Stream acceptStream() throws IOException, InterruptedException;
+
+    /** Like {@link #acceptStream()} with a deadline; throws {@link SocketTimeoutException} when it passes. */
+    Stream acceptStream(Duration timeout) throws IOException, InterruptedException;
+
+    /** Completes with the next stream opened by the peer (for callers that must not block). */
+    CompletableFuture<Stream> acceptStreamAsync();
+
+    /** Dials one more link to the peer and joins it to this session (dialing side only). */
+    CompletableFuture<Connection> addConnection(URI uri);
+
+    /**
+     * Removes a link gracefully: no new chunk is scheduled on it, chunks in flight on it are acknowledged or re-sent
+     * elsewhere, then it closes. Completes when it is closed.
+     */
+    CompletableFuture<Void> removeConnection(String id);
+
+    /** The links now carrying the session. */
+    List<Connection> connections();
+
+    int numStreams();
+
+    int numConnections();
+
+    /** A snapshot of the session's counters. */
+    SessionStats stats();
+
+    /** Stops taking new streams in both directions; open streams carry on until they end. */
+    void goAway();
+
+    /** Completes when the session is closed, exceptionally when it ended on an error. */
+    CompletableFuture<Void> closeFuture();
+
+    boolean isClosed();
+
+    /** Closes at once: open streams fail with {@link SessionClosedException}, links close, the peer is told. */
+    @Override
+    void close();
+}

@@ -1,0 +1,39 @@
+package io.invmux;
+
+import java.util.List;
+
+/**
+ * Counters of a session at one moment.
+ *
+ * @param bytesSent stream bytes sent, first transmissions only
+ * @param bytesReceived stream bytes received, duplicates excluded
+ * @param chunksSent chunks sent, first transmissions only
+ * @param chunksReceived chunks received, duplicates included
+ * @param chunksResent chunks sent again after their link was lost
+ * @param duplicateChunks chunks received that carried only bytes already held
+ * @param reorderHighWaterMark most bytes any stream held out of order at once
+ * @param openStreams streams open now
+ * @param refusedLinks links refused at the handshake (bad version, auth, unknown session)
+ * @param links per-link counters
+ */
+public record SessionStats(long bytesSent, long bytesReceived, long chunksSent, long chunksReceived,
+        long chunksResent, long duplicateChunks, long reorderHighWaterMark, int openStreams, long refusedLinks,
+        List<LinkStats> links) {
+
+    /**
+     * Counters of one link.
+     *
+     * @param id link id
+     * @param type transport name
+     * @param remoteAddress remote address
+     * @param bytesSent frame bytes handed to the link (payload of DATA frames)
+     * @param bytesReceived payload bytes of DATA frames received on the link
+     * @param chunksSent DATA frames sent on the link
+     * @param chunksReceived DATA frames received on the link
+     * @param quality latest quality
+     * @param active whether it is carrying frames
+     */
+    public record LinkStats(String id, String type, String remoteAddress, long bytesSent, long bytesReceived,
+            long chunksSent, long chunksReceived, Quality quality, boolean active) {
+    }
+}

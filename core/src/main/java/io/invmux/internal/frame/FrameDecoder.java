@@ -1,0 +1,230 @@
+package io.invmux.internal.frame;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import io.invmux.ErrorCode;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Reads the link preface, then frames. Every length is checked against a cap before anything is allocated; any
+ * violation raises a {@link FrameException} (a link error) once, after which the rest of the input is discarded.
+ * DATA payloads are retained slices of the input, not copies. One decoder per channel (not sharable).
+ */
+public final class FrameDecoder extends ByteToMessageDecoder {
+    private enum State { PREFACE, FRAMES, FAILED }
+
+    private final int maxDataPayload;
+    private State state = State.PREFACE;
+
+    /**
+     * @param maxChunkSize the largest DATA chunk this end accepts; a DATA frame may carry up to this many bytes
+     *     after its offset field
+     */
+    public FrameDecoder(int maxChunkSize) {
+        this.maxDataPayload = maxChunkSize + Wire.DATA_PREFIX_LENGTH;
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        if (state == State.FAILED) {
+            in.skipBytes(in.readableBytes());
+            return;
+        }
+        try {
+            if (state == State.PREFACE) {
+                if (!readPreface(in)) {
+                    return;
+                }
+                state = State.FRAMES;
+            }
+            while (in.readableBytes() >= Wire.HEADER_LENGTH) {
+                Frame frame = readFrame(in);
+                if (frame == null) {
+                    return;
+                }
+                out.add(frame);
+            }
+        } catch (FrameException e) {
+            state = State.FAILED;
+            in.skipBytes(in.readableBytes());
+            throw e;
+        }
+    }
+
+    private static boolean readPreface(ByteBuf in) {
+        // Check the magic as soon as its bytes arrive, so garbage is refused without waiting for more.
+        int available = Math.min(in.readableBytes(), 4);
+        for (int i = 0; i < available; i++) {
+            if (in.getByte(in.readerIndex() + i) != (byte) (Wire.MAGIC >>> (24 - 8 * i))) {
+                throw new FrameException(ErrorCode.HANDSHAKE_FAILED,
+                        "bad link preface: expected magic 'IMUX' (0x494D5558), got 0x" + hexPrefix(in));
+            }
+        }
+        if (in.readableBytes() < Wire.PREFACE_LENGTH) {
+            return false;
+        }
+        int version = in.getUnsignedShort(in.readerIndex() + 4);
+        if (version != Wire.VERSION) {
+            throw new FrameException(ErrorCode.UNSUPPORTED_VERSION,
+                    "unsupported protocol version " + version + ", this end speaks version " + Wire.VERSION);
+        }
+        in.skipBytes(Wire.PREFACE_LENGTH);
+        return true;
+    }
+
+    private static String hexPrefix(ByteBuf in) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < Math.min(4, in.readableBytes()); i++) {
+            sb.append(String.format("%02X", in.getByte(in.readerIndex() + i)));
+        }
+        return sb.toString();
+    }
+
+    /** Returns null (consuming nothing) when the whole frame has not arrived yet. */
+    private Frame readFrame(ByteBuf in) {
+        int start = in.readerIndex();
+        int type = in.getUnsignedByte(start + Wire.TYPE_OFFSET);
+        int flags = in.getUnsignedByte(start + Wire.FLAGS_OFFSET);
+        int streamId = in.getInt(start + Wire.STREAM_ID_OFFSET);
+        long length = in.getUnsignedInt(start + Wire.LENGTH_OFFSET);
+        checkLength(type, length);
+        if (in.readableBytes() < Wire.HEADER_LENGTH + length) {
+            return null;
+        }
+        in.skipBytes(Wire.HEADER_LENGTH);
+        int len = (int) length;
+        int end = in.readerIndex() + len;
+        try {
+            return readPayload(in, type, flags, streamId, len);
+        } finally {
+            in.readerIndex(end);
+        }
+    }
+
+    private void checkLength(int type, long length) {
+        long max;
+        long min;
+        switch (type) {
+            case FrameType.DATA:
+                min = Wire.DATA_PREFIX_LENGTH;
+                max = maxDataPayload;
+                break;
+            case FrameType.ACK:
+                min = max = Wire.ACK_PAYLOAD_LENGTH;
+                break;
+            case FrameType.PING:
+                min = max = Wire.PING_PAYLOAD_LENGTH;
+                break;
+            case FrameType.RST:
+            case FrameType.GOAWAY:
+                min = Wire.ERROR_PREFIX_LENGTH;
+                max = Wire.ERROR_PREFIX_LENGTH + Wire.MAX_MESSAGE_LENGTH;
+                break;
+            case FrameType.OPEN:
+                min = 0;
+                max = Wire.MAX_METADATA_LENGTH;
+                break;
+            case FrameType.HELLO:
+                min = HelloFrame.SESSION_ID_LENGTH + 16 + 1 + 2;
+                max = Wire.MAX_CONTROL_PAYLOAD;
+                break;
+            default:
+                throw new FrameException(ErrorCode.PROTOCOL_ERROR, "unknown frame type 0x" + Integer.toHexString(type));
+        }
+        if (length > max) {
+            throw new FrameException(ErrorCode.FRAME_SIZE_ERROR, FrameType.name(type) + " frame payload of " + length
+                    + " bytes exceeds the limit of " + max + " bytes");
+        }
+        if (length < min) {
+            throw new FrameException(ErrorCode.FRAME_SIZE_ERROR, FrameType.name(type) + " frame payload of " + length
+                    + " bytes is shorter than the minimum of " + min + " bytes");
+        }
+    }
+
+    private static Frame readPayload(ByteBuf in, int type, int flags, int streamId, int length) {
+        switch (type) {
+            case FrameType.DATA: {
+                if (streamId == 0) {
+                    throw new FrameException(ErrorCode.PROTOCOL_ERROR, "DATA frame on stream 0");
+                }
+                long offset = in.readLong();
+                if (offset < 0) {
+                    throw new FrameException(ErrorCode.PROTOCOL_ERROR, "DATA frame with negative offset " + offset);
+                }
+                return new DataFrame(streamId, flags, offset, in.readRetainedSlice(length - Wire.DATA_PREFIX_LENGTH));
+            }
+            case FrameType.OPEN: {
+                if (streamId == 0) {
+                    throw new FrameException(ErrorCode.PROTOCOL_ERROR, "OPEN frame on stream 0");
+                }
+                byte[] metadata = new byte[length];
+                in.readBytes(metadata);
+                return new OpenFrame(streamId, metadata);
+            }
+            case FrameType.ACK: {
+                long ack = in.readLong();
+                long max = in.readLong();
+                if (ack < 0 || max < 0) {
+                    throw new FrameException(ErrorCode.PROTOCOL_ERROR, "ACK frame with negative offset");
+                }
+                return new AckFrame(streamId, flags, ack, max);
+            }
+            case FrameType.RST: {
+                if (streamId == 0) {
+                    throw new FrameException(ErrorCode.PROTOCOL_ERROR, "RST frame on stream 0");
+                }
+                ErrorCode code = ErrorCode.fromCode(in.readUnsignedInt());
+                return new ResetFrame(streamId, code, in.readCharSequence(length - 4, UTF_8).toString());
+            }
+            case FrameType.PING:
+                return new PingFrame((flags & Frame.FLAG_ACK) != 0, in.readLong());
+            case FrameType.GOAWAY: {
+                ErrorCode code = ErrorCode.fromCode(in.readUnsignedInt());
+                return new GoAwayFrame((flags & Frame.FLAG_GOAWAY_LINK) != 0, code,
+                        in.readCharSequence(length - 4, UTF_8).toString());
+            }
+            case FrameType.HELLO:
+                return readHello(in, flags, length);
+            default:
+                throw new AssertionError("checked in checkLength");
+        }
+    }
+
+    private static HelloFrame readHello(ByteBuf in, int flags, int length) {
+        int end = in.readerIndex() + length;
+        byte[] sessionId = new byte[HelloFrame.SESSION_ID_LENGTH];
+        in.readBytes(sessionId);
+        int linkId = in.readInt();
+        int maxChunk = in.readInt();
+        int streamWindow = in.readInt();
+        int sessionWindow = in.readInt();
+        int count = in.readUnsignedByte();
+        List<String> names = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            requireBytes(in, end, 1, "middleware name length");
+            int len = in.readUnsignedByte();
+            requireBytes(in, end, len, "middleware name");
+            names.add(in.readCharSequence(len, UTF_8).toString());
+        }
+        requireBytes(in, end, 2, "auth length");
+        int authLength = in.readUnsignedShort();
+        requireBytes(in, end, authLength, "auth");
+        byte[] auth = new byte[authLength];
+        in.readBytes(auth);
+        if (maxChunk <= 0 || streamWindow <= 0 || sessionWindow <= 0) {
+            throw new FrameException(ErrorCode.HANDSHAKE_FAILED, "HELLO with non-positive limits: chunk=" + maxChunk
+                    + ", streamWindow=" + streamWindow + ", sessionWindow=" + sessionWindow);
+        }
+        return new HelloFrame(flags, sessionId, linkId, maxChunk, streamWindow, sessionWindow, names, auth);
+    }
+
+    private static void requireBytes(ByteBuf in, int end, int needed, String what) {
+        if (end - in.readerIndex() < needed) {
+            throw new FrameException(ErrorCode.HANDSHAKE_FAILED, "HELLO frame truncated in " + what);
+        }
+    }
+}

@@ -1,0 +1,51 @@
+package io.invmux.internal.frame;
+
+import java.util.List;
+
+/**
+ * The first frame on a link, in both directions: which session the link belongs to, its id inside the session,
+ * the sender's limits, its middleware chain and proof that it may join.
+ */
+public final class HelloFrame extends Frame {
+    public static final int SESSION_ID_LENGTH = 16;
+
+    public final byte[] sessionId;
+    public final int linkId;
+    public final int maxChunkSize;
+    public final int streamWindow;
+    public final int sessionWindow;
+    public final List<String> middleware;
+    public final byte[] auth;
+
+    public HelloFrame(int flags, byte[] sessionId, int linkId, int maxChunkSize, int streamWindow, int sessionWindow,
+            List<String> middleware, byte[] auth) {
+        super(0, flags);
+        this.sessionId = sessionId;
+        this.linkId = linkId;
+        this.maxChunkSize = maxChunkSize;
+        this.streamWindow = streamWindow;
+        this.sessionWindow = sessionWindow;
+        this.middleware = List.copyOf(middleware);
+        this.auth = auth;
+    }
+
+    public boolean newSession() {
+        return hasFlag(FLAG_HELLO_NEW_SESSION);
+    }
+
+    public boolean isReply() {
+        return hasFlag(FLAG_ACK);
+    }
+
+    @Override
+    public byte type() {
+        return FrameType.HELLO;
+    }
+
+    @Override
+    public String toString() {
+        return "HELLO(" + (isReply() ? "reply, " : "") + (newSession() ? "new, " : "join, ") + "link=" + linkId
+                + ", chunk=" + maxChunkSize + ", window=" + streamWindow + "/" + sessionWindow + ", middleware="
+                + middleware + ")";
+    }
+}

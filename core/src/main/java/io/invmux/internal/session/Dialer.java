@@ -1,0 +1,152 @@
+package io.invmux.internal.session;
+
+import io.invmux.Config;
+import io.invmux.Session;
+import io.invmux.TransportContext;
+import io.invmux.internal.frame.FrameDecoder;
+import io.invmux.internal.frame.FrameEncoder;
+import io.invmux.internal.transport.EventLoops;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.net.URI;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The dialing side: creates sessions and opens their links. */
+public final class Dialer {
+    private static final Logger log = LoggerFactory.getLogger(Dialer.class);
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final long RECONNECT_BASE_MS = 100;
+    private static final long RECONNECT_MAX_MS = 5_000;
+
+    private Dialer() {
+    }
+
+    public static CompletableFuture<Session> dial(Config config, List<URI> uris) {
+        if (uris.isEmpty()) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException("links: give at least one URI"));
+        }
+        byte[] id = new byte[16];
+        byte[] secret = new byte[Handshake.SECRET_LENGTH];
+        RANDOM.nextBytes(id);
+        RANDOM.nextBytes(secret);
+        MuxSession session = new MuxSession(config, true, id, secret, EventLoops.socketGroup().next(), null);
+        CompletableFuture<Session> result = new CompletableFuture<>();
+        connectLink(session, uris.get(0), true).whenComplete((first, error) -> {
+            if (error != null) {
+                session.close();
+                result.completeExceptionally(unwrap(error));
+                return;
+            }
+            List<CompletableFuture<?>> joins = new ArrayList<>();
+            for (URI uri : uris.subList(1, uris.size())) {
+                joins.add(connectLink(session, uri, false).handle((link, e) -> {
+                    if (e != null) {
+                        log.warn("session {}: link {} not added: {}", session.id(), uri, unwrap(e).getMessage());
+                    }
+                    return null;
+                }));
+            }
+            CompletableFuture.allOf(joins.toArray(new CompletableFuture<?>[0]))
+                    .whenComplete((v, e) -> result.complete(session));
+        });
+        return result;
+    }
+
+    /** Dials one link of {@code session} and completes when its handshake is done. */
+    static CompletableFuture<Link> connectLink(MuxSession session, URI uri, boolean newSession) {
+        CompletableFuture<Link> result = new CompletableFuture<>();
+        int linkId = session.newLinkId();
+        Config config = session.config;
+        TransportContext context = new TransportContext() {
+            @Override
+            public EventLoop eventLoop() {
+                return session.loop;
+            }
+
+            @Override
+            public EventLoopGroup eventLoopGroup() {
+                return EventLoops.socketGroup();
+            }
+
+            @Override
+            public ChannelHandler channelInitializer() {
+                return new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new FrameDecoder(config.maxChunkSize()), FrameEncoder.INSTANCE,
+                                new LinkHandler(session, linkId, newSession, uri, result));
+                    }
+                };
+            }
+        };
+        try {
+            config.connectionRegistry().dial(uri, context).whenComplete((ch, e) -> {
+                if (e != null) {
+                    result.completeExceptionally(unwrap(e));
+                }
+            });
+        } catch (RuntimeException e) {
+            result.completeExceptionally(e);
+        }
+        return result;
+    }
+
+    /** Redials a lost link with exponential backoff and jitter until it joins or the session closes. */
+    static void scheduleReconnect(MuxSession session, URI uri, int attempt) {
+        long backoff = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS << Math.min(attempt, 16));
+        long delay = backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1);
+        session.loop.schedule(() -> {
+            if (session.isClosed()) {
+                return;
+            }
+            connectLink(session, uri, false).whenComplete((link, e) -> {
+                if (e != null && !session.isClosed()) {
+                    log.info("session {}: redial of {} failed (attempt {}): {}", session.id(), uri, attempt + 1,
+                            unwrap(e).getMessage());
+                    scheduleReconnect(session, uri, attempt + 1);
+                }
+            });
+        }, delay, TimeUnit.MILLISECONDS);
+    }
+
+    static Throwable unwrap(Throwable t) {
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    /** Waits for a future, turning its failure into the {@link IOException} it carries. */
+    public static <T> T await(CompletableFuture<T> future) throws IOException {
+        try {
+            return future.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            future.cancel(false);
+            throw new InterruptedIOException("interrupted");
+        } catch (ExecutionException e) {
+            Throwable cause = unwrap(e);
+            if (cause instanceof IOException) {
+                throw (IOException) cause;
+            }
+            if (cause instanceof RuntimeException) {
+                throw (RuntimeException) cause;
+            }
+            throw new IOException(cause);
+        }
+    }
+}

@@ -1,0 +1,267 @@
+package io.invmux.internal.session;
+
+import io.invmux.ErrorCode;
+import io.invmux.InvMuxException;
+import io.invmux.internal.frame.DataFrame;
+import io.invmux.internal.frame.Frame;
+import io.invmux.internal.frame.FrameEncoder;
+import io.invmux.internal.frame.FrameException;
+import io.invmux.internal.frame.GoAwayFrame;
+import io.invmux.internal.frame.HelloFrame;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The last handler of a link's pipeline: runs the handshake, then hands frames to the session. Lives on the
+ * channel's event loop; when that is not the session's loop, frames of one read batch travel in one task.
+ */
+final class LinkHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(LinkHandler.class);
+
+    // Dialing side (null on the accepting side)
+    private final MuxSession dialingSession;
+    private final int dialLinkId;
+    private final boolean newSession;
+    private final URI dialUri;
+    private final CompletableFuture<Link> handshakeResult;
+    // Accepting side (null on the dialing side)
+    private final MuxSessionListener listener;
+
+    // Channel's event loop only
+    private MuxSession session;
+    private Link link;
+    private boolean sameLoop;
+    private List<Frame> batch;
+    private Throwable failure;
+    private ScheduledFuture<?> handshakeTimer;
+
+    /** Dialing side. */
+    LinkHandler(MuxSession session, int linkId, boolean newSession, URI uri, CompletableFuture<Link> result) {
+        this.dialingSession = session;
+        this.dialLinkId = linkId;
+        this.newSession = newSession;
+        this.dialUri = uri;
+        this.handshakeResult = result;
+        this.listener = null;
+    }
+
+    /** Accepting side. */
+    LinkHandler(MuxSessionListener listener) {
+        this.dialingSession = null;
+        this.dialLinkId = 0;
+        this.newSession = false;
+        this.dialUri = null;
+        this.handshakeResult = null;
+        this.listener = listener;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        ctx.write(FrameEncoder.PREFACE);
+        long timeout;
+        if (dialingSession != null) {
+            MuxSession s = dialingSession;
+            ctx.write(Handshake.hello(s, dialLinkId, newSession, false));
+            timeout = s.config.handshakeTimeout().toMillis();
+        } else {
+            timeout = listener.config.handshakeTimeout().toMillis();
+        }
+        ctx.flush();
+        handshakeTimer = ctx.executor().schedule(() -> {
+            if (link == null) {
+                refuse(ctx, ErrorCode.HANDSHAKE_FAILED, "handshake not completed within " + timeout + " ms");
+            }
+        }, timeout, TimeUnit.MILLISECONDS);
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (link == null) {
+            try {
+                handshake(ctx, msg);
+            } finally {
+                ReferenceCountUtil.release(msg);
+            }
+            return;
+        }
+        Frame frame = (Frame) msg;
+        if (sameLoop) {
+            session.onFrame(link, frame);
+        } else {
+            if (batch == null) {
+                batch = new ArrayList<>();
+            }
+            batch.add(frame);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (link == null) {
+            return;
+        }
+        if (sameLoop) {
+            session.afterInbound();
+        } else if (batch != null) {
+            List<Frame> frames = batch;
+            batch = null;
+            MuxSession s = session;
+            Link l = link;
+            s.loop.execute(() -> {
+                for (Frame f : frames) {
+                    s.onFrame(l, f);
+                }
+                s.afterInbound();
+            });
+        }
+    }
+
+    private void handshake(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof GoAwayFrame) {
+            GoAwayFrame goAway = (GoAwayFrame) msg;
+            failure = new InvMuxException(goAway.errorCode, "link " + describe(ctx) + " refused by peer ("
+                    + goAway.errorCode + "): " + goAway.message);
+            ctx.close();
+            return;
+        }
+        if (!(msg instanceof HelloFrame)) {
+            refuse(ctx, ErrorCode.PROTOCOL_ERROR, "expected HELLO as the first frame, got " + msg);
+            return;
+        }
+        HelloFrame hello = (HelloFrame) msg;
+        if (dialingSession != null) {
+            onHelloReply(ctx, hello);
+        } else {
+            onHelloRequest(ctx, hello);
+        }
+    }
+
+    private void onHelloReply(ChannelHandlerContext ctx, HelloFrame hello) {
+        MuxSession s = dialingSession;
+        String error = Handshake.checkReply(s, dialLinkId, hello);
+        if (error != null) {
+            refuse(ctx, ErrorCode.HANDSHAKE_FAILED, error);
+            return;
+        }
+        if (newSession) {
+            s.setPeerLimits(hello.streamWindow, hello.sessionWindow, hello.maxChunkSize);
+        }
+        establish(ctx, s, new Link(s, dialLinkId, ctx.channel(), dialUri.getScheme().toLowerCase(), dialUri));
+        handshakeResult.complete(link);
+    }
+
+    private void onHelloRequest(ChannelHandlerContext ctx, HelloFrame hello) {
+        MuxSessionListener.Admission admission = listener.admit(ctx.channel(), hello);
+        if (admission.error != null) {
+            refuse(ctx, admission.errorCode, admission.error);
+            return;
+        }
+        ctx.writeAndFlush(Handshake.hello(admission.session, hello.linkId, hello.newSession(), true));
+        establish(ctx, admission.session, new Link(admission.session, hello.linkId, ctx.channel(),
+                listener.transportName(ctx.channel()), null));
+        if (admission.created) {
+            listener.offer(admission.session);
+        }
+    }
+
+    private void establish(ChannelHandlerContext ctx, MuxSession s, Link l) {
+        if (handshakeTimer != null) {
+            handshakeTimer.cancel(false);
+        }
+        session = s;
+        link = l;
+        sameLoop = ctx.channel().eventLoop() == s.loop;
+        if (sameLoop) {
+            s.attachLink(l);
+        } else {
+            s.loop.execute(() -> s.attachLink(l));
+        }
+    }
+
+    /** Tells the peer why the link is refused (it can decode our GOAWAY: our preface went first) and closes. */
+    private void refuse(ChannelHandlerContext ctx, ErrorCode code, String message) {
+        if (failure == null) {
+            failure = new InvMuxException(code, message);
+        }
+        log.warn("link {} refused: {}", describe(ctx), message);
+        if (listener != null) {
+            listener.onRefused(code);
+        }
+        ctx.writeAndFlush(new GoAwayFrame(true, code, message)).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof FrameException) {
+            FrameException fe = (FrameException) cause;
+            if (link == null) {
+                refuse(ctx, fe.errorCode(), fe.getMessage());
+            } else {
+                failure = new InvMuxException(fe.errorCode(), fe.getMessage());
+                log.warn("{}: malformed input from peer: {}", link, fe.getMessage());
+                ctx.writeAndFlush(new GoAwayFrame(true, fe.errorCode(), fe.getMessage()))
+                        .addListener(ChannelFutureListener.CLOSE);
+            }
+            return;
+        }
+        if (failure == null) {
+            failure = cause;
+        }
+        log.debug("link {} failed", describe(ctx), cause);
+        ctx.close();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (session != null && ctx.channel().isWritable()) {
+            session.requestPump();
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (handshakeTimer != null) {
+            handshakeTimer.cancel(false);
+        }
+        if (batch != null) {
+            for (Frame f : batch) {
+                if (f instanceof DataFrame) {
+                    ((DataFrame) f).release();
+                }
+            }
+            batch = null;
+        }
+        if (link != null) {
+            MuxSession s = session;
+            Link l = link;
+            Throwable cause = failure != null ? failure : new IOException(l + " closed by peer");
+            if (sameLoop) {
+                s.onLinkLost(l, cause);
+            } else {
+                s.loop.execute(() -> s.onLinkLost(l, cause));
+            }
+        } else if (handshakeResult != null && !handshakeResult.isDone()) {
+            handshakeResult.completeExceptionally(failure instanceof IOException ? failure
+                    : new IOException("link " + dialUri + " closed during the handshake"
+                            + (failure == null ? "" : ": " + failure), failure));
+        }
+        ctx.fireChannelInactive();
+    }
+
+    private String describe(ChannelHandlerContext ctx) {
+        return dialUri != null ? dialUri.toString() : String.valueOf(ctx.channel().remoteAddress());
+    }
+}

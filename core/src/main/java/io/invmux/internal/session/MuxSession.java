@@ -1,0 +1,1096 @@
+package io.invmux.internal.session;
+
+import io.invmux.Config;
+import io.invmux.Connection;
+import io.invmux.ErrorAction;
+import io.invmux.ErrorCode;
+import io.invmux.InvMuxException;
+import io.invmux.LoadBalancer;
+import io.invmux.Middleware;
+import io.invmux.Session;
+import io.invmux.SessionClosedException;
+import io.invmux.SessionStats;
+import io.invmux.Stream;
+import io.invmux.StreamResetException;
+import io.invmux.internal.frame.AckFrame;
+import io.invmux.internal.frame.DataFrame;
+import io.invmux.internal.frame.Frame;
+import io.invmux.internal.frame.FrameType;
+import io.invmux.internal.frame.GoAwayFrame;
+import io.invmux.internal.frame.OpenFrame;
+import io.invmux.internal.frame.PingFrame;
+import io.invmux.internal.frame.ResetFrame;
+import io.invmux.internal.frame.Wire;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.channel.EventLoop;
+import io.netty.util.collection.IntObjectHashMap;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The session state machine. Everything marked [L] is confined to {@link #loop}, the session's event loop: frames
+ * from every link, application signals and timers all run there, one at a time, so the state needs no locks.
+ * Application threads reach it only through {@link #signal(MuxStream)} and {@code loop.execute}.
+ *
+ * <p>Lock order: a stream's monitor may be taken while on the loop; nothing is taken while holding it.
+ */
+public final class MuxSession implements Session {
+    private static final Logger log = LoggerFactory.getLogger(MuxSession.class);
+
+    final Config config;
+    final EventLoop loop;
+    final ByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
+    final int maxChunkSize;
+    private final boolean client;
+    private final byte[] sessionId;
+    private final String idHex;
+    private final byte[] secret;
+    private final LoadBalancer loadBalancer;
+    private final List<Middleware> middleware;
+    private final MuxSessionListener listener;
+
+    // Peer limits, fixed by the first handshake, before the session is handed to the application.
+    volatile int peerStreamWindow;
+    private volatile int peerMaxChunk;
+
+    // [L] links and streams
+    private final List<Link> links = new ArrayList<>();
+    private final List<Link> usable = new ArrayList<>();
+    private final IntObjectHashMap<MuxStream> streams = new IntObjectHashMap<>();
+    private final IdRangeSet closedPeerStreams = new IdRangeSet();
+    private final ArrayDeque<MuxStream> sendQueue = new ArrayDeque<>();
+    private final ArrayDeque<MuxStream> resendQueue = new ArrayDeque<>();
+    final ArrayDeque<MuxStream> ackQueue = new ArrayDeque<>();
+    private final List<MuxStream> blockedOnSessionCredit = new ArrayList<>();
+    private boolean sessionAckOwed;
+    private boolean pumping;
+
+    // [L] session-level flow control: sums of each stream's highest offset, as in QUIC's MAX_DATA
+    private long peerSessionMax;
+    private long sentHighest;
+    private long recvSessionMax;
+    private long receivedHighest;
+
+    // [L] lifecycle
+    private boolean localGoAway;
+    private boolean peerGoAway;
+    private ScheduledFuture<?> keepAliveTimer;
+    private ScheduledFuture<?> graceTimer;
+
+    // [L] counters
+    private long bytesSent;
+    private long bytesReceived;
+    private long chunksSent;
+    private long chunksReceived;
+    private long chunksResent;
+    private long duplicateChunks;
+    private long reorderHighWater;
+    final AtomicLong refusedLinks = new AtomicLong();
+
+    // Any thread
+    private final ConcurrentLinkedQueue<MuxStream> signals = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean wakeupScheduled = new AtomicBoolean();
+    private final AtomicLong consumedTotal = new AtomicLong();
+    private volatile long sessionCreditThreshold;
+    private final AtomicInteger nextLocalStreamId;
+    private final AtomicInteger nextLinkId = new AtomicInteger(1);
+    private final AtomicInteger openStreams = new AtomicInteger();
+    private final java.util.Set<Integer> liveLinkIds = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
+    private volatile boolean closed;
+    private volatile boolean goingAway;
+    private volatile List<Connection> connectionSnapshot = List.of();
+    private final Object acceptLock = new Object();
+    private final ArrayDeque<MuxStream> acceptQueue = new ArrayDeque<>(); // guarded by acceptLock
+    private final ArrayDeque<CompletableFuture<Stream>> acceptWaiters = new ArrayDeque<>(); // guarded by acceptLock
+
+    MuxSession(Config config, boolean client, byte[] sessionId, byte[] secret, EventLoop loop,
+            MuxSessionListener listener) {
+        this.config = config;
+        this.client = client;
+        this.sessionId = sessionId;
+        this.idHex = HexFormat.of().formatHex(sessionId);
+        this.secret = secret;
+        this.loop = loop;
+        this.loadBalancer = config.loadBalancer().get();
+        this.middleware = config.middleware();
+        this.listener = listener;
+        this.maxChunkSize = config.maxChunkSize();
+        this.peerStreamWindow = config.windowSize();
+        this.peerMaxChunk = config.maxChunkSize();
+        this.recvSessionMax = config.sessionWindowSize();
+        this.sessionCreditThreshold = config.sessionWindowSize() / 2;
+        this.nextLocalStreamId = new AtomicInteger(client ? 1 : 2);
+        long interval = config.keepAliveInterval().toNanos();
+        this.keepAliveTimer = loop.scheduleAtFixedRate(this::onKeepAliveTick, interval, interval,
+                TimeUnit.NANOSECONDS);
+    }
+
+    /** Records the peer's limits from the session's first handshake; before any stream exists. [L] */
+    void setPeerLimits(int streamWindow, int sessionWindow, int maxChunk) {
+        this.peerStreamWindow = streamWindow;
+        this.peerSessionMax = sessionWindow;
+        this.peerMaxChunk = maxChunk;
+    }
+
+    byte[] sessionIdBytes() {
+        return sessionId;
+    }
+
+    byte[] secret() {
+        return secret;
+    }
+
+    int newLinkId() {
+        return nextLinkId.getAndIncrement();
+    }
+
+    // =====================================================================================================
+    // Session API
+    // =====================================================================================================
+
+    @Override
+    public String id() {
+        return idHex;
+    }
+
+    @Override
+    public boolean isClient() {
+        return client;
+    }
+
+    @Override
+    public Stream openStream(byte[] metadata) throws IOException {
+        if (metadata.length > Wire.MAX_METADATA_LENGTH) {
+            throw new IllegalArgumentException("metadata must be at most " + Wire.MAX_METADATA_LENGTH
+                    + " bytes, got " + metadata.length);
+        }
+        if (closed) {
+            throw new SessionClosedException(ErrorCode.SESSION_CLOSED, "session " + idHex + " is closed");
+        }
+        if (goingAway) {
+            throw new SessionClosedException(ErrorCode.SESSION_CLOSED, "session " + idHex
+                    + " is going away and opens no new streams");
+        }
+        if (openStreams.incrementAndGet() > config.maxStreams()) {
+            openStreams.decrementAndGet();
+            throw new InvMuxException(ErrorCode.REFUSED_STREAM, "cannot open a stream: " + config.maxStreams()
+                    + " streams are open in session " + idHex + " (maxStreams)");
+        }
+        int id = nextLocalStreamId.getAndAdd(2);
+        MuxStream stream = new MuxStream(this, id, true, metadata.clone());
+        loop.execute(() -> registerLocalStream(stream));
+        return stream;
+    }
+
+    private void registerLocalStream(MuxStream stream) {
+        if (closed) {
+            stream.fail(new SessionClosedException(ErrorCode.SESSION_CLOSED, "session " + idHex + " closed"));
+            openStreams.decrementAndGet();
+            return;
+        }
+        streams.put(stream.id, stream);
+        onStreamOpened(stream.id);
+        enqueueSend(stream);
+        pump();
+    }
+
+    @Override
+    public Stream acceptStream() throws IOException, InterruptedException {
+        return awaitAccept(acceptStreamAsync(), 0);
+    }
+
+    @Override
+    public Stream acceptStream(Duration timeout) throws IOException, InterruptedException {
+        return awaitAccept(acceptStreamAsync(), timeout.toNanos());
+    }
+
+    private Stream awaitAccept(CompletableFuture<Stream> future, long timeoutNanos)
+            throws IOException, InterruptedException {
+        try {
+            return timeoutNanos > 0 ? future.get(timeoutNanos, TimeUnit.NANOSECONDS) : future.get();
+        } catch (TimeoutException | InterruptedException e) {
+            if (!future.cancel(false)) {
+                return future.join(); // a stream arrived just now: do not lose it
+            }
+            if (e instanceof InterruptedException) {
+                throw (InterruptedException) e;
+            }
+            throw new SocketTimeoutException("no stream accepted within " + timeoutNanos / 1_000_000 + " ms");
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException ? (IOException) e.getCause() : new IOException(e.getCause());
+        }
+    }
+
+    @Override
+    public CompletableFuture<Stream> acceptStreamAsync() {
+        CompletableFuture<Stream> future = new CompletableFuture<>();
+        synchronized (acceptLock) {
+            MuxStream ready = acceptQueue.pollFirst();
+            if (ready != null) {
+                future.complete(ready);
+            } else if (closed) {
+                future.completeExceptionally(
+                        new SessionClosedException(ErrorCode.SESSION_CLOSED, "session " + idHex + " is closed"));
+            } else {
+                acceptWaiters.addLast(future);
+            }
+        }
+        return future;
+    }
+
+    @Override
+    public CompletableFuture<Connection> addConnection(URI uri) {
+        if (!client) {
+            return CompletableFuture.failedFuture(new IllegalStateException(
+                    "only the dialing side adds links; the peer dials them to this listener"));
+        }
+        if (closed) {
+            return CompletableFuture.failedFuture(
+                    new SessionClosedException(ErrorCode.SESSION_CLOSED, "session " + idHex + " is closed"));
+        }
+        return Dialer.connectLink(this, uri, false).thenApply(link -> link);
+    }
+
+    @Override
+    public CompletableFuture<Void> removeConnection(String id) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        loop.execute(() -> {
+            Link link = null;
+            for (Link l : links) {
+                if (l.id().equals(id)) {
+                    link = l;
+                }
+            }
+            if (link == null) {
+                done.completeExceptionally(new IllegalArgumentException("no link with id '" + id
+                        + "' in session " + idHex + "; links: " + links.stream().map(Link::id).toList()));
+                return;
+            }
+            Link target = link;
+            target.channel.closeFuture().addListener(f -> done.complete(null));
+            target.draining = true;
+            log.info("session {}: draining {}", idHex, target);
+            maybeFinishDrain(target);
+            pump();
+        });
+        return done;
+    }
+
+    /** [L] Closes a draining link once nothing of ours is in flight on it. */
+    private void maybeFinishDrain(Link link) {
+        if (link.draining && link.inFlightChunks == 0 && !link.lost) {
+            link.write(new GoAwayFrame(true, ErrorCode.NO_ERROR, "link removed"));
+            link.flush();
+            link.channel.close();
+        }
+    }
+
+    @Override
+    public List<Connection> connections() {
+        return connectionSnapshot;
+    }
+
+    @Override
+    public int numStreams() {
+        return openStreams.get();
+    }
+
+    @Override
+    public int numConnections() {
+        return connectionSnapshot.size();
+    }
+
+    @Override
+    public SessionStats stats() {
+        if (loop.inEventLoop()) {
+            return statsNow();
+        }
+        try {
+            return loop.submit(this::statsNow).get(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while reading stats", e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot read stats of session " + idHex, e);
+        }
+    }
+
+    private SessionStats statsNow() {
+        List<SessionStats.LinkStats> linkStats = new ArrayList<>();
+        for (Link l : links) {
+            linkStats.add(new SessionStats.LinkStats(l.id(), l.type, l.remoteAddress(), l.bytesSent,
+                    l.bytesReceived, l.chunksSent, l.chunksReceived, l.quality(), l.isActive()));
+        }
+        return new SessionStats(bytesSent, bytesReceived, chunksSent, chunksReceived, chunksResent,
+                duplicateChunks, reorderHighWater, openStreams.get(), refusedLinks.get(), linkStats);
+    }
+
+    @Override
+    public void goAway() {
+        goingAway = true;
+        loop.execute(() -> {
+            if (!localGoAway && !closed) {
+                localGoAway = true;
+                for (Link l : links) {
+                    l.write(new GoAwayFrame(false, ErrorCode.NO_ERROR, "session going away"));
+                    l.flush();
+                }
+            }
+        });
+    }
+
+    @Override
+    public CompletableFuture<Void> closeFuture() {
+        return closeFuture;
+    }
+
+    @Override
+    public boolean isClosed() {
+        return closed;
+    }
+
+    @Override
+    public void close() {
+        io.netty.util.concurrent.Future<?> f = loop.submit(() -> closeSession(ErrorCode.SESSION_CLOSED,
+                "session closed by the application", false));
+        if (!loop.inEventLoop()) {
+            f.awaitUninterruptibly(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "session " + idHex;
+    }
+
+    // =====================================================================================================
+    // Links [L]
+    // =====================================================================================================
+
+    /** [L] A link finished its handshake and joins the session. */
+    void attachLink(Link link) {
+        if (closed) {
+            link.channel.close();
+            return;
+        }
+        links.add(link);
+        refreshConnectionSnapshot();
+        if (graceTimer != null) {
+            graceTimer.cancel(false);
+            graceTimer = null;
+        }
+        loadBalancer.onConnectionAdded(link);
+        log.info("session {}: {} up, {} link(s)", idHex, link, links.size());
+        // The peer may have missed ACKs or window updates while links were down: repeat them (they are absolute).
+        if (links.size() == 1) {
+            for (MuxStream s : streams.values()) {
+                s.owesAck();
+            }
+            sessionAckOwed = true;
+        }
+        link.write(new PingFrame(false, System.nanoTime()));
+        link.pingsSent++;
+        pump();
+    }
+
+    /** Claims a link id for a joining link (any thread); false when a live link already has it. */
+    boolean claimLinkId(int linkId) {
+        return liveLinkIds.add(linkId);
+    }
+
+    /** [L] A link is gone (closed, reset, timed out): re-send what was in flight on it elsewhere. */
+    void onLinkLost(Link link, Throwable cause) {
+        if (link.lost) {
+            return;
+        }
+        link.lost = true;
+        link.discardOutbox();
+        liveLinkIds.remove(link.linkId);
+        if (!links.remove(link)) {
+            return;
+        }
+        refreshConnectionSnapshot();
+        loadBalancer.onConnectionRemoved(link);
+        if (closed) {
+            return;
+        }
+        String reason = cause == null ? "closed" : cause.getMessage();
+        if (link.draining) {
+            log.info("session {}: {} removed", idHex, link);
+        } else {
+            log.warn("session {}: {} lost ({}), {} link(s) left", idHex, link, reason, links.size());
+        }
+        ErrorAction action = link.draining ? ErrorAction.FAILOVER
+                : config.errorHandler().handleConnectionError(link,
+                        cause != null ? cause : new IOException("link closed"));
+        if (action == ErrorAction.CLOSE) {
+            closeSession(ErrorCode.LINKS_LOST, "error handler closed the session after " + link + " was lost: "
+                    + reason, false);
+            return;
+        }
+        for (MuxStream s : streams.values()) {
+            if (s.onLinkLost(link) && !s.inResendQueue) {
+                s.inResendQueue = true;
+                resendQueue.add(s);
+            }
+        }
+        sessionAckOwed = true;
+        if (action == ErrorAction.RECONNECT && client && link.dialUri != null && !link.draining) {
+            Dialer.scheduleReconnect(this, link.dialUri, 0);
+        }
+        if (links.isEmpty()) {
+            startGraceTimer();
+        }
+        pump();
+    }
+
+    private void startGraceTimer() {
+        long grace = config.resumeGracePeriod().toMillis();
+        if (grace == 0) {
+            closeSession(ErrorCode.LINKS_LOST, "all links of session " + idHex + " were lost", false);
+            return;
+        }
+        log.warn("session {}: no link left; streams wait {} ms for one to join", idHex, grace);
+        graceTimer = loop.schedule(() -> {
+            if (links.isEmpty()) {
+                closeSession(ErrorCode.LINKS_LOST, "all links of session " + idHex + " were lost and none joined"
+                        + " within the grace period of " + grace + " ms", false);
+            }
+        }, grace, TimeUnit.MILLISECONDS);
+    }
+
+    private void refreshConnectionSnapshot() {
+        connectionSnapshot = List.copyOf(links);
+    }
+
+    /** [L] Fails a link now, telling the peer why when it still can. */
+    void failLink(Link link, ErrorCode code, String message) {
+        if (link.lost) {
+            return;
+        }
+        link.write(new GoAwayFrame(true, code, message));
+        link.flush();
+        link.channel.close();
+        onLinkLost(link, new InvMuxException(code, message));
+    }
+
+    private void onKeepAliveTick() {
+        if (closed) {
+            return;
+        }
+        long now = System.nanoTime();
+        long timeout = config.keepAliveTimeout().toNanos();
+        long writeTimeout = config.writeTimeout().toNanos();
+        for (Link link : new ArrayList<>(links)) {
+            if (now - link.lastReceivedNanos > timeout) {
+                failLink(link, ErrorCode.KEEPALIVE_TIMEOUT, "no frame received on " + link + " for "
+                        + (now - link.lastReceivedNanos) / 1_000_000 + " ms (keepAliveTimeout "
+                        + timeout / 1_000_000 + " ms)");
+                continue;
+            }
+            if (!link.channel.isWritable()) {
+                if (link.unwritableSinceNanos == 0) {
+                    link.unwritableSinceNanos = now;
+                } else if (now - link.unwritableSinceNanos > writeTimeout) {
+                    failLink(link, ErrorCode.KEEPALIVE_TIMEOUT, "writes on " + link + " stalled for "
+                            + (now - link.unwritableSinceNanos) / 1_000_000 + " ms (writeTimeout)");
+                    continue;
+                }
+            } else {
+                link.unwritableSinceNanos = 0;
+            }
+            link.write(new PingFrame(false, now));
+            link.pingsSent++;
+            link.flush();
+        }
+    }
+
+    /** [L] The link for control frames: the active link with the lowest round-trip time. */
+    Link controlLink() {
+        Link best = null;
+        for (Link l : links) {
+            if (l.lost) {
+                continue;
+            }
+            if (best == null || (l.draining ? 1 : 0) < (best.draining ? 1 : 0)
+                    || (l.draining == best.draining && rttOrMax(l) < rttOrMax(best))) {
+                best = l;
+            }
+        }
+        return best;
+    }
+
+    private static long rttOrMax(Link l) {
+        long rtt = l.srttNanos();
+        return rtt < 0 ? Long.MAX_VALUE : rtt;
+    }
+
+    /** [L] Smallest smoothed RTT over the links, or 0 when unknown. */
+    long minRttNanos() {
+        long min = Long.MAX_VALUE;
+        for (Link l : links) {
+            long rtt = l.srttNanos();
+            if (rtt >= 0 && rtt < min) {
+                min = rtt;
+            }
+        }
+        return min == Long.MAX_VALUE ? 0 : min;
+    }
+
+    // =====================================================================================================
+    // Inbound frames [L]
+    // =====================================================================================================
+
+    /** [L] One frame from a link; takes ownership of it. */
+    void onFrame(Link link, Frame frame) {
+        link.lastReceivedNanos = System.nanoTime();
+        if (closed || link.lost) {
+            if (frame instanceof DataFrame) {
+                ((DataFrame) frame).release();
+            }
+            return;
+        }
+        switch (frame.type()) {
+            case FrameType.DATA:
+                onDataFrame(link, (DataFrame) frame);
+                break;
+            case FrameType.OPEN:
+                onOpenFrame((OpenFrame) frame);
+                break;
+            case FrameType.ACK:
+                onAckFrame((AckFrame) frame);
+                break;
+            case FrameType.RST:
+                onResetFrame((ResetFrame) frame);
+                break;
+            case FrameType.PING:
+                onPingFrame(link, (PingFrame) frame);
+                break;
+            case FrameType.GOAWAY:
+                onGoAwayFrame(link, (GoAwayFrame) frame);
+                break;
+            default:
+                failLink(link, ErrorCode.PROTOCOL_ERROR, "unexpected " + FrameType.name(frame.type())
+                        + " frame after the handshake");
+        }
+    }
+
+    /** [L] After a batch of inbound frames: send the ACKs they earned and whatever they unblocked. */
+    void afterInbound() {
+        pump();
+    }
+
+    private void onDataFrame(Link link, DataFrame frame) {
+        int length = frame.payload.readableBytes();
+        link.bytesReceived += length;
+        link.chunksReceived++;
+        chunksReceived++;
+        MuxStream stream = streams.get(frame.streamId);
+        if (stream == null) {
+            stream = streamForUnknownId(frame.streamId);
+            if (stream == null) {
+                frame.release();
+                return;
+            }
+        }
+        ByteBuf payload = applyInbound(frame.streamId, frame.payload);
+        stream.onData(frame, payload);
+    }
+
+    /**
+     * [L] A frame names a stream we do not hold. Either it is closed (answer so the peer can forget it) or it is a
+     * peer stream whose DATA overtook its OPEN on another link (create it; it is offered for accept once the OPEN
+     * arrives).
+     */
+    private MuxStream streamForUnknownId(int streamId) {
+        boolean peerInitiated = (streamId & 1) == (client ? 0 : 1);
+        if (!peerInitiated || closedPeerStreams.contains(streamId)) {
+            if (!peerInitiated && Integer.compareUnsigned(streamId, nextLocalStreamId.get()) >= 0) {
+                log.debug("session {}: frame for stream {} we never opened", idHex, streamId);
+                return null;
+            }
+            controlWrite(new AckFrame(streamId, Frame.FLAG_ACK_CLOSED, 0, 0));
+            return null;
+        }
+        if (localGoAway || openStreams.get() >= config.maxStreams()) {
+            refuse(streamId, localGoAway ? "session is going away" : "maxStreams (" + config.maxStreams()
+                    + ") streams are open");
+            return null;
+        }
+        openStreams.incrementAndGet();
+        MuxStream stream = new MuxStream(this, streamId, false, null);
+        streams.put(streamId, stream);
+        onStreamOpened(streamId);
+        return stream;
+    }
+
+    private void refuse(int streamId, String why) {
+        closedPeerStreams.add(streamId);
+        controlWrite(new ResetFrame(streamId, ErrorCode.REFUSED_STREAM, "stream refused: " + why));
+    }
+
+    private void onOpenFrame(OpenFrame frame) {
+        MuxStream stream = streams.get(frame.streamId);
+        if (stream == null) {
+            stream = streamForUnknownId(frame.streamId);
+            if (stream == null) {
+                return;
+            }
+        }
+        if (!stream.awaitingOpen()) {
+            return; // a repeated OPEN (re-sent after a link loss)
+        }
+        synchronized (acceptLock) {
+            if (acceptQueue.size() >= config.acceptBacklog()) {
+                resetStream(stream, ErrorCode.REFUSED_STREAM, "stream refused: accept backlog of "
+                        + config.acceptBacklog() + " streams is full", false);
+                return;
+            }
+        }
+        stream.onOpen(frame.metadata);
+        offerAccepted(stream);
+    }
+
+    private void offerAccepted(MuxStream stream) {
+        synchronized (acceptLock) {
+            CompletableFuture<Stream> waiter;
+            while ((waiter = acceptWaiters.pollFirst()) != null) {
+                if (waiter.complete(stream)) {
+                    return;
+                }
+            }
+            acceptQueue.addLast(stream);
+        }
+    }
+
+    private void onAckFrame(AckFrame frame) {
+        if (frame.streamId == 0) {
+            if (frame.maxOffset > peerSessionMax) {
+                peerSessionMax = frame.maxOffset;
+                sendQueue.addAll(blockedOnSessionCredit);
+                for (MuxStream s : blockedOnSessionCredit) {
+                    s.blockedOnSession = false;
+                    s.inSendQueue = true;
+                }
+                blockedOnSessionCredit.clear();
+            }
+            return;
+        }
+        MuxStream stream = streams.get(frame.streamId);
+        if (stream != null) {
+            stream.onAck(frame);
+            releaseDrainedLinks();
+        }
+    }
+
+    private void releaseDrainedLinks() {
+        for (int i = links.size() - 1; i >= 0; i--) {
+            Link l = links.get(i);
+            if (l.draining) {
+                maybeFinishDrain(l);
+            }
+        }
+    }
+
+    private void onResetFrame(ResetFrame frame) {
+        MuxStream stream = streams.get(frame.streamId);
+        if (stream == null) {
+            if ((frame.streamId & 1) == (client ? 0 : 1)) {
+                closedPeerStreams.add(frame.streamId);
+            }
+            return;
+        }
+        String message = frame.errorCode == ErrorCode.REFUSED_STREAM ? "stream refused by peer: " + frame.message
+                : "stream reset by peer (" + frame.errorCode + "): " + frame.message;
+        failStream(stream, new StreamResetException(frame.errorCode, message, true));
+    }
+
+    private void onPingFrame(Link link, PingFrame frame) {
+        if (frame.isAck()) {
+            link.pongsReceived++;
+            long rtt = System.nanoTime() - frame.opaque;
+            if (rtt >= 0) {
+                link.onRttSample(rtt);
+                loadBalancer.updateStats(link, link.quality());
+            }
+        } else {
+            link.write(new PingFrame(true, frame.opaque));
+        }
+    }
+
+    private void onGoAwayFrame(Link link, GoAwayFrame frame) {
+        if (frame.linkOnly()) {
+            log.info("session {}: peer is removing {} ({}: {})", idHex, link, frame.errorCode, frame.message);
+            link.draining = true;
+            if (frame.errorCode != ErrorCode.NO_ERROR) {
+                onLinkLost(link, new InvMuxException(frame.errorCode, frame.message));
+                link.channel.close();
+            }
+            return;
+        }
+        if (frame.errorCode == ErrorCode.NO_ERROR) {
+            log.info("session {}: peer is going away: {}", idHex, frame.message);
+            peerGoAway = true;
+            goingAway = true;
+            return;
+        }
+        closeSession(frame.errorCode, "peer closed session " + idHex + " (" + frame.errorCode + "): "
+                + frame.message, true);
+    }
+
+    // =====================================================================================================
+    // Outbound [L]
+    // =====================================================================================================
+
+    /** Asks the loop to run the scheduler (any thread). */
+    void requestPump() {
+        if (wakeupScheduled.compareAndSet(false, true)) {
+            loop.execute(this::onWakeup);
+        }
+    }
+
+    /** Queues an application signal for a stream (any thread). */
+    void signal(MuxStream stream) {
+        signals.add(stream);
+        requestPump();
+    }
+
+    private void onWakeup() {
+        wakeupScheduled.set(false);
+        MuxStream s;
+        while ((s = signals.poll()) != null) {
+            s.onSignal();
+        }
+        if (consumedTotal.get() >= sessionCreditThreshold) {
+            long c = consumedTotal.get();
+            long newMax = c + config.sessionWindowSize();
+            if (newMax > recvSessionMax) {
+                recvSessionMax = newMax;
+                sessionAckOwed = true;
+            }
+            sessionCreditThreshold = c + config.sessionWindowSize() / 2;
+        }
+        pump();
+    }
+
+    /** [L] Puts a stream in line for the scheduler. */
+    void enqueueSend(MuxStream stream) {
+        if (!stream.inSendQueue && !stream.blockedOnSession && !stream.removed) {
+            stream.inSendQueue = true;
+            sendQueue.addLast(stream);
+        }
+    }
+
+    /**
+     * [L] The scheduler: owed ACKs first (they unblock the peer), then chunks to re-send (they block the peer's
+     * reorder buffers), then new chunks, one per stream in turn so no stream starves the others, for as long as
+     * some link can take more. Ends by flushing every link once.
+     */
+    void pump() {
+        if (pumping || closed) {
+            return;
+        }
+        pumping = true;
+        try {
+            if (links.isEmpty()) {
+                return;
+            }
+            flushAcks();
+            collectUsable();
+            if (!resendQueue.isEmpty()) {
+                pumpResends();
+            }
+            while (!usable.isEmpty()) {
+                MuxStream s = sendQueue.pollFirst();
+                if (s == null) {
+                    break;
+                }
+                s.inSendQueue = false;
+                int result = s.sendOne(usable);
+                if (result == MuxStream.SENT_MORE) {
+                    s.inSendQueue = true;
+                    sendQueue.addLast(s);
+                } else if (result == MuxStream.BLOCKED_SESSION_CREDIT) {
+                    s.blockedOnSession = true;
+                    blockedOnSessionCredit.add(s);
+                }
+                pruneUsable();
+            }
+            flushAcks();
+        } finally {
+            pumping = false;
+            for (Link l : links) {
+                l.flush();
+            }
+        }
+    }
+
+    private void pumpResends() {
+        while (!usable.isEmpty()) {
+            MuxStream s = resendQueue.peekFirst();
+            if (s == null) {
+                return;
+            }
+            if (!s.resendSome(usable)) {
+                resendQueue.pollFirst();
+                s.inResendQueue = false;
+            }
+            pruneUsable();
+        }
+    }
+
+    private void collectUsable() {
+        usable.clear();
+        int best = Integer.MIN_VALUE;
+        for (Link l : links) {
+            if (l.canTakeData()) {
+                best = Math.max(best, l.priority());
+            }
+        }
+        // Lower tiers are backups: they carry data only when no link of a higher tier can.
+        for (Link l : links) {
+            if (l.canTakeData() && l.priority() == best) {
+                usable.add(l);
+            }
+        }
+    }
+
+    private void pruneUsable() {
+        for (int i = usable.size() - 1; i >= 0; i--) {
+            if (!usable.get(i).canTakeData()) {
+                usable.remove(i);
+            }
+        }
+    }
+
+    private void flushAcks() {
+        if (links.isEmpty()) {
+            return;
+        }
+        Link link = controlLink();
+        if (sessionAckOwed) {
+            sessionAckOwed = false;
+            link.write(new AckFrame(0, 0, 0, recvSessionMax));
+        }
+        MuxStream s;
+        while ((s = ackQueue.pollFirst()) != null) {
+            if (s.removed || !s.ackOwed) {
+                s.ackOwed = false;
+                continue;
+            }
+            link.write(s.takeAck());
+            s.maybeRemove();
+        }
+    }
+
+    /** [L] Sends a control frame on the control link (dropped when no link is up: such frames are repeatable). */
+    private void controlWrite(Frame frame) {
+        Link link = controlLink();
+        if (link != null) {
+            link.write(frame);
+        }
+    }
+
+    /** [L] Chooses a link for a chunk through the load balancer, guarding against a foreign answer. */
+    Link select(List<Link> candidates, int streamId, int length) {
+        if (candidates.size() == 1) {
+            return candidates.get(0);
+        }
+        Connection chosen = loadBalancer.select(candidates, streamId, length);
+        if (chosen instanceof Link && candidates.contains(chosen)) {
+            return (Link) chosen;
+        }
+        log.warn("session {}: load balancer returned {}, not one of the offered links; using the first", idHex,
+                chosen);
+        return candidates.get(0);
+    }
+
+    /** [L] How many more bytes the peer's session window allows. */
+    long sessionCredit() {
+        return peerSessionMax - sentHighest;
+    }
+
+    int peerChunkLimit() {
+        return Math.min(maxChunkSize, peerMaxChunk);
+    }
+
+    void onChunkSent(int length) {
+        sentHighest += length;
+        bytesSent += length;
+        chunksSent++;
+    }
+
+    void onChunkResent() {
+        chunksResent++;
+    }
+
+    ByteBuf applyOutbound(int streamId, ByteBuf chunk) {
+        ByteBuf b = chunk;
+        for (int i = 0; i < middleware.size(); i++) {
+            b = middleware.get(i).processOutbound(streamId, b);
+        }
+        return b;
+    }
+
+    private ByteBuf applyInbound(int streamId, ByteBuf chunk) {
+        ByteBuf b = chunk;
+        for (int i = middleware.size() - 1; i >= 0; i--) {
+            b = middleware.get(i).processInbound(streamId, b);
+        }
+        return b;
+    }
+
+    // =====================================================================================================
+    // Receive accounting [L]
+    // =====================================================================================================
+
+    /** [L] Bookkeeping for a received chunk; {@code newBytes} moved the stream's highest offset. */
+    void onChunkReceived(long newBytes, boolean fresh, long waitingBytes) {
+        receivedHighest += newBytes;
+        bytesReceived += newBytes;
+        if (!fresh) {
+            duplicateChunks++;
+        }
+        if (waitingBytes > reorderHighWater) {
+            reorderHighWater = waitingBytes;
+        }
+        if (receivedHighest > recvSessionMax) {
+            closeSession(ErrorCode.FLOW_CONTROL_ERROR, "peer sent " + receivedHighest
+                    + " bytes, beyond the session window limit of " + recvSessionMax, false);
+        }
+    }
+
+    /** The application took {@code n} bytes off some stream (any thread): session credit may be due. */
+    void onConsumed(long n) {
+        if (consumedTotal.addAndGet(n) >= sessionCreditThreshold) {
+            requestPump();
+        }
+    }
+
+    // =====================================================================================================
+    // Stream lifecycle [L]
+    // =====================================================================================================
+
+    private void onStreamOpened(int streamId) {
+        for (Middleware m : middleware) {
+            m.onStreamOpen(streamId);
+        }
+    }
+
+    /** [L] Resets a stream: tells the peer, fails it locally. */
+    void resetStream(MuxStream stream, ErrorCode code, String message, boolean byPeer) {
+        if (stream.removed) {
+            return;
+        }
+        controlWrite(new ResetFrame(stream.id, code, message));
+        failStream(stream, new StreamResetException(code, message, byPeer));
+        ErrorAction ignored = config.errorHandler().handleStreamError(stream,
+                new StreamResetException(code, message, byPeer));
+        if (ignored == ErrorAction.CLOSE) {
+            closeSession(code, "error handler closed the session after " + stream + " failed: " + message, false);
+        }
+    }
+
+    private void failStream(MuxStream stream, IOException cause) {
+        boolean wasRemoved = stream.removed;
+        stream.fail(cause);
+        if (!wasRemoved) {
+            removeStream(stream);
+        }
+    }
+
+    /** [L] Forgets a stream; late frames for it are answered as for a closed stream. */
+    void removeStream(MuxStream stream) {
+        if (streams.remove(stream.id) == null) {
+            return;
+        }
+        if (!stream.local) {
+            closedPeerStreams.add(stream.id);
+            synchronized (acceptLock) {
+                acceptQueue.remove(stream);
+            }
+        }
+        openStreams.decrementAndGet();
+        for (Middleware m : middleware) {
+            m.onStreamClose(stream.id);
+        }
+        releaseDrainedLinks();
+    }
+
+    /** [L] Ends the session: the peer is told, every stream fails, every link closes. */
+    void closeSession(ErrorCode code, String message, boolean byPeer) {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        goingAway = true;
+        if (keepAliveTimer != null) {
+            keepAliveTimer.cancel(false);
+        }
+        if (graceTimer != null) {
+            graceTimer.cancel(false);
+        }
+        if (code == ErrorCode.SESSION_CLOSED && !byPeer) {
+            log.info("session {}: closed", idHex);
+        } else {
+            log.warn("session {}: closed: {}", idHex, message);
+        }
+        for (Link l : links) {
+            if (!byPeer) {
+                l.write(new GoAwayFrame(false, code, message));
+            }
+            l.flush();
+            l.lost = true;
+            l.channel.close();
+        }
+        links.clear();
+        refreshConnectionSnapshot();
+        SessionClosedException cause = new SessionClosedException(code, message);
+        for (MuxStream s : new ArrayList<>(streams.values())) {
+            s.fail(cause);
+        }
+        streams.clear();
+        openStreams.set(0);
+        sendQueue.clear();
+        resendQueue.clear();
+        ackQueue.clear();
+        blockedOnSessionCredit.clear();
+        List<CompletableFuture<Stream>> waiters;
+        synchronized (acceptLock) {
+            acceptQueue.clear();
+            waiters = new ArrayList<>(acceptWaiters);
+            acceptWaiters.clear();
+        }
+        for (CompletableFuture<Stream> w : waiters) {
+            w.completeExceptionally(cause);
+        }
+        if (listener != null) {
+            listener.onSessionClosed(this);
+        }
+        if (code == ErrorCode.SESSION_CLOSED || code == ErrorCode.NO_ERROR) {
+            closeFuture.complete(null);
+        } else {
+            closeFuture.completeExceptionally(cause);
+        }
+    }
+}

@@ -1,0 +1,264 @@
+package io.invmux.internal.session;
+
+import io.invmux.Config;
+import io.invmux.ErrorCode;
+import io.invmux.Session;
+import io.invmux.SessionClosedException;
+import io.invmux.SessionListener;
+import io.invmux.TransportContext;
+import io.invmux.internal.frame.FrameDecoder;
+import io.invmux.internal.frame.FrameEncoder;
+import io.invmux.internal.frame.HelloFrame;
+import io.invmux.internal.transport.EventLoops;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.local.LocalChannel;
+import java.io.IOException;
+import java.net.SocketAddress;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Accepts links and sorts them into sessions by the session id in their HELLO. Thread-safe: links arrive on any
+ * event loop.
+ */
+public final class MuxSessionListener implements SessionListener {
+    final Config config;
+    private final Map<String, MuxSession> sessions = new ConcurrentHashMap<>();
+    private final List<Channel> serverChannels = new CopyOnWriteArrayList<>();
+    private final AtomicLong refused = new AtomicLong();
+    private final Object acceptLock = new Object();
+    private final ArrayDeque<MuxSession> ready = new ArrayDeque<>(); // guarded by acceptLock
+    private final ArrayDeque<CompletableFuture<Session>> waiters = new ArrayDeque<>(); // guarded by acceptLock
+    private volatile boolean closed;
+
+    public MuxSessionListener(Config config) {
+        this.config = config;
+    }
+
+    @Override
+    public CompletableFuture<SocketAddress> listen(URI uri) {
+        if (closed) {
+            return CompletableFuture.failedFuture(new IOException("listener is closed"));
+        }
+        TransportContext context = new TransportContext() {
+            @Override
+            public EventLoop eventLoop() {
+                return EventLoops.socketGroup().next();
+            }
+
+            @Override
+            public EventLoopGroup eventLoopGroup() {
+                return EventLoops.socketGroup();
+            }
+
+            @Override
+            public ChannelHandler channelInitializer() {
+                return new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new FrameDecoder(config.maxChunkSize()), FrameEncoder.INSTANCE,
+                                new LinkHandler(MuxSessionListener.this));
+                    }
+                };
+            }
+        };
+        CompletableFuture<Channel> bound;
+        try {
+            bound = config.connectionRegistry().listen(uri, context);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return bound.thenApply(ch -> {
+            serverChannels.add(ch);
+            return ch.localAddress();
+        });
+    }
+
+    /** Outcome of a HELLO request. */
+    static final class Admission {
+        final MuxSession session;
+        final boolean created;
+        final ErrorCode errorCode;
+        final String error;
+
+        private Admission(MuxSession session, boolean created, ErrorCode errorCode, String error) {
+            this.session = session;
+            this.created = created;
+            this.errorCode = errorCode;
+            this.error = error;
+        }
+
+        static Admission refused(ErrorCode code, String error) {
+            return new Admission(null, false, code, error);
+        }
+    }
+
+    /** Decides whether a link may start or join a session (channel's event loop). */
+    Admission admit(Channel channel, HelloFrame hello) {
+        if (closed) {
+            return Admission.refused(ErrorCode.SESSION_CLOSED, "listener is closed");
+        }
+        if (hello.isReply()) {
+            return Admission.refused(ErrorCode.PROTOCOL_ERROR, "expected a HELLO request, got a HELLO reply");
+        }
+        String mismatch = Handshake.checkMiddleware(config, hello.middleware);
+        if (mismatch != null) {
+            return Admission.refused(ErrorCode.HANDSHAKE_FAILED, mismatch);
+        }
+        String key = HexFormat.of().formatHex(hello.sessionId);
+        if (hello.newSession()) {
+            if (hello.auth.length != Handshake.SECRET_LENGTH) {
+                return Admission.refused(ErrorCode.AUTH_FAILED, "new session must carry a "
+                        + Handshake.SECRET_LENGTH + "-byte secret, got " + hello.auth.length + " bytes");
+            }
+            MuxSession session = new MuxSession(config, false, hello.sessionId.clone(), hello.auth.clone(),
+                    channel.eventLoop() instanceof EventLoop ? channel.eventLoop() : EventLoops.socketGroup().next(),
+                    this);
+            session.setPeerLimits(hello.streamWindow, hello.sessionWindow, hello.maxChunkSize);
+            if (sessions.putIfAbsent(key, session) != null) {
+                session.closeSession(ErrorCode.SESSION_CLOSED, "duplicate session id", false);
+                return Admission.refused(ErrorCode.HANDSHAKE_FAILED, "session id " + key + " is already in use");
+            }
+            session.claimLinkId(hello.linkId);
+            return new Admission(session, true, null, null);
+        }
+        MuxSession session = sessions.get(key);
+        if (session == null || session.isClosed()) {
+            return Admission.refused(ErrorCode.UNKNOWN_SESSION, "no session with id " + key + " to join");
+        }
+        if (!Handshake.secretMatches(session.secret(), hello.auth)) {
+            session.refusedLinks.incrementAndGet();
+            return Admission.refused(ErrorCode.AUTH_FAILED, "link failed to prove it belongs to session " + key);
+        }
+        if (!session.claimLinkId(hello.linkId)) {
+            return Admission.refused(ErrorCode.HANDSHAKE_FAILED, "session " + key + " already has a live link "
+                    + hello.linkId);
+        }
+        return new Admission(session, false, null, null);
+    }
+
+    void onRefused(ErrorCode code) {
+        refused.incrementAndGet();
+    }
+
+    String transportName(Channel channel) {
+        return channel instanceof LocalChannel ? "mem" : "tcp";
+    }
+
+    /** A new session's first link is up: hand the session to an accept call. */
+    void offer(MuxSession session) {
+        synchronized (acceptLock) {
+            CompletableFuture<Session> w;
+            while ((w = waiters.pollFirst()) != null) {
+                if (w.complete(session)) {
+                    return;
+                }
+            }
+            ready.addLast(session);
+        }
+    }
+
+    void onSessionClosed(MuxSession session) {
+        sessions.remove(session.id(), session);
+        synchronized (acceptLock) {
+            ready.remove(session);
+        }
+    }
+
+    @Override
+    public Session accept() throws IOException, InterruptedException {
+        return await(acceptAsync(), 0);
+    }
+
+    @Override
+    public Session accept(Duration timeout) throws IOException, InterruptedException {
+        return await(acceptAsync(), timeout.toNanos());
+    }
+
+    private static Session await(CompletableFuture<Session> f, long nanos) throws IOException, InterruptedException {
+        try {
+            return nanos > 0 ? f.get(nanos, TimeUnit.NANOSECONDS) : f.get();
+        } catch (TimeoutException | InterruptedException e) {
+            if (!f.cancel(false)) {
+                return f.join();
+            }
+            if (e instanceof InterruptedException) {
+                throw (InterruptedException) e;
+            }
+            throw new SocketTimeoutException("no session accepted within " + nanos / 1_000_000 + " ms");
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException ? (IOException) e.getCause() : new IOException(e.getCause());
+        }
+    }
+
+    @Override
+    public CompletableFuture<Session> acceptAsync() {
+        CompletableFuture<Session> f = new CompletableFuture<>();
+        synchronized (acceptLock) {
+            MuxSession s = ready.pollFirst();
+            if (s != null) {
+                f.complete(s);
+            } else if (closed) {
+                f.completeExceptionally(new SessionClosedException(ErrorCode.SESSION_CLOSED, "listener is closed"));
+            } else {
+                waiters.addLast(f);
+            }
+        }
+        return f;
+    }
+
+    @Override
+    public List<SocketAddress> localAddresses() {
+        List<SocketAddress> out = new ArrayList<>();
+        for (Channel ch : serverChannels) {
+            out.add(ch.localAddress());
+        }
+        return out;
+    }
+
+    @Override
+    public List<Session> sessions() {
+        return List.copyOf(sessions.values());
+    }
+
+    @Override
+    public long refusedLinks() {
+        return refused.get();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (Channel ch : serverChannels) {
+            ch.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        }
+        for (MuxSession s : sessions.values()) {
+            s.close();
+        }
+        List<CompletableFuture<Session>> pending;
+        synchronized (acceptLock) {
+            pending = new ArrayList<>(waiters);
+            waiters.clear();
+        }
+        for (CompletableFuture<Session> w : pending) {
+            w.completeExceptionally(new SessionClosedException(ErrorCode.SESSION_CLOSED, "listener closed"));
+        }
+    }
+}

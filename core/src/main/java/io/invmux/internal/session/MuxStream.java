@@ -1,0 +1,955 @@
+package io.invmux.internal.session;
+
+import io.invmux.ErrorCode;
+import io.invmux.InvMuxException;
+import io.invmux.Session;
+import io.invmux.SessionClosedException;
+import io.invmux.Stream;
+import io.invmux.StreamHandler;
+import io.invmux.StreamResetException;
+import io.invmux.WriteTimeoutException;
+import io.invmux.internal.frame.AckFrame;
+import io.invmux.internal.frame.DataFrame;
+import io.invmux.internal.frame.Frame;
+import io.invmux.internal.frame.OpenFrame;
+import io.netty.buffer.ByteBuf;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A stream of a {@link MuxSession}.
+ *
+ * <p>Threading. Fields marked [L] belong to the session's event loop. Fields marked [this] are shared with
+ * application threads and guarded by this object's monitor, which is a leaf lock: while holding it, code only
+ * touches this stream's buffers and may post a signal to the loop, nothing else. Application threads never touch
+ * links; they leave bytes here and {@link #signal()} the loop, which does the rest.
+ *
+ * <p>Send side: application bytes wait in {@code pending} until the loop cuts them into chunks; a chunk stays in
+ * {@code unacked} until the peer acknowledges it. {@code bufferedBytes} (pending + unacknowledged) is what blocks
+ * writers once it reaches {@code writeLimit}, which follows the peer's window.
+ *
+ * <p>Receive side: chunks go through the {@link ReorderBuffer}; bytes in order wait in {@code readable} until the
+ * application reads them, and only then is window credit returned to the peer.
+ */
+final class MuxStream implements Stream {
+    final MuxSession session;
+    final int id;
+    final boolean local;
+    private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
+    private final AtomicBoolean signalQueued = new AtomicBoolean();
+    private volatile byte[] metadata;
+
+    // ---------------- [this] shared with application threads ----------------
+    private ArrayDeque<ByteBuf> pending;
+    private long pendingBytes;
+    private long bufferedBytes;
+    private long writeLimit;
+    private boolean writeClosed;
+    private ArrayDeque<ByteBuf> readable;
+    private long readableBytes;
+    private long consumed;
+    private long creditThreshold;
+    private boolean recvFinished;
+    private boolean readClosed;
+    private boolean resetRequested;
+    private IOException failure;
+    private int waitingWriters;
+    private int waitingReaders;
+    private StreamHandler handler;
+    private long demand;
+    private List<Runnable> writableCallbacks;
+    private long readTimeoutNanos;
+    private long writeTimeoutNanos;
+
+    // ---------------- [L] send side ----------------
+    private long sendOffset;
+    private long peerMaxOffset;
+    private long ackedOffset;
+    private ArrayDeque<SentChunk> unacked;
+    private int resendCount;
+    private boolean finSent;
+    private boolean finAcked;
+    boolean openPending;
+    private boolean openAcked;
+    private Link openLink;
+    boolean inSendQueue;
+    boolean inResendQueue;
+    boolean blockedOnSession;
+
+    // ---------------- [L] receive side ----------------
+    private final ReorderBuffer reorder = new ReorderBuffer();
+    private long recvMaxOffset;
+    private int recvWindow;
+    private long lastWindowUpdateNanos;
+    boolean peerOpened;
+    boolean ackOwed;
+    private boolean finAckSent;
+    private boolean endDelivered;
+    boolean removed;
+
+    MuxStream(MuxSession session, int id, boolean local, byte[] metadata) {
+        this.session = session;
+        this.id = id;
+        this.local = local;
+        this.metadata = metadata;
+        this.peerMaxOffset = session.peerStreamWindow;
+        this.writeLimit = 2L * Math.max(session.peerStreamWindow, session.config.maxChunkSize());
+        this.recvWindow = session.config.windowSize();
+        this.recvMaxOffset = recvWindow;
+        this.creditThreshold = recvWindow / 2;
+        this.openPending = local;
+        this.peerOpened = local;
+    }
+
+    // =====================================================================================================
+    // Public API (any thread)
+    // =====================================================================================================
+
+    @Override
+    public int id() {
+        return id;
+    }
+
+    @Override
+    public byte[] metadata() {
+        byte[] m = metadata;
+        return m == null ? new byte[0] : m.clone();
+    }
+
+    @Override
+    public Session session() {
+        return session;
+    }
+
+    @Override
+    public InputStream inputStream() {
+        return input;
+    }
+
+    @Override
+    public OutputStream outputStream() {
+        return output;
+    }
+
+    @Override
+    public synchronized void setReadTimeout(Duration timeout) {
+        readTimeoutNanos = checkTimeout("readTimeout", timeout);
+    }
+
+    @Override
+    public synchronized void setWriteTimeout(Duration timeout) {
+        writeTimeoutNanos = checkTimeout("writeTimeout", timeout);
+    }
+
+    private static long checkTimeout(String name, Duration timeout) {
+        if (timeout == null || timeout.isNegative()) {
+            throw new IllegalArgumentException(name + " must be zero (none) or positive, got " + timeout);
+        }
+        return timeout.toNanos();
+    }
+
+    @Override
+    public int tryWrite(ByteBuffer src) throws IOException {
+        int accepted;
+        synchronized (this) {
+            checkWritable();
+            long space = writeLimit - bufferedBytes;
+            accepted = (int) Math.min(space, src.remaining());
+            if (accepted <= 0) {
+                return 0;
+            }
+            appendPending(src, accepted);
+        }
+        signal();
+        return accepted;
+    }
+
+    @Override
+    public synchronized boolean isWritable() {
+        return failure == null && !writeClosed && bufferedBytes < writeLimit;
+    }
+
+    @Override
+    public void onWritable(Runnable callback) {
+        boolean now;
+        synchronized (this) {
+            now = failure != null || bufferedBytes < writeLimit;
+            if (!now) {
+                if (writableCallbacks == null) {
+                    writableCallbacks = new ArrayList<>(1);
+                }
+                writableCallbacks.add(callback);
+            }
+        }
+        if (now) {
+            session.loop.execute(callback);
+        }
+    }
+
+    @Override
+    public void setHandler(StreamHandler handler) {
+        synchronized (this) {
+            this.handler = handler;
+        }
+        signal();
+    }
+
+    @Override
+    public void request(long chunks) {
+        if (chunks <= 0) {
+            throw new IllegalArgumentException("request must be positive, got " + chunks);
+        }
+        synchronized (this) {
+            demand = demand + chunks < 0 ? Long.MAX_VALUE : demand + chunks;
+        }
+        signal();
+    }
+
+    @Override
+    public void closeWrite() {
+        synchronized (this) {
+            if (writeClosed || failure != null) {
+                return;
+            }
+            writeClosed = true;
+        }
+        signal();
+    }
+
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (!writeClosed && failure == null) {
+                writeClosed = true;
+            }
+            if (!readClosed) {
+                readClosed = true;
+                // Unread bytes are dropped; their credit goes back to the peer so it is never stuck on us.
+                discardReadable();
+                notifyAll();
+            }
+        }
+        signal();
+    }
+
+    @Override
+    public void reset() {
+        synchronized (this) {
+            if (failure != null) {
+                return;
+            }
+            resetRequested = true;
+        }
+        signal();
+    }
+
+    @Override
+    public CompletableFuture<Void> closeFuture() {
+        return closeFuture;
+    }
+
+    @Override
+    public String toString() {
+        return "stream " + id + " of session " + session.id();
+    }
+
+    // =====================================================================================================
+    // Blocking I/O (application threads)
+    // =====================================================================================================
+
+    private final InputStream input = new InputStream() {
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            int n = read(one, 0, 1);
+            return n < 0 ? -1 : one[0] & 0xFF;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            java.util.Objects.checkFromIndexSize(off, len, b.length);
+            return len == 0 ? 0 : readBlocking(b, off, len);
+        }
+
+        @Override
+        public int available() {
+            synchronized (MuxStream.this) {
+                return (int) Math.min(Integer.MAX_VALUE, readableBytes);
+            }
+        }
+
+        @Override
+        public void close() {
+            MuxStream.this.close();
+        }
+    };
+
+    private final OutputStream output = new OutputStream() {
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            java.util.Objects.checkFromIndexSize(off, len, b.length);
+            writeBlocking(ByteBuffer.wrap(b, off, len));
+        }
+
+        @Override
+        public void close() {
+            closeWrite();
+        }
+    };
+
+    private int readBlocking(byte[] b, int off, int len) throws IOException {
+        int n;
+        boolean creditDue;
+        synchronized (this) {
+            long deadline = readTimeoutNanos == 0 ? 0 : System.nanoTime() + readTimeoutNanos;
+            while (readableBytes == 0) {
+                if (failure != null) {
+                    throw failure instanceof InvMuxException ? copyOf((InvMuxException) failure) : failure;
+                }
+                if (recvFinished) {
+                    return -1;
+                }
+                if (readClosed) {
+                    throw new IOException("stream " + id + " is closed for reading");
+                }
+                if (handler != null) {
+                    throw new IllegalStateException("stream " + id + " delivers to a handler; blocking reads are off");
+                }
+                waitFor(deadline, false);
+            }
+            n = 0;
+            while (n < len && readableBytes > 0) {
+                ByteBuf head = readable.peekFirst();
+                int take = Math.min(len - n, head.readableBytes());
+                head.readBytes(b, off + n, take);
+                n += take;
+                readableBytes -= take;
+                if (!head.isReadable()) {
+                    readable.pollFirst().release();
+                }
+            }
+            consumed += n;
+            creditDue = consumed >= creditThreshold;
+        }
+        session.onConsumed(n);
+        if (creditDue) {
+            signal();
+        }
+        return n;
+    }
+
+    private void writeBlocking(ByteBuffer src) throws IOException {
+        int total = src.remaining();
+        boolean signalled = false;
+        synchronized (this) {
+            long deadline = writeTimeoutNanos == 0 ? 0 : System.nanoTime() + writeTimeoutNanos;
+            while (src.hasRemaining()) {
+                checkWritable();
+                long space = writeLimit - bufferedBytes;
+                if (space <= 0) {
+                    if (!signalled) {
+                        signal();
+                    }
+                    try {
+                        waitFor(deadline, true);
+                    } catch (SocketTimeoutException e) {
+                        int accepted = total - src.remaining();
+                        throw new WriteTimeoutException("write to stream " + id + " timed out after "
+                                + writeTimeoutNanos / 1_000_000 + " ms; " + accepted + " of " + total
+                                + " bytes were accepted and will be delivered", accepted);
+                    }
+                    signalled = false;
+                    continue;
+                }
+                appendPending(src, (int) Math.min(space, src.remaining()));
+                signal();
+                signalled = true;
+            }
+        }
+    }
+
+    /** Waits on this monitor until notified or the deadline (0 = none) passes. Caller holds the monitor. */
+    private void waitFor(long deadline, boolean writer) throws IOException {
+        long waitMillis = 0;
+        if (deadline != 0) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                throw new SocketTimeoutException((writer ? "write to" : "read from") + " stream " + id
+                        + " timed out");
+            }
+            waitMillis = Math.max(1, left / 1_000_000);
+        }
+        if (writer) {
+            waitingWriters++;
+        } else {
+            waitingReaders++;
+        }
+        try {
+            wait(waitMillis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while waiting on stream " + id);
+        } finally {
+            if (writer) {
+                waitingWriters--;
+            } else {
+                waitingReaders--;
+            }
+        }
+    }
+
+    private void checkWritable() throws IOException {
+        assert Thread.holdsLock(this);
+        if (failure != null) {
+            throw failure instanceof InvMuxException ? copyOf((InvMuxException) failure) : failure;
+        }
+        if (writeClosed) {
+            throw new IOException("stream " + id + " is closed for writing");
+        }
+    }
+
+    /** A fresh exception per throw, so each caller gets its own stack trace; the original is the cause. */
+    private static IOException copyOf(InvMuxException e) {
+        if (e instanceof StreamResetException) {
+            StreamResetException r = (StreamResetException) e;
+            StreamResetException copy = new StreamResetException(r.errorCode(), r.getMessage(), r.byPeer());
+            copy.initCause(e);
+            return copy;
+        }
+        if (e instanceof SessionClosedException) {
+            SessionClosedException copy = new SessionClosedException(e.errorCode(), e.getMessage());
+            copy.initCause(e);
+            return copy;
+        }
+        return new InvMuxException(e.errorCode(), e.getMessage(), e);
+    }
+
+    /** Copies {@code n} bytes of {@code src} into the pending queue, filling the last buffer first. [this] */
+    private void appendPending(ByteBuffer src, int n) {
+        if (pending == null) {
+            pending = new ArrayDeque<>(4);
+        }
+        int left = n;
+        ByteBuf tail = pending.peekLast();
+        if (tail != null && tail.isWritable()) {
+            int k = Math.min(left, tail.writableBytes());
+            int limit = src.limit();
+            src.limit(src.position() + k);
+            tail.writeBytes(src);
+            src.limit(limit);
+            left -= k;
+        }
+        if (left > 0) {
+            // Buffers of a whole chunk let many small writes coalesce into full chunks.
+            int capacity = Math.max(left, session.maxChunkSize);
+            ByteBuf buf = session.alloc.directBuffer(capacity, capacity);
+            int limit = src.limit();
+            src.limit(src.position() + left);
+            buf.writeBytes(src);
+            src.limit(limit);
+            pending.addLast(buf);
+        }
+        pendingBytes += n;
+        bufferedBytes += n;
+    }
+
+    /** Drops unread bytes and counts them as consumed. [this] */
+    private void discardReadable() {
+        long dropped = readableBytes;
+        if (readable != null) {
+            for (ByteBuf b : readable) {
+                b.release();
+            }
+            readable.clear();
+        }
+        readableBytes = 0;
+        consumed += dropped;
+        if (dropped > 0) {
+            session.onConsumed(dropped);
+        }
+    }
+
+    /** Tells the loop this stream has news from the application. Any thread; cheap when already queued. */
+    void signal() {
+        if (signalQueued.compareAndSet(false, true)) {
+            session.signal(this);
+        }
+    }
+
+    // =====================================================================================================
+    // Event loop side
+    // =====================================================================================================
+
+    /** [L] Acts on what the application did since the last signal. */
+    void onSignal() {
+        signalQueued.set(false);
+        if (removed && failureSet()) {
+            return;
+        }
+        boolean reset;
+        boolean sendable;
+        boolean creditDue;
+        synchronized (this) {
+            reset = resetRequested && failure == null;
+            sendable = pendingBytes > 0 || (writeClosed && !finSent);
+            creditDue = consumed >= creditThreshold;
+        }
+        if (reset) {
+            session.resetStream(this, ErrorCode.CANCEL, "stream reset by the application", false);
+            return;
+        }
+        if (creditDue && !removed) {
+            updateWindow();
+        }
+        if ((sendable || openPending) && !removed) {
+            session.enqueueSend(this);
+        }
+        deliverToHandler();
+        maybeRemove();
+    }
+
+    private synchronized boolean failureSet() {
+        return failure != null;
+    }
+
+    /** [L] Grows the advertised receive window as the application reads, auto-tuning its size. */
+    private void updateWindow() {
+        long now = System.nanoTime();
+        long rtt = session.minRttNanos();
+        int max = session.config.maxWindowSize();
+        // The whole window was read within two round trips: the window, not the path, limits throughput.
+        if (lastWindowUpdateNanos != 0 && rtt > 0 && now - lastWindowUpdateNanos < 2 * rtt && recvWindow < max) {
+            recvWindow = (int) Math.min((long) recvWindow * 2, max);
+        }
+        lastWindowUpdateNanos = now;
+        long c;
+        synchronized (this) {
+            c = consumed;
+            creditThreshold = c + recvWindow / 2;
+        }
+        long newMax = c + recvWindow;
+        if (newMax > recvMaxOffset && !reorder.complete()) {
+            recvMaxOffset = newMax;
+            owesAck();
+        }
+    }
+
+    void owesAck() {
+        if (peerOpened && !ackOwed) {
+            ackOwed = true;
+            session.ackQueue.add(this);
+        }
+    }
+
+    /** [L] The ACK frame this stream owes the peer. */
+    AckFrame takeAck() {
+        ackOwed = false;
+        boolean fin = reorder.complete();
+        if (fin) {
+            finAckSent = true;
+        }
+        return new AckFrame(id, fin ? Frame.FLAG_ACK_FIN : 0, reorder.nextOffset(), recvMaxOffset);
+    }
+
+    // ---------------- send ----------------
+
+    /** Results of {@link #sendOne}. */
+    static final int SENT_MORE = 0;
+    static final int SENT_DONE = 1;
+    static final int BLOCKED_STREAM_CREDIT = 2;
+    static final int BLOCKED_SESSION_CREDIT = 3;
+
+    /** [L] Sends the OPEN if due, then at most one chunk, on links from {@code usable} (never empty). */
+    int sendOne(List<Link> usable) {
+        if (removed) {
+            return SENT_DONE;
+        }
+        if (openPending) {
+            openPending = false;
+            openLink = session.controlLink();
+            openLink.write(new OpenFrame(id, metadataForWire()));
+        }
+        long streamCredit = peerMaxOffset - sendOffset;
+        long sessionCredit = session.sessionCredit();
+        int n;
+        boolean fin;
+        ByteBuf chunk;
+        synchronized (this) {
+            if (failure != null) {
+                return SENT_DONE;
+            }
+            if (pendingBytes == 0) {
+                if (writeClosed && !finSent) {
+                    n = 0;
+                    fin = true;
+                    chunk = session.alloc.directBuffer(0, 0);
+                } else {
+                    return SENT_DONE;
+                }
+            } else {
+                if (streamCredit <= 0) {
+                    return BLOCKED_STREAM_CREDIT;
+                }
+                if (sessionCredit <= 0) {
+                    return BLOCKED_SESSION_CREDIT;
+                }
+                ByteBuf head = pending.peekFirst();
+                n = (int) Math.min(Math.min(head.readableBytes(), session.peerChunkLimit()),
+                        Math.min(streamCredit, sessionCredit));
+                chunk = head.readRetainedSlice(n);
+                if (!head.isReadable() && (pending.size() > 1 || !head.isWritable())) {
+                    pending.pollFirst().release();
+                }
+                pendingBytes -= n;
+                fin = writeClosed && pendingBytes == 0;
+            }
+        }
+        ByteBuf payload = session.applyOutbound(id, chunk);
+        Link link = session.select(usable, id, n);
+        SentChunk sent = new SentChunk(sendOffset, n, fin, payload, link);
+        if (unacked == null) {
+            unacked = new ArrayDeque<>(8);
+        }
+        unacked.addLast(sent);
+        link.inFlightChunks++;
+        link.write(new DataFrame(id, fin ? Frame.FLAG_FIN : 0, sendOffset, payload.retainedDuplicate()));
+        sendOffset += n;
+        session.onChunkSent(n);
+        if (fin) {
+            finSent = true;
+        }
+        synchronized (this) {
+            return pendingBytes > 0 || (writeClosed && !finSent) ? SENT_MORE : SENT_DONE;
+        }
+    }
+
+    private byte[] metadataForWire() {
+        byte[] m = metadata;
+        return m == null ? new byte[0] : m;
+    }
+
+    /** [L] Marks chunks that went out on {@code lost} for re-sending; returns true if any. */
+    boolean onLinkLost(Link lost) {
+        boolean any = false;
+        if (unacked != null) {
+            for (SentChunk c : unacked) {
+                if (c.link == lost && !c.needsResend) {
+                    c.needsResend = true;
+                    resendCount++;
+                    any = true;
+                }
+            }
+        }
+        if (openLink == lost && !openAcked && local && !removed) {
+            openPending = true;
+            session.enqueueSend(this);
+        }
+        if (peerOpened) {
+            owesAck(); // our last ACK may have gone down with the link; ACKs are absolute, so repeat it
+        }
+        return any;
+    }
+
+    /** [L] Sends chunks waiting for a re-send; returns false when none is left. */
+    boolean resendSome(List<Link> usable) {
+        if (resendCount == 0 || unacked == null || removed) {
+            resendCount = 0;
+            return false;
+        }
+        for (SentChunk c : unacked) {
+            if (!c.needsResend) {
+                continue;
+            }
+            if (usable.isEmpty()) {
+                return true;
+            }
+            Link link = session.select(usable, id, c.length);
+            c.needsResend = false;
+            resendCount--;
+            c.link = link;
+            link.inFlightChunks++;
+            link.write(new DataFrame(id, c.fin ? Frame.FLAG_FIN : 0, c.offset, c.payload.retainedDuplicate()));
+            session.onChunkResent();
+            if (resendCount == 0) {
+                return false;
+            }
+        }
+        return resendCount > 0;
+    }
+
+    /** [L] The peer's cumulative acknowledgement and window for this stream. */
+    void onAck(AckFrame ack) {
+        openAcked = true;
+        boolean closedByPeer = ack.hasFlag(Frame.FLAG_ACK_CLOSED);
+        long ackTo = closedByPeer ? sendOffset : Math.min(ack.ackOffset, sendOffset);
+        boolean finReceived = closedByPeer || (ack.hasFlag(Frame.FLAG_ACK_FIN) && finSent);
+        long released = 0;
+        if (unacked != null) {
+            SentChunk c;
+            while ((c = unacked.peekFirst()) != null
+                    && (c.end() < ackTo || (c.end() == ackTo && (!c.fin || finReceived)))) {
+                unacked.pollFirst();
+                if (c.needsResend) {
+                    resendCount--;
+                } else {
+                    c.link.inFlightChunks--;
+                }
+                c.payload.release();
+                released += c.length;
+            }
+        }
+        if (ackTo > ackedOffset) {
+            ackedOffset = ackTo;
+        }
+        if (finReceived && finSent) {
+            finAcked = true;
+        }
+        boolean creditGrew = ack.maxOffset > peerMaxOffset;
+        if (creditGrew) {
+            peerMaxOffset = ack.maxOffset;
+        }
+        if (released > 0 || creditGrew) {
+            onSendBufferFreed(released);
+        }
+        if (creditGrew) {
+            session.enqueueSend(this);
+        }
+        if (closedByPeer && !finAcked) {
+            // The peer forgot the stream although we still had something unacknowledged: it must have reset it.
+            finAcked = true;
+        }
+        maybeRemove();
+    }
+
+    /** [L] Writers may go on: fewer bytes are buffered or the peer's window grew. */
+    private void onSendBufferFreed(long released) {
+        List<Runnable> callbacks = null;
+        synchronized (this) {
+            bufferedBytes -= released;
+            long window = Math.max(peerMaxOffset - ackedOffset, session.peerStreamWindow);
+            writeLimit = 2 * Math.max(window, session.maxChunkSize);
+            if (bufferedBytes < writeLimit) {
+                if (waitingWriters > 0) {
+                    notifyAll();
+                }
+                if (writableCallbacks != null) {
+                    callbacks = writableCallbacks;
+                    writableCallbacks = null;
+                }
+            }
+        }
+        if (callbacks != null) {
+            callbacks.forEach(Runnable::run);
+        }
+    }
+
+    // ---------------- receive ----------------
+
+    /** [L] Called when the peer's OPEN arrives (or for local streams, never). */
+    void onOpen(byte[] metadata) {
+        this.metadata = metadata;
+        peerOpened = true;
+        owesAck();
+    }
+
+    /** [L] A chunk from the peer; takes ownership of the frame's payload. */
+    void onData(DataFrame frame, ByteBuf payload) {
+        long offset = frame.offset;
+        long end = offset + payload.readableBytes();
+        if (end > recvMaxOffset) {
+            payload.release();
+            session.resetStream(this, ErrorCode.FLOW_CONTROL_ERROR, "peer sent bytes up to offset " + end
+                    + " beyond the window limit " + recvMaxOffset, false);
+            return;
+        }
+        if (frame.fin()) {
+            String error = reorder.setFinalOffset(end);
+            if (error != null) {
+                payload.release();
+                session.resetStream(this, ErrorCode.PROTOCOL_ERROR, error, false);
+                return;
+            }
+        } else if (reorder.finalOffset() >= 0 && end > reorder.finalOffset()) {
+            payload.release();
+            session.resetStream(this, ErrorCode.PROTOCOL_ERROR, "bytes up to offset " + end
+                    + " after the final offset " + reorder.finalOffset(), false);
+            return;
+        }
+        long highestBefore = reorder.highestOffset();
+        boolean fresh = reorder.add(offset, payload, this::deliverInOrder);
+        session.onChunkReceived(reorder.highestOffset() - highestBefore, fresh, reorder.waitingBytes());
+        if (reorder.complete()) {
+            synchronized (this) {
+                if (!recvFinished) {
+                    recvFinished = true;
+                    if (waitingReaders > 0) {
+                        notifyAll();
+                    }
+                }
+            }
+        }
+        owesAck();
+        deliverToHandler();
+    }
+
+    /** [L] In-order bytes for the application. */
+    private void deliverInOrder(ByteBuf buf) {
+        int n = buf.readableBytes();
+        synchronized (this) {
+            if (readClosed || failure != null) {
+                buf.release();
+                consumed += n;
+            } else {
+                if (readable == null) {
+                    readable = new ArrayDeque<>(4);
+                }
+                readable.addLast(buf);
+                readableBytes += n;
+                if (waitingReaders > 0) {
+                    notifyAll();
+                }
+                return;
+            }
+        }
+        session.onConsumed(n);
+    }
+
+    /** [L] Hands readable bytes to the handler while it has demand. */
+    private void deliverToHandler() {
+        StreamHandler h;
+        while (true) {
+            ByteBuf buf = null;
+            boolean end = false;
+            boolean creditDue;
+            synchronized (this) {
+                h = handler;
+                if (h == null || failure != null) {
+                    return;
+                }
+                if (readableBytes > 0 && demand > 0) {
+                    buf = readable.pollFirst();
+                    demand--;
+                    readableBytes -= buf.readableBytes();
+                    consumed += buf.readableBytes();
+                } else if (readableBytes == 0 && recvFinished && !endDelivered) {
+                    endDelivered = true;
+                    end = true;
+                } else {
+                    return;
+                }
+                creditDue = consumed >= creditThreshold;
+            }
+            if (buf != null) {
+                session.onConsumed(buf.readableBytes());
+                if (creditDue) {
+                    updateWindow();
+                }
+                h.onData(this, buf);
+            } else if (end) {
+                h.onEnd(this);
+                maybeRemove();
+                return;
+            }
+        }
+    }
+
+    // ---------------- end of life ----------------
+
+    /** [L] Removes the stream from the session once both directions are done. */
+    void maybeRemove() {
+        if (removed) {
+            return;
+        }
+        boolean sendDone = finAcked;
+        boolean recvDone = reorder.complete() && finAckSent;
+        if (sendDone && recvDone) {
+            session.removeStream(this);
+            removed = true;
+            releaseLoopState();
+            closeFuture.complete(null);
+        }
+    }
+
+    /** [L] Ends the stream with an error: wakes every waiter, releases every buffer. */
+    void fail(IOException cause) {
+        StreamHandler h;
+        List<Runnable> callbacks;
+        synchronized (this) {
+            if (failure != null) {
+                return;
+            }
+            failure = cause;
+            h = handler;
+            callbacks = writableCallbacks;
+            writableCallbacks = null;
+            if (pending != null) {
+                pending.forEach(ByteBuf::release);
+                pending.clear();
+            }
+            pendingBytes = 0;
+            if (readable != null) {
+                readable.forEach(ByteBuf::release);
+                readable.clear();
+            }
+            readableBytes = 0;
+            notifyAll();
+        }
+        removed = true;
+        releaseLoopState();
+        if (callbacks != null) {
+            callbacks.forEach(Runnable::run);
+        }
+        if (h != null) {
+            h.onError(this, cause);
+        }
+        closeFuture.completeExceptionally(cause);
+    }
+
+    private void releaseLoopState() {
+        if (unacked != null) {
+            for (SentChunk c : unacked) {
+                if (!c.needsResend) {
+                    c.link.inFlightChunks--;
+                }
+                c.payload.release();
+            }
+            unacked.clear();
+        }
+        resendCount = 0;
+        reorder.release();
+    }
+
+    /** [L] Highest offset received; the stream's share of the session window. */
+    long receivedHighest() {
+        return reorder.highestOffset();
+    }
+
+    /** [L] Whether the stream was created by DATA before its OPEN arrived. */
+    boolean awaitingOpen() {
+        return !local && !peerOpened;
+    }
+
+    synchronized long bufferedBytesForTest() {
+        return bufferedBytes;
+    }
+
+    Iterator<SentChunk> unackedForTest() {
+        return unacked == null ? java.util.Collections.emptyIterator() : unacked.iterator();
+    }
+}

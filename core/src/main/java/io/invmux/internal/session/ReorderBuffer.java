@@ -1,0 +1,134 @@
+package io.invmux.internal.session;
+
+import io.netty.buffer.ByteBuf;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+
+/**
+ * Puts one stream's chunks back in order. Chunks arrive on any link in any order and may be repeated (a chunk
+ * re-sent after its link died may already have arrived). Bytes below {@link #nextOffset()} have been passed on;
+ * later ones wait here, keyed by offset. Memory is bounded by the stream window: the sender may not send past it.
+ *
+ * <p>Owned by the session's event loop; not thread-safe. Takes ownership of every buffer added.
+ */
+final class ReorderBuffer {
+    private long nextOffset;
+    private long highestOffset;
+    private long finalOffset = -1;
+    private TreeMap<Long, ByteBuf> waiting; // created on the first out-of-order chunk
+    private long waitingBytes;
+
+    /** Bytes below this offset have been passed on, in order. */
+    long nextOffset() {
+        return nextOffset;
+    }
+
+    /** Highest end offset of any chunk seen; the stream's share of the session window. */
+    long highestOffset() {
+        return highestOffset;
+    }
+
+    long finalOffset() {
+        return finalOffset;
+    }
+
+    long waitingBytes() {
+        return waitingBytes;
+    }
+
+    /** True when the final offset is known and every byte before it has been passed on. */
+    boolean complete() {
+        return finalOffset >= 0 && nextOffset == finalOffset;
+    }
+
+    /**
+     * Records the stream's final offset.
+     *
+     * @return an error message when it contradicts what is known, else null
+     */
+    String setFinalOffset(long offset) {
+        if (finalOffset >= 0 && finalOffset != offset) {
+            return "final offset changed from " + finalOffset + " to " + offset;
+        }
+        if (offset < highestOffset) {
+            return "final offset " + offset + " is below bytes already received up to " + highestOffset;
+        }
+        finalOffset = offset;
+        return null;
+    }
+
+    /**
+     * Adds a chunk and passes every byte that is now in order to {@code inOrder} (which takes ownership).
+     *
+     * @return false when the chunk held nothing new (a duplicate), true otherwise
+     */
+    boolean add(long offset, ByteBuf data, Consumer<ByteBuf> inOrder) {
+        long end = offset + data.readableBytes();
+        if (end > highestOffset) {
+            highestOffset = end;
+        }
+        if (end <= nextOffset || data.readableBytes() == 0) {
+            data.release();
+            return end > nextOffset;
+        }
+        if (offset > nextOffset) {
+            if (waiting == null) {
+                waiting = new TreeMap<>();
+            }
+            ByteBuf previous = waiting.get(offset);
+            if (previous != null) {
+                if (previous.readableBytes() >= data.readableBytes()) {
+                    data.release();
+                    return false;
+                }
+                waitingBytes -= previous.readableBytes();
+                previous.release();
+            }
+            waiting.put(offset, data);
+            waitingBytes += data.readableBytes();
+            return true;
+        }
+        if (offset < nextOffset) {
+            data.skipBytes((int) (nextOffset - offset));
+        }
+        nextOffset = end;
+        inOrder.accept(data);
+        drainWaiting(inOrder);
+        return true;
+    }
+
+    private void drainWaiting(Consumer<ByteBuf> inOrder) {
+        if (waiting == null) {
+            return;
+        }
+        Map.Entry<Long, ByteBuf> first;
+        while ((first = waiting.firstEntry()) != null && first.getKey() <= nextOffset) {
+            waiting.pollFirstEntry();
+            ByteBuf buf = first.getValue();
+            waitingBytes -= buf.readableBytes();
+            long end = first.getKey() + buf.readableBytes();
+            if (end <= nextOffset) {
+                buf.release();
+                continue;
+            }
+            buf.skipBytes((int) (nextOffset - first.getKey()));
+            nextOffset = end;
+            inOrder.accept(buf);
+        }
+        if (waiting.isEmpty()) {
+            waiting = null;
+        }
+    }
+
+    /** Releases everything still waiting. */
+    void release() {
+        if (waiting != null) {
+            for (ByteBuf b : waiting.values()) {
+                b.release();
+            }
+            waiting = null;
+            waitingBytes = 0;
+        }
+    }
+}
