@@ -469,6 +469,15 @@ final class MuxStream implements Stream {
         bufferedBytes += n;
     }
 
+    /** Releases bytes not yet cut into chunks (nothing of them can be sent any more). [this] */
+    private void releasePending() {
+        if (pending != null) {
+            pending.forEach(ByteBuf::release);
+            pending.clear();
+        }
+        pendingBytes = 0;
+    }
+
     /** Drops unread bytes and counts them as consumed. [this] */
     private void discardReadable() {
         long dropped = readableBytes;
@@ -613,7 +622,7 @@ final class MuxStream implements Stream {
                 n = (int) Math.min(Math.min(head.readableBytes(), session.peerChunkLimit()),
                         Math.min(streamCredit, sessionCredit));
                 chunk = head.readRetainedSlice(n);
-                if (!head.isReadable() && (pending.size() > 1 || !head.isWritable())) {
+                if (!head.isReadable() && (pending.size() > 1 || !head.isWritable() || writeClosed)) {
                     pending.pollFirst().release();
                 }
                 pendingBytes -= n;
@@ -881,6 +890,9 @@ final class MuxStream implements Stream {
         if (sendDone && recvDone) {
             session.removeStream(this);
             removed = true;
+            synchronized (this) {
+                releasePending();
+            }
             releaseLoopState();
             closeFuture.complete(null);
         }
@@ -898,11 +910,7 @@ final class MuxStream implements Stream {
             h = handler;
             callbacks = writableCallbacks;
             writableCallbacks = null;
-            if (pending != null) {
-                pending.forEach(ByteBuf::release);
-                pending.clear();
-            }
-            pendingBytes = 0;
+            releasePending();
             if (readable != null) {
                 readable.forEach(ByteBuf::release);
                 readable.clear();

@@ -1,0 +1,169 @@
+package io.invmux;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.invmux.internal.frame.Frame;
+import io.invmux.internal.frame.GoAwayFrame;
+import io.invmux.internal.frame.HelloFrame;
+import io.invmux.testing.ScriptedPeer;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** What crosses the wire when links start, and how bad links are refused without disturbing anyone. */
+class LinkHandshakeTest {
+    private static final Duration WAIT = Duration.ofSeconds(10);
+
+    private static int port(SessionListener listener) {
+        return ((InetSocketAddress) listener.localAddresses().get(0)).getPort();
+    }
+
+    private static HelloFrame join(byte[] sessionId, byte[] auth) {
+        Config d = Config.defaults();
+        return new HelloFrame(0, sessionId, 9, d.maxChunkSize(), d.windowSize(), d.sessionWindowSize(), List.of(),
+                auth);
+    }
+
+    /** A listener, one healthy session with a stream in use, and a check that it still works afterwards. */
+    private static void withHealthySession(ThrowingConsumer<Pair> body) throws Exception {
+        try (Pair p = Pair.tcp(Config.defaults(), 1)) {
+            Stream c = p.client.openStream();
+            c.outputStream().write(1);
+            Stream s = p.server.acceptStream(WAIT);
+            assertThat(s.inputStream().read()).isEqualTo(1);
+            body.accept(p);
+            c.outputStream().write(2);
+            assertThat(s.inputStream().read()).isEqualTo(2);
+            assertThat(p.client.isClosed()).isFalse();
+            assertThat(p.server.numConnections()).isEqualTo(1);
+        }
+    }
+
+    interface ThrowingConsumer<T> {
+        void accept(T t) throws Exception;
+    }
+
+    @Test
+    void randomGarbageGetsAGoAwayNamingTheBadPrefaceAndTheSessionCarriesOn() throws Exception {
+        withHealthySession(p -> {
+            try (ScriptedPeer peer = ScriptedPeer.connect(port(p.listener))) {
+                byte[] garbage = new byte[4096];
+                new SplittableRandom(3).nextBytes(garbage);
+                garbage[0] = 'G';
+                peer.sendRaw(garbage);
+                GoAwayFrame goAway = peer.readUntil(GoAwayFrame.class, WAIT);
+                assertThat(goAway.errorCode).isEqualTo(ErrorCode.HANDSHAKE_FAILED);
+                assertThat(goAway.message).contains("bad link preface").contains("IMUX");
+                assertThat(peer.closedByPeer(WAIT)).isTrue();
+            }
+            assertThat(p.listener.refusedLinks()).isEqualTo(1);
+        });
+    }
+
+    @Test
+    void anUnknownVersionIsRefusedWithUnsupportedVersion() throws Exception {
+        withHealthySession(p -> {
+            try (ScriptedPeer peer = ScriptedPeer.connect(port(p.listener))) {
+                peer.sendRaw(new byte[] {'I', 'M', 'U', 'X', 0, 7, 0, 0});
+                GoAwayFrame goAway = peer.readUntil(GoAwayFrame.class, WAIT);
+                assertThat(goAway.errorCode).isEqualTo(ErrorCode.UNSUPPORTED_VERSION);
+                assertThat(goAway.message).contains("version 7").contains("version 1");
+                assertThat(peer.closedByPeer(WAIT)).isTrue();
+            }
+        });
+    }
+
+    @Test
+    void joiningAnUnknownSessionIsRefused() throws Exception {
+        withHealthySession(p -> {
+            try (ScriptedPeer peer = ScriptedPeer.connect(port(p.listener))) {
+                peer.sendPreface().send(join(new byte[16], new byte[32]));
+                GoAwayFrame goAway = peer.readUntil(GoAwayFrame.class, WAIT);
+                assertThat(goAway.errorCode).isEqualTo(ErrorCode.UNKNOWN_SESSION);
+                assertThat(goAway.message).contains("no session with id 00000000000000000000000000000000");
+                assertThat(peer.closedByPeer(WAIT)).isTrue();
+            }
+        });
+    }
+
+    @Test
+    void joiningAKnownSessionWithoutItsSecretIsRefusedAndCounted() throws Exception {
+        withHealthySession(p -> {
+            byte[] id = java.util.HexFormat.of().parseHex(p.server.id());
+            try (ScriptedPeer peer = ScriptedPeer.connect(port(p.listener))) {
+                peer.sendPreface().send(join(id, new byte[32]));
+                GoAwayFrame goAway = peer.readUntil(GoAwayFrame.class, WAIT);
+                assertThat(goAway.errorCode).isEqualTo(ErrorCode.AUTH_FAILED);
+                assertThat(goAway.message).contains("failed to prove it belongs to session " + p.server.id());
+            }
+            assertThat(p.server.stats().refusedLinks()).isEqualTo(1);
+        });
+    }
+
+    @Test
+    void aMiddlewareMismatchFailsTheJoinWithBothChainsNamed() throws Exception {
+        Middleware tagged = new Middleware() {
+            @Override
+            public String name() {
+                return "tag-v1";
+            }
+
+            @Override
+            public io.netty.buffer.ByteBuf processOutbound(int streamId, io.netty.buffer.ByteBuf chunk) {
+                return chunk;
+            }
+
+            @Override
+            public io.netty.buffer.ByteBuf processInbound(int streamId, io.netty.buffer.ByteBuf chunk) {
+                return chunk;
+            }
+        };
+        try (SessionListener listener = InvMux.listen(Config.defaults(), URI.create("tcp://127.0.0.1:0"))) {
+            Config client = Config.builder().middleware(List.of(Middleware.passthrough(), tagged)).build();
+            assertThatThrownBy(() -> InvMux.connect(client, URI.create("tcp://127.0.0.1:" + port(listener))))
+                    .isInstanceOfSatisfying(InvMuxException.class, e -> {
+                        assertThat(e.errorCode()).isEqualTo(ErrorCode.HANDSHAKE_FAILED);
+                        assertThat(e.getMessage()).contains("middleware chain mismatch")
+                                .contains("[passthrough, tag-v1]").contains("[]");
+                    });
+        }
+    }
+
+    @Test
+    void aSilentPeerIsDetectedByKeepAlive() throws Exception {
+        Config config = Config.builder().keepAliveInterval(Duration.ofMillis(50))
+                .keepAliveTimeout(Duration.ofMillis(300)).resumeGracePeriod(Duration.ZERO).build();
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            CompletableFuture<Session> dialed = InvMux.dial(config,
+                    List.of(URI.create("tcp://127.0.0.1:" + server.getLocalPort())));
+            try (ScriptedPeer peer = ScriptedPeer.accept(server, WAIT)) {
+                HelloFrame hello = peer.readUntil(HelloFrame.class, WAIT);
+                assertThat(hello.newSession()).isTrue();
+                assertThat(hello.auth).hasSize(32);
+                peer.sendPreface().send(new HelloFrame(Frame.FLAG_ACK | Frame.FLAG_HELLO_NEW_SESSION,
+                        hello.sessionId, hello.linkId, hello.maxChunkSize, hello.streamWindow, hello.sessionWindow,
+                        List.of(), new byte[0]));
+                Session session = dialed.get(10, TimeUnit.SECONDS);
+                long start = System.nanoTime();
+                // The peer now says nothing: no PONG, no frame at all.
+                assertThat(session.closeFuture()).failsWithin(WAIT).withThrowableThat()
+                        .havingRootCause().isInstanceOfSatisfying(SessionClosedException.class,
+                                e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.LINKS_LOST));
+                long detectedMs = (System.nanoTime() - start) / 1_000_000;
+                assertThat(detectedMs).isGreaterThanOrEqualTo(250);
+                // The dead link was told why before it was closed.
+                GoAwayFrame goAway = peer.readUntil(GoAwayFrame.class, WAIT);
+                assertThat(goAway.errorCode).isEqualTo(ErrorCode.KEEPALIVE_TIMEOUT);
+                assertThat(goAway.message).contains("no frame received");
+            }
+        }
+    }
+}

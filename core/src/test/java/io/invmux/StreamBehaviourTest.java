@@ -1,0 +1,261 @@
+package io.invmux;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Behaviours of streams over real loopback TCP links, ported from the yamux and smux test suites. */
+class StreamBehaviourTest {
+    private final ExecutorService pool = Executors.newCachedThreadPool();
+
+    @AfterEach
+    void stopPool() throws InterruptedException {
+        pool.shutdownNow();
+        assertThat(pool.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
+    }
+
+    @Test
+    void halfCloseFromTheOpenerStillLetsThePeerAnswer() throws Exception {
+        try (Pair p = Pair.tcp(Config.defaults(), 2)) {
+            Stream c = p.client.openStream();
+            c.outputStream().write("question".getBytes());
+            c.closeWrite();
+            Stream s = p.server.acceptStream(Duration.ofSeconds(10));
+            assertThat(new String(s.inputStream().readAllBytes())).isEqualTo("question");
+            s.outputStream().write("answer".getBytes());
+            s.closeWrite();
+            assertThat(new String(c.inputStream().readAllBytes())).isEqualTo("answer");
+            c.closeFuture().get(10, TimeUnit.SECONDS);
+            s.closeFuture().get(10, TimeUnit.SECONDS);
+            await().atMost(Duration.ofSeconds(10)).until(() -> p.client.numStreams() == 0
+                    && p.server.numStreams() == 0);
+        }
+    }
+
+    @Test
+    void halfCloseFromTheAcceptorStillLetsTheOpenerWrite() throws Exception {
+        try (Pair p = Pair.tcp(Config.defaults(), 2)) {
+            Stream c = p.client.openStream();
+            c.outputStream().write(1);
+            Stream s = p.server.acceptStream(Duration.ofSeconds(10));
+            s.outputStream().write("done".getBytes());
+            s.closeWrite();
+            assertThat(new String(c.inputStream().readAllBytes())).isEqualTo("done");
+            assertThatThrownBy(() -> s.outputStream().write(2)).isInstanceOf(IOException.class)
+                    .hasMessageContaining("closed for writing");
+            c.outputStream().write("more".getBytes());
+            c.closeWrite();
+            byte[] all = s.inputStream().readAllBytes();
+            assertThat(all).hasSize(5);
+            assertThat(new String(all, 1, 4)).isEqualTo("more");
+        }
+    }
+
+    @Test
+    void streamsBeyondTheAcceptBacklogAreRefusedWithAClearError() throws Exception {
+        Config config = Config.builder().acceptBacklog(2).build();
+        try (Pair p = Pair.tcp(config, 1)) {
+            List<Stream> opened = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                Stream s = p.client.openStream();
+                s.outputStream().write(i);
+                opened.add(s);
+            }
+            Stream refused = opened.get(2);
+            assertThatThrownBy(() -> refused.inputStream().read())
+                    .isInstanceOfSatisfying(StreamResetException.class, e -> {
+                        assertThat(e.errorCode()).isEqualTo(ErrorCode.REFUSED_STREAM);
+                        assertThat(e.byPeer()).isTrue();
+                        assertThat(e.getMessage()).contains("accept backlog of 2 streams is full");
+                    });
+            assertThat(p.server.acceptStream(Duration.ofSeconds(5)).inputStream().read()).isEqualTo(0);
+            assertThat(p.server.acceptStream(Duration.ofSeconds(5)).inputStream().read()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void goAwayRefusesNewStreamsWhileOpenOnesDrain() throws Exception {
+        try (Pair p = Pair.tcp(Config.defaults(), 2)) {
+            Stream c = p.client.openStream();
+            c.outputStream().write("before".getBytes());
+            Stream s = p.server.acceptStream(Duration.ofSeconds(10));
+            p.server.goAway();
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                    assertThatThrownBy(() -> p.client.openStream())
+                            .isInstanceOf(SessionClosedException.class).hasMessageContaining("going away"));
+            assertThatThrownBy(() -> p.server.openStream()).isInstanceOf(SessionClosedException.class);
+            c.outputStream().write(" and after".getBytes());
+            c.closeWrite();
+            assertThat(new String(s.inputStream().readAllBytes())).isEqualTo("before and after");
+            s.closeWrite();
+            assertThat(c.inputStream().read()).isEqualTo(-1);
+        }
+    }
+
+    @Test
+    void aLargeWriteArrivesIntactOverThreeLinks() throws Exception {
+        long size = 256L * 1024 * 1024;
+        try (Pair p = Pair.tcp(Config.defaults(), 3)) {
+            Stream c = p.client.openStream();
+            Future<TestData.Digest> received = pool.submit(() -> {
+                Stream s = p.server.acceptStream(Duration.ofSeconds(10));
+                return TestData.read(s.inputStream());
+            });
+            String sent = TestData.write(c.outputStream(), size, 1024 * 1024, 42);
+            c.closeWrite();
+            TestData.Digest got = received.get(100, TimeUnit.SECONDS);
+            assertThat(got.bytes()).isEqualTo(size);
+            assertThat(got.sha256()).isEqualTo(sent);
+            SessionStats stats = p.server.stats();
+            assertThat(stats.bytesReceived()).isEqualTo(size);
+            assertThat(stats.duplicateChunks()).isZero();
+        }
+    }
+
+    @Test
+    void aThousandConcurrentStreamsPingPong() throws Exception {
+        int count = 1000;
+        try (Pair p = Pair.tcp(Config.defaults(), 3)) {
+            Future<Integer> echoed = pool.submit(() -> {
+                List<Stream> accepted = new ArrayList<>();
+                for (int i = 0; i < count; i++) {
+                    accepted.add(p.server.acceptStream(Duration.ofSeconds(30)));
+                }
+                for (Stream s : accepted) {
+                    byte[] ping = s.inputStream().readNBytes(4);
+                    s.outputStream().write(ping);
+                    s.closeWrite();
+                }
+                return accepted.size();
+            });
+            List<Stream> streams = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                Stream s = p.client.openStream();
+                s.outputStream().write(java.nio.ByteBuffer.allocate(4).putInt(i).array());
+                streams.add(s);
+            }
+            for (int i = 0; i < count; i++) {
+                Stream s = streams.get(i);
+                assertThat(java.nio.ByteBuffer.wrap(s.inputStream().readAllBytes()).getInt()).isEqualTo(i);
+                s.closeWrite();
+            }
+            assertThat(echoed.get(60, TimeUnit.SECONDS)).isEqualTo(count);
+            await().atMost(Duration.ofSeconds(20)).until(() -> p.client.numStreams() == 0
+                    && p.server.numStreams() == 0);
+        }
+    }
+
+    @Test
+    void aStreamWhoseReaderStallsDoesNotStallTheOthers() throws Exception {
+        try (Pair p = Pair.tcp(Config.defaults(), 2)) {
+            Stream stalled = p.client.openStream("stalled".getBytes());
+            Future<Long> stalledWriter = pool.submit(() -> {
+                TestData.write(stalled.outputStream(), 8L * 1024 * 1024, 64 * 1024, 7);
+                stalled.closeWrite();
+                return 0L;
+            });
+            Stream stalledPeer = p.server.acceptStream(Duration.ofSeconds(10));
+            // Its window fills: the writer blocks, the session does not.
+            await().atMost(Duration.ofSeconds(10)).until(() -> stalledPeer.inputStream().available()
+                    >= Config.defaults().windowSize());
+            assertThat(stalledWriter.isDone()).isFalse();
+
+            Stream flowing = p.client.openStream("flowing".getBytes());
+            Future<TestData.Digest> flowingRead = pool.submit(() ->
+                    TestData.read(p.server.acceptStream(Duration.ofSeconds(10)).inputStream()));
+            String sent = TestData.write(flowing.outputStream(), 32L * 1024 * 1024, 64 * 1024, 8);
+            flowing.closeWrite();
+            assertThat(flowingRead.get(60, TimeUnit.SECONDS).sha256()).isEqualTo(sent);
+            assertThat(stalledWriter.isDone()).isFalse();
+
+            TestData.Digest late = TestData.read(stalledPeer.inputStream());
+            assertThat(late.bytes()).isEqualTo(8L * 1024 * 1024);
+            stalledWriter.get(30, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void aTimedOutWriteReportsExactlyWhatItAcceptedAndNothingIsDuplicated() throws Exception {
+        try (Pair p = Pair.tcp(Config.defaults(), 2)) {
+            Stream c = p.client.openStream();
+            c.setWriteTimeout(Duration.ofMillis(300));
+            byte[] big = new byte[8 * 1024 * 1024];
+            for (int i = 0; i < big.length; i++) {
+                big[i] = (byte) (i * 31 + (i >>> 13));
+            }
+            Stream s = p.server.acceptStreamAsync().get(10, TimeUnit.SECONDS);
+            WriteTimeoutException timeout = org.junit.jupiter.api.Assertions.assertThrows(
+                    WriteTimeoutException.class, () -> c.outputStream().write(big));
+            int accepted = timeout.bytesTransferred;
+            assertThat(accepted).isPositive().isLessThan(big.length);
+            assertThat(timeout.getMessage()).contains(accepted + " of " + big.length + " bytes were accepted");
+            c.setWriteTimeout(Duration.ZERO);
+            // The application retries with exactly the rest; the peer must see every byte once.
+            Future<?> rest = pool.submit(() -> {
+                c.outputStream().write(big, accepted, big.length - accepted);
+                c.closeWrite();
+                return null;
+            });
+            byte[] got = s.inputStream().readAllBytes();
+            rest.get(30, TimeUnit.SECONDS);
+            assertThat(got).isEqualTo(big);
+        }
+    }
+
+    @Test
+    void resetByTheApplicationReachesThePeerAsCancel() throws Exception {
+        try (Pair p = Pair.tcp(Config.defaults(), 1)) {
+            Stream c = p.client.openStream();
+            c.outputStream().write(1);
+            Stream s = p.server.acceptStream(Duration.ofSeconds(10));
+            assertThat(s.inputStream().read()).isEqualTo(1);
+            c.reset();
+            InputStream in = s.inputStream();
+            assertThatThrownBy(in::read).isInstanceOfSatisfying(StreamResetException.class, e -> {
+                assertThat(e.errorCode()).isEqualTo(ErrorCode.CANCEL);
+                assertThat(e.byPeer()).isTrue();
+            });
+            assertThatThrownBy(() -> c.outputStream().write(2)).isInstanceOf(StreamResetException.class);
+            assertThat(s.closeFuture()).failsWithin(Duration.ofSeconds(5));
+            // The session carries on.
+            Stream next = p.client.openStream();
+            next.outputStream().write(9);
+            assertThat(p.server.acceptStream(Duration.ofSeconds(10)).inputStream().read()).isEqualTo(9);
+        }
+    }
+
+    @Test
+    void closingTheSessionFailsOpenStreamsOnBothEnds() throws Exception {
+        try (Pair p = Pair.tcp(Config.defaults(), 2)) {
+            Stream c = p.client.openStream();
+            c.outputStream().write(1);
+            Stream s = p.server.acceptStream(Duration.ofSeconds(10));
+            CompletableFuture<Integer> blockedRead = CompletableFuture.supplyAsync(() -> {
+                try {
+                    s.inputStream().read();
+                    return s.inputStream().read();
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }, pool);
+            p.client.close();
+            assertThat(blockedRead).failsWithin(Duration.ofSeconds(10)).withThrowableThat()
+                    .havingRootCause().isInstanceOf(SessionClosedException.class);
+            await().atMost(Duration.ofSeconds(5)).until(p.server::isClosed);
+            assertThatThrownBy(() -> c.outputStream().write(1)).isInstanceOf(SessionClosedException.class);
+        }
+    }
+}

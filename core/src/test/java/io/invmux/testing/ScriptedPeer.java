@@ -1,0 +1,130 @@
+package io.invmux.testing;
+
+import io.invmux.internal.frame.Frame;
+import io.invmux.internal.frame.FrameDecoder;
+import io.invmux.internal.frame.FrameEncoder;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.time.Duration;
+
+/**
+ * One end of a link played by a test, frame by frame, over a real socket: it writes frames it is told to and
+ * decodes what the other end sends, so a test can check exactly what went over the wire (as okhttp's
+ * MockHttp2Peer does for HTTP/2).
+ */
+public final class ScriptedPeer implements AutoCloseable {
+    private final Socket socket;
+    private final InputStream in;
+    private final OutputStream out;
+    private final EmbeddedChannel decoder;
+
+    private ScriptedPeer(Socket socket, int maxChunk) throws IOException {
+        this.socket = socket;
+        this.in = socket.getInputStream();
+        this.out = socket.getOutputStream();
+        this.decoder = new EmbeddedChannel(new FrameDecoder(maxChunk));
+    }
+
+    public static ScriptedPeer connect(int port) throws IOException {
+        Socket s = new Socket(InetAddress.getLoopbackAddress(), port);
+        s.setTcpNoDelay(true);
+        return new ScriptedPeer(s, 1024 * 1024);
+    }
+
+    /** Accepts one connection on {@code server}. */
+    public static ScriptedPeer accept(ServerSocket server, Duration timeout) throws IOException {
+        server.setSoTimeout((int) timeout.toMillis());
+        Socket s = server.accept();
+        s.setTcpNoDelay(true);
+        return new ScriptedPeer(s, 1024 * 1024);
+    }
+
+    public ScriptedPeer sendPreface() throws IOException {
+        return sendBuf(FrameEncoder.encodePreface(ByteBufAllocator.DEFAULT));
+    }
+
+    public ScriptedPeer send(Frame frame) throws IOException {
+        return sendBuf(FrameEncoder.encode(ByteBufAllocator.DEFAULT, frame));
+    }
+
+    public ScriptedPeer sendRaw(byte[] bytes) throws IOException {
+        out.write(bytes);
+        out.flush();
+        return this;
+    }
+
+    private ScriptedPeer sendBuf(ByteBuf buf) throws IOException {
+        try {
+            byte[] bytes = new byte[buf.readableBytes()];
+            buf.readBytes(bytes);
+            return sendRaw(bytes);
+        } finally {
+            buf.release();
+        }
+    }
+
+    /**
+     * The next frame from the other end (the decoder consumes its preface first). The caller releases DATA frames.
+     *
+     * @throws EOFException when the other end closed the connection first
+     * @throws SocketTimeoutException when nothing decodable came in time
+     */
+    public Frame read(Duration timeout) throws IOException {
+        socket.setSoTimeout((int) timeout.toMillis());
+        byte[] buf = new byte[4096];
+        while (true) {
+            Object frame = decoder.readInbound();
+            if (frame != null) {
+                return (Frame) frame;
+            }
+            int n = in.read(buf);
+            if (n < 0) {
+                throw new EOFException("peer closed the connection");
+            }
+            decoder.writeInbound(Unpooled.wrappedBuffer(buf, 0, n));
+        }
+    }
+
+    /** Reads frames until one of {@code type} arrives (others are released and skipped). */
+    @SuppressWarnings("unchecked")
+    public <T extends Frame> T readUntil(Class<T> type, Duration timeout) throws IOException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            long left = Math.max(1, (deadline - System.nanoTime()) / 1_000_000);
+            Frame f = read(Duration.ofMillis(left));
+            if (type.isInstance(f)) {
+                return (T) f;
+            }
+            io.netty.util.ReferenceCountUtil.release(f);
+        }
+    }
+
+    /** True once the other end has closed the connection (reads EOF or reset within the timeout). */
+    public boolean closedByPeer(Duration timeout) throws IOException {
+        try {
+            while (true) {
+                io.netty.util.ReferenceCountUtil.release(read(timeout));
+            }
+        } catch (EOFException | java.net.SocketException e) {
+            return true;
+        } catch (SocketTimeoutException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        decoder.finishAndReleaseAll();
+        socket.close();
+    }
+}
