@@ -50,6 +50,9 @@ final class Link implements Connection {
     long pingsSent;
     long pongsReceived;
 
+    /** Completes once the session has let go of the link. */
+    final java.util.concurrent.CompletableFuture<Void> removed = new java.util.concurrent.CompletableFuture<>();
+
     /** Bytes handed to the channel's loop and not yet written into the channel. */
     private final AtomicLong handedOverBytes = new AtomicLong();
     private volatile int priority;

@@ -287,7 +287,7 @@ public final class MuxSession implements Session {
                 return;
             }
             Link target = link;
-            target.channel.closeFuture().addListener(f -> done.complete(null));
+            target.removed.whenComplete((v, e) -> done.complete(null));
             target.draining = true;
             log.info("session {}: draining {}", idHex, target);
             maybeFinishDrain(target);
@@ -431,6 +431,7 @@ public final class MuxSession implements Session {
         }
         refreshConnectionSnapshot();
         loadBalancer.onConnectionRemoved(link);
+        link.removed.complete(null);
         if (closed) {
             return;
         }
@@ -1062,6 +1063,7 @@ public final class MuxSession implements Session {
             l.flush();
             l.lost = true;
             l.channel.close();
+            l.removed.complete(null);
         }
         links.clear();
         refreshConnectionSnapshot();
