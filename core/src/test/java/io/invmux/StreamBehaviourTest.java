@@ -128,18 +128,25 @@ class StreamBehaviourTest {
     @Test
     void aThousandConcurrentStreamsPingPong() throws Exception {
         int count = 1000;
-        try (Pair p = Pair.tcp(Config.defaults(), 3)) {
+        Config config = Config.builder().acceptBacklog(count).build();
+        try (Pair p = Pair.tcp(config, 3)) {
+            ExecutorService echoPool = Executors.newFixedThreadPool(16);
             Future<Integer> echoed = pool.submit(() -> {
-                List<Stream> accepted = new ArrayList<>();
+                List<Future<?>> echoes = new ArrayList<>();
                 for (int i = 0; i < count; i++) {
-                    accepted.add(p.server.acceptStream(Duration.ofSeconds(30)));
+                    Stream s = p.server.acceptStream(Duration.ofSeconds(30));
+                    echoes.add(echoPool.submit(() -> {
+                        byte[] ping = s.inputStream().readNBytes(4);
+                        s.outputStream().write(ping);
+                        s.closeWrite();
+                        return null;
+                    }));
                 }
-                for (Stream s : accepted) {
-                    byte[] ping = s.inputStream().readNBytes(4);
-                    s.outputStream().write(ping);
-                    s.closeWrite();
+                for (Future<?> f : echoes) {
+                    f.get(30, TimeUnit.SECONDS);
                 }
-                return accepted.size();
+                echoPool.shutdown();
+                return echoes.size();
             });
             List<Stream> streams = new ArrayList<>();
             for (int i = 0; i < count; i++) {
