@@ -17,8 +17,6 @@ public final class Config {
     static final int MIB = 1024 * 1024;
     static final int GIB = 1024 * 1024 * 1024;
 
-    private static final Config DEFAULTS = new Builder().build();
-
     private final int windowSize;
     private final int maxWindowSize;
     private final int sessionWindowSize;
@@ -35,6 +33,7 @@ public final class Config {
     private final ErrorHandler errorHandler;
     private final List<Middleware> middleware;
     private final ConnectionRegistry connectionRegistry;
+    private final byte[] preSharedKey;
 
     private Config(Builder b) {
         this.windowSize = b.windowSize;
@@ -53,10 +52,12 @@ public final class Config {
         this.errorHandler = b.errorHandler;
         this.middleware = List.copyOf(b.middleware);
         this.connectionRegistry = b.connectionRegistry;
+        this.preSharedKey = b.preSharedKey;
     }
 
+    /** The defaults; a new instance each call, since the connection registry inside can be added to. */
     public static Config defaults() {
-        return DEFAULTS;
+        return new Builder().build();
     }
 
     public static Builder builder() {
@@ -147,6 +148,14 @@ public final class Config {
         return connectionRegistry;
     }
 
+    /**
+     * Key every link must prove it holds (HMAC challenge-response) to start or join a session, when set. Unset
+     * (the default), a link joining a session proves it holds the secret the session's first link chose.
+     */
+    public java.util.Optional<byte[]> preSharedKey() {
+        return java.util.Optional.ofNullable(preSharedKey).map(byte[]::clone);
+    }
+
     /** Builder of {@link Config}; every setter validates its argument. */
     public static final class Builder {
         private int windowSize = 256 * KIB;
@@ -165,6 +174,7 @@ public final class Config {
         private ErrorHandler errorHandler = ErrorHandler.defaults();
         private List<Middleware> middleware = new ArrayList<>();
         private ConnectionRegistry connectionRegistry = ConnectionRegistry.defaults();
+        private byte[] preSharedKey;
 
         private Builder() {
         }
@@ -186,6 +196,7 @@ public final class Config {
             errorHandler = c.errorHandler;
             middleware = new ArrayList<>(c.middleware);
             connectionRegistry = c.connectionRegistry;
+            preSharedKey = c.preSharedKey;
         }
 
         /** Initial per-stream receive window, 16 KiB to 1 GiB. */
@@ -299,6 +310,16 @@ public final class Config {
 
         public Builder connectionRegistry(ConnectionRegistry registry) {
             this.connectionRegistry = Objects.requireNonNull(registry, "connectionRegistry");
+            return this;
+        }
+
+        /** Pre-shared join key, 16 to 1024 bytes; null removes it. Both ends must hold the same key. */
+        public Builder preSharedKey(byte[] key) {
+            if (key != null && (key.length < 16 || key.length > 1024)) {
+                throw new IllegalArgumentException("preSharedKey must be between 16 and 1024 bytes, got "
+                        + key.length + " bytes");
+            }
+            this.preSharedKey = key == null ? null : key.clone();
             return this;
         }
 

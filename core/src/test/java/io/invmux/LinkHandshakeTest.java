@@ -2,16 +2,19 @@ package io.invmux;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.invmux.internal.frame.Frame;
 import io.invmux.internal.frame.GoAwayFrame;
 import io.invmux.internal.frame.HelloFrame;
+import io.invmux.internal.session.Handshake;
 import io.invmux.testing.ScriptedPeer;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
@@ -26,10 +29,20 @@ class LinkHandshakeTest {
         return ((InetSocketAddress) listener.localAddresses().get(0)).getPort();
     }
 
-    private static HelloFrame join(byte[] sessionId, byte[] auth) {
+    private static HelloFrame hello(int flags, byte[] sessionId, byte[] auth) {
         Config d = Config.defaults();
-        return new HelloFrame(0, sessionId, 9, d.maxChunkSize(), d.windowSize(), d.sessionWindowSize(), List.of(),
-                auth);
+        return new HelloFrame(flags, sessionId, 9, d.maxChunkSize(), d.windowSize(), d.sessionWindowSize(),
+                List.of(), auth);
+    }
+
+    private static HelloFrame join(byte[] sessionId, byte[] clientNonce) {
+        return hello(0, sessionId, clientNonce);
+    }
+
+    private static byte[] bytes(int n, int seed) {
+        byte[] b = new byte[n];
+        new SplittableRandom(seed).nextBytes(b);
+        return b;
     }
 
     /** A listener, one healthy session with a stream in use, and a check that it still works afterwards. */
@@ -85,7 +98,7 @@ class LinkHandshakeTest {
     void joiningAnUnknownSessionIsRefused() throws Exception {
         withHealthySession(p -> {
             try (ScriptedPeer peer = ScriptedPeer.connect(port(p.listener))) {
-                peer.sendPreface().send(join(new byte[16], new byte[32]));
+                peer.sendPreface().send(join(new byte[16], new byte[16]));
                 GoAwayFrame goAway = peer.readUntil(GoAwayFrame.class, WAIT);
                 assertThat(goAway.errorCode).isEqualTo(ErrorCode.UNKNOWN_SESSION);
                 assertThat(goAway.message).contains("no session with id 00000000000000000000000000000000");
@@ -99,10 +112,17 @@ class LinkHandshakeTest {
         withHealthySession(p -> {
             byte[] id = java.util.HexFormat.of().parseHex(p.server.id());
             try (ScriptedPeer peer = ScriptedPeer.connect(port(p.listener))) {
-                peer.sendPreface().send(join(id, new byte[32]));
+                peer.sendPreface().send(join(id, bytes(16, 1)));
+                HelloFrame challenge = peer.readUntil(HelloFrame.class, WAIT);
+                assertThat(challenge.isReply()).isTrue();
+                assertThat(challenge.auth).hasSize(Handshake.NONCE_LENGTH + Handshake.MAC_LENGTH);
+                // Without the session secret the best a stranger can do is guess the proof.
+                peer.send(hello(Frame.FLAG_HELLO_PROOF, id, bytes(32, 2)));
                 GoAwayFrame goAway = peer.readUntil(GoAwayFrame.class, WAIT);
                 assertThat(goAway.errorCode).isEqualTo(ErrorCode.AUTH_FAILED);
-                assertThat(goAway.message).contains("failed to prove it belongs to session " + p.server.id());
+                assertThat(goAway.message).contains("failed to prove it holds the session secret of session "
+                        + p.server.id());
+                assertThat(peer.closedByPeer(WAIT)).isTrue();
             }
             assertThat(p.server.stats().refusedLinks()).isEqualTo(1);
         });
@@ -138,6 +158,65 @@ class LinkHandshakeTest {
     }
 
     @Test
+    void aReplayedHandshakeIsRefusedBecauseTheChallengeIsFresh() throws Exception {
+        byte[] psk = bytes(32, 7);
+        Config config = Config.builder().preSharedKey(psk).build();
+        try (Pair p = Pair.tcp(config, 1)) {
+            byte[] id = java.util.HexFormat.of().parseHex(p.server.id());
+            byte[] clientNonce = bytes(16, 8);
+            // A genuine join, recorded.
+            HelloFrame request = join(id, clientNonce);
+            HelloFrame recordedProof;
+            try (ScriptedPeer peer = ScriptedPeer.connect(port(p.listener))) {
+                peer.sendPreface().send(request);
+                HelloFrame challenge = peer.readUntil(HelloFrame.class, WAIT);
+                byte[] serverNonce = Arrays.copyOf(challenge.auth, 16);
+                assertThat(Arrays.copyOfRange(challenge.auth, 16, 48)).isEqualTo(
+                        Handshake.mac(psk, "accepter", id, 9, clientNonce, serverNonce));
+                recordedProof = hello(Frame.FLAG_HELLO_PROOF, id, Handshake.mac(psk, "dialer", id, 9, clientNonce,
+                        serverNonce));
+                peer.send(recordedProof);
+                await().atMost(WAIT).until(() -> p.server.numConnections() == 2);
+            }
+            await().atMost(WAIT).until(() -> p.server.numConnections() == 1);
+            // The same bytes again: the accepting end's new nonce makes the old proof worthless.
+            try (ScriptedPeer replay = ScriptedPeer.connect(port(p.listener))) {
+                replay.sendPreface().send(request);
+                replay.readUntil(HelloFrame.class, WAIT);
+                replay.send(recordedProof);
+                GoAwayFrame goAway = replay.readUntil(GoAwayFrame.class, WAIT);
+                assertThat(goAway.errorCode).isEqualTo(ErrorCode.AUTH_FAILED);
+                assertThat(goAway.message).contains("pre-shared key");
+            }
+            assertThat(p.server.stats().refusedLinks()).isEqualTo(1);
+            assertThat(p.server.numConnections()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aWrongPreSharedKeyIsRefusedOnBothEnds() throws Exception {
+        Config server = Config.builder().preSharedKey(bytes(32, 1)).build();
+        Config client = Config.builder().preSharedKey(bytes(32, 2)).build();
+        try (SessionListener listener = InvMux.listen(server, URI.create("tcp://127.0.0.1:0"))) {
+            URI uri = URI.create("tcp://127.0.0.1:" + port(listener));
+            assertThatThrownBy(() -> InvMux.connect(client, uri)).isInstanceOfSatisfying(InvMuxException.class,
+                    e -> {
+                        assertThat(e.errorCode()).isEqualTo(ErrorCode.AUTH_FAILED);
+                        assertThat(e.getMessage()).contains("pre-shared key");
+                    });
+            assertThatThrownBy(() -> InvMux.connect(Config.defaults(), uri))
+                    .isInstanceOfSatisfying(InvMuxException.class, e -> {
+                        assertThat(e.errorCode()).isEqualTo(ErrorCode.AUTH_FAILED);
+                        assertThat(e.getMessage()).contains("requires a pre-shared key");
+                    });
+            assertThat(listener.sessions()).isEmpty();
+            Session ok = InvMux.connect(server, uri, uri);
+            assertThat(ok.numConnections()).isEqualTo(2);
+            ok.close();
+        }
+    }
+
+    @Test
     void aSilentPeerIsDetectedByKeepAlive() throws Exception {
         Config config = Config.builder().keepAliveInterval(Duration.ofMillis(50))
                 .keepAliveTimeout(Duration.ofMillis(300)).resumeGracePeriod(Duration.ZERO).build();
@@ -147,10 +226,21 @@ class LinkHandshakeTest {
             try (ScriptedPeer peer = ScriptedPeer.accept(server, WAIT)) {
                 HelloFrame hello = peer.readUntil(HelloFrame.class, WAIT);
                 assertThat(hello.newSession()).isTrue();
-                assertThat(hello.auth).hasSize(32);
+                assertThat(hello.auth).hasSize(Handshake.NONCE_LENGTH + Handshake.SECRET_LENGTH);
+                byte[] clientNonce = Arrays.copyOf(hello.auth, Handshake.NONCE_LENGTH);
+                byte[] secret = Arrays.copyOfRange(hello.auth, Handshake.NONCE_LENGTH, hello.auth.length);
+                byte[] serverNonce = bytes(16, 4);
+                byte[] mac = Handshake.mac(secret, "accepter", hello.sessionId, hello.linkId, clientNonce,
+                        serverNonce);
+                byte[] auth = Arrays.copyOf(serverNonce, 48);
+                System.arraycopy(mac, 0, auth, 16, 32);
                 peer.sendPreface().send(new HelloFrame(Frame.FLAG_ACK | Frame.FLAG_HELLO_NEW_SESSION,
                         hello.sessionId, hello.linkId, hello.maxChunkSize, hello.streamWindow, hello.sessionWindow,
-                        List.of(), new byte[0]));
+                        List.of(), auth));
+                HelloFrame proof = peer.readUntil(HelloFrame.class, WAIT);
+                assertThat(proof.isProof()).isTrue();
+                assertThat(proof.auth).isEqualTo(Handshake.mac(secret, "dialer", hello.sessionId, hello.linkId,
+                        clientNonce, serverNonce));
                 Session session = dialed.get(10, TimeUnit.SECONDS);
                 long start = System.nanoTime();
                 // The peer now says nothing: no PONG, no frame at all.

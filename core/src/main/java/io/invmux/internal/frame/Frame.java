@@ -17,6 +17,8 @@ public abstract class Frame {
     public static final int FLAG_GOAWAY_LINK = 0x1;
     /** Flag of HELLO: the link starts a new session (else it joins one). */
     public static final int FLAG_HELLO_NEW_SESSION = 0x1;
+    /** Flag of HELLO: the dialer's answer to the accepting end's challenge (third handshake message). */
+    public static final int FLAG_HELLO_PROOF = 0x4;
 
     public final int streamId;
     public final int flags;

@@ -130,7 +130,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                 break;
             case FrameType.HELLO:
                 min = HelloFrame.SESSION_ID_LENGTH + 16 + 1 + 2;
-                max = Wire.MAX_CONTROL_PAYLOAD;
+                max = Wire.MAX_HELLO_PAYLOAD;
                 break;
             default:
                 throw new FrameException(ErrorCode.PROTOCOL_ERROR, "unknown frame type 0x" + Integer.toHexString(type));
@@ -146,6 +146,10 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     }
 
     private static Frame readPayload(ByteBuf in, int type, int flags, int streamId, int length) {
+        if (streamId != 0 && (type == FrameType.PING || type == FrameType.GOAWAY || type == FrameType.HELLO)) {
+            throw new FrameException(ErrorCode.PROTOCOL_ERROR, FrameType.name(type) + " frame on stream "
+                    + Integer.toUnsignedString(streamId) + ", must be on stream 0");
+        }
         switch (type) {
             case FrameType.DATA: {
                 if (streamId == 0) {
@@ -154,6 +158,10 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                 long offset = in.readLong();
                 if (offset < 0) {
                     throw new FrameException(ErrorCode.PROTOCOL_ERROR, "DATA frame with negative offset " + offset);
+                }
+                if (offset > Long.MAX_VALUE - (length - Wire.DATA_PREFIX_LENGTH)) {
+                    throw new FrameException(ErrorCode.PROTOCOL_ERROR, "DATA frame at offset " + offset
+                            + " ends beyond the largest stream offset");
                 }
                 return new DataFrame(streamId, flags, offset, in.readRetainedSlice(length - Wire.DATA_PREFIX_LENGTH));
             }
@@ -212,6 +220,10 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         }
         requireBytes(in, end, 2, "auth length");
         int authLength = in.readUnsignedShort();
+        if (authLength > Wire.MAX_AUTH_LENGTH) {
+            throw new FrameException(ErrorCode.HANDSHAKE_FAILED, "HELLO auth of " + authLength
+                    + " bytes exceeds the limit of " + Wire.MAX_AUTH_LENGTH);
+        }
         requireBytes(in, end, authLength, "auth");
         byte[] auth = new byte[authLength];
         in.readBytes(auth);

@@ -79,9 +79,16 @@ public final class FrameEncoder extends ChannelOutboundHandlerAdapter {
         int start = buf.writerIndex();
         writeHeader(buf, frame.type(), frame.flags, frame.streamId, 0);
         switch (frame.type()) {
-            case FrameType.OPEN:
-                buf.writeBytes(((OpenFrame) frame).metadata);
+            case FrameType.OPEN: {
+                byte[] metadata = ((OpenFrame) frame).metadata;
+                if (metadata.length > Wire.MAX_METADATA_LENGTH) {
+                    buf.release();
+                    throw new IllegalArgumentException("OPEN metadata of " + metadata.length
+                            + " bytes exceeds " + Wire.MAX_METADATA_LENGTH);
+                }
+                buf.writeBytes(metadata);
                 break;
+            }
             case FrameType.ACK: {
                 AckFrame ack = (AckFrame) frame;
                 buf.writeLong(ack.ackOffset).writeLong(ack.maxOffset);
@@ -114,6 +121,11 @@ public final class FrameEncoder extends ChannelOutboundHandlerAdapter {
     }
 
     private static void writeHello(ByteBuf buf, HelloFrame hello) {
+        if (hello.sessionId.length != HelloFrame.SESSION_ID_LENGTH || hello.middleware.size() > 255
+                || hello.auth.length > Wire.MAX_AUTH_LENGTH) {
+            throw new IllegalArgumentException("HELLO out of bounds: session id " + hello.sessionId.length
+                    + " bytes, " + hello.middleware.size() + " middleware names, auth " + hello.auth.length + " bytes");
+        }
         buf.writeBytes(hello.sessionId);
         buf.writeInt(hello.linkId);
         buf.writeInt(hello.maxChunkSize);
@@ -122,6 +134,9 @@ public final class FrameEncoder extends ChannelOutboundHandlerAdapter {
         buf.writeByte(hello.middleware.size());
         for (String name : hello.middleware) {
             byte[] bytes = name.getBytes(UTF_8);
+            if (bytes.length > 255) {
+                throw new IllegalArgumentException("middleware name longer than 255 bytes: " + name);
+            }
             buf.writeByte(bytes.length);
             buf.writeBytes(bytes);
         }
@@ -129,9 +144,17 @@ public final class FrameEncoder extends ChannelOutboundHandlerAdapter {
         buf.writeBytes(hello.auth);
     }
 
+    /** Writes at most {@link Wire#MAX_MESSAGE_LENGTH} bytes, cut before a character, never inside one. */
     private static void writeMessage(ByteBuf buf, String message) {
         byte[] bytes = message == null ? new byte[0] : message.getBytes(UTF_8);
-        buf.writeBytes(bytes, 0, Math.min(bytes.length, Wire.MAX_MESSAGE_LENGTH));
+        int length = bytes.length;
+        if (length > Wire.MAX_MESSAGE_LENGTH) {
+            length = Wire.MAX_MESSAGE_LENGTH;
+            while (length > 0 && (bytes[length] & 0xC0) == 0x80) {
+                length--; // bytes[length] continues a character that started before the cut
+            }
+        }
+        buf.writeBytes(bytes, 0, length);
     }
 
     static void writeHeader(ByteBuf buf, int type, int flags, int streamId, int length) {

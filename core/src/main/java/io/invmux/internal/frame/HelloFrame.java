@@ -37,6 +37,10 @@ public final class HelloFrame extends Frame {
         return hasFlag(FLAG_ACK);
     }
 
+    public boolean isProof() {
+        return hasFlag(FLAG_HELLO_PROOF);
+    }
+
     @Override
     public byte type() {
         return FrameType.HELLO;
@@ -44,7 +48,7 @@ public final class HelloFrame extends Frame {
 
     @Override
     public String toString() {
-        return "HELLO(" + (isReply() ? "reply, " : "") + (newSession() ? "new, " : "join, ") + "link=" + linkId
+        return "HELLO(" + (isReply() ? "reply, " : "") + (isProof() ? "proof, " : "") + (newSession() ? "new, " : "join, ") + "link=" + linkId
                 + ", chunk=" + maxChunkSize + ", window=" + streamWindow + "/" + sessionWindow + ", middleware="
                 + middleware + ")";
     }

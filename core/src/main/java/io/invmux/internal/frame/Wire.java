@@ -41,8 +41,10 @@ public final class Wire {
     public static final int MAX_METADATA_LENGTH = 16 * 1024;
     /** Longest UTF-8 message an RST or GOAWAY may carry; longer ones are cut when encoding. */
     public static final int MAX_MESSAGE_LENGTH = 1024;
-    /** Payload limit for every frame that is not DATA. */
-    public static final int MAX_CONTROL_PAYLOAD = MAX_METADATA_LENGTH + 64;
+    /** Longest auth field of a HELLO. */
+    public static final int MAX_AUTH_LENGTH = 1024;
+    /** Payload limit of a HELLO: fixed fields, up to 255 middleware names of up to 255 bytes each, auth. */
+    public static final int MAX_HELLO_PAYLOAD = 16 + 16 + 1 + 255 * 256 + 2 + MAX_AUTH_LENGTH;
 
     private Wire() {
     }

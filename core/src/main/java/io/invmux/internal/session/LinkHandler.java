@@ -45,6 +45,9 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
     private List<Frame> batch;
     private Throwable failure;
     private ScheduledFuture<?> handshakeTimer;
+    private byte[] clientNonce;
+    /** Accepting side, between the reply and the dialer's proof. */
+    private MuxSessionListener.Challenge challenge;
 
     /** Dialing side. */
     LinkHandler(MuxSession session, int linkId, boolean newSession, URI uri, CompletableFuture<Link> result) {
@@ -72,7 +75,8 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
         long timeout;
         if (dialingSession != null) {
             MuxSession s = dialingSession;
-            ctx.write(Handshake.hello(s, dialLinkId, newSession, false));
+            clientNonce = Handshake.nonce();
+            ctx.write(Handshake.request(s, dialLinkId, newSession, clientNonce));
             timeout = s.config.handshakeTimeout().toMillis();
         } else {
             timeout = listener.config.handshakeTimeout().toMillis();
@@ -150,11 +154,15 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     private void onHelloReply(ChannelHandlerContext ctx, HelloFrame hello) {
         MuxSession s = dialingSession;
-        String error = Handshake.checkReply(s, dialLinkId, hello);
+        String error = Handshake.checkReply(s, dialLinkId, hello, clientNonce);
         if (error != null) {
-            refuse(ctx, ErrorCode.HANDSHAKE_FAILED, error);
+            refuse(ctx, error.contains("failed to prove") ? ErrorCode.AUTH_FAILED : ErrorCode.HANDSHAKE_FAILED,
+                    error);
             return;
         }
+        byte[] serverNonce = java.util.Arrays.copyOf(hello.auth, Handshake.NONCE_LENGTH);
+        ctx.writeAndFlush(Handshake.proof(s, dialLinkId, Handshake.key(s.config, s.secret()), clientNonce,
+                serverNonce));
         if (newSession) {
             s.setPeerLimits(hello.streamWindow, hello.sessionWindow, hello.maxChunkSize);
         }
@@ -163,14 +171,28 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void onHelloRequest(ChannelHandlerContext ctx, HelloFrame hello) {
-        MuxSessionListener.Admission admission = listener.admit(ctx.channel(), hello);
+        if (challenge != null) {
+            onHelloProof(ctx, hello);
+            return;
+        }
+        MuxSessionListener.Challenge c = listener.challenge(hello);
+        if (c.error != null) {
+            refuse(ctx, c.errorCode, c.error);
+            return;
+        }
+        challenge = c;
+        ctx.writeAndFlush(Handshake.reply(listener.config, hello, c.key, c.clientNonce, c.serverNonce));
+    }
+
+    private void onHelloProof(ChannelHandlerContext ctx, HelloFrame proof) {
+        MuxSessionListener.Admission admission = listener.admit(ctx.channel(), challenge, proof);
         if (admission.error != null) {
             refuse(ctx, admission.errorCode, admission.error);
             return;
         }
-        ctx.writeAndFlush(Handshake.hello(admission.session, hello.linkId, hello.newSession(), true));
-        establish(ctx, admission.session, new Link(admission.session, hello.linkId, ctx.channel(),
+        establish(ctx, admission.session, new Link(admission.session, challenge.request.linkId, ctx.channel(),
                 listener.transportName(ctx.channel()), null));
+        challenge = null;
         if (admission.created) {
             listener.offer(admission.session);
         }

@@ -91,7 +91,31 @@ public final class MuxSessionListener implements SessionListener {
         });
     }
 
-    /** Outcome of a HELLO request. */
+    /** What the accepting end remembers between its reply and the dialer's proof. */
+    static final class Challenge {
+        final HelloFrame request;
+        final byte[] key;
+        final byte[] clientNonce;
+        final byte[] serverNonce;
+        final ErrorCode errorCode;
+        final String error;
+
+        private Challenge(HelloFrame request, byte[] key, byte[] clientNonce, byte[] serverNonce,
+                ErrorCode errorCode, String error) {
+            this.request = request;
+            this.key = key;
+            this.clientNonce = clientNonce;
+            this.serverNonce = serverNonce;
+            this.errorCode = errorCode;
+            this.error = error;
+        }
+
+        static Challenge refused(ErrorCode code, String error) {
+            return new Challenge(null, null, null, null, code, error);
+        }
+    }
+
+    /** Outcome of a handshake. */
     static final class Admission {
         final MuxSession session;
         final boolean created;
@@ -110,26 +134,67 @@ public final class MuxSessionListener implements SessionListener {
         }
     }
 
-    /** Decides whether a link may start or join a session (channel's event loop). */
-    Admission admit(Channel channel, HelloFrame hello) {
+    /** Checks a HELLO request and picks the key the dialer must prove it holds (channel's event loop). */
+    Challenge challenge(HelloFrame hello) {
         if (closed) {
-            return Admission.refused(ErrorCode.SESSION_CLOSED, "listener is closed");
+            return Challenge.refused(ErrorCode.SESSION_CLOSED, "listener is closed");
         }
-        if (hello.isReply()) {
-            return Admission.refused(ErrorCode.PROTOCOL_ERROR, "expected a HELLO request, got a HELLO reply");
+        if (hello.isReply() || hello.isProof()) {
+            return Challenge.refused(ErrorCode.PROTOCOL_ERROR, "expected a HELLO request, got " + hello);
         }
         String mismatch = Handshake.checkMiddleware(config, hello.middleware);
         if (mismatch != null) {
-            return Admission.refused(ErrorCode.HANDSHAKE_FAILED, mismatch);
+            return Challenge.refused(ErrorCode.HANDSHAKE_FAILED, mismatch);
         }
         String key = HexFormat.of().formatHex(hello.sessionId);
+        boolean withPsk = config.preSharedKey().isPresent();
+        int expectedAuth = Handshake.NONCE_LENGTH + (hello.newSession() && !withPsk ? Handshake.SECRET_LENGTH : 0);
+        if (hello.auth.length != expectedAuth) {
+            return Challenge.refused(ErrorCode.AUTH_FAILED, "HELLO request must carry " + expectedAuth
+                    + " auth bytes " + (withPsk ? "(this end requires a pre-shared key)" : "(this end has no "
+                    + "pre-shared key)") + ", got " + hello.auth.length);
+        }
+        byte[] clientNonce = java.util.Arrays.copyOf(hello.auth, Handshake.NONCE_LENGTH);
+        byte[] secret;
         if (hello.newSession()) {
-            if (hello.auth.length != Handshake.SECRET_LENGTH) {
-                return Admission.refused(ErrorCode.AUTH_FAILED, "new session must carry a "
-                        + Handshake.SECRET_LENGTH + "-byte secret, got " + hello.auth.length + " bytes");
+            if (sessions.containsKey(key)) {
+                return Challenge.refused(ErrorCode.HANDSHAKE_FAILED, "session id " + key + " is already in use");
             }
-            MuxSession session = new MuxSession(config, false, hello.sessionId.clone(), hello.auth.clone(),
-                    channel.eventLoop() instanceof EventLoop ? channel.eventLoop() : EventLoops.socketGroup().next(),
+            secret = withPsk ? null : java.util.Arrays.copyOfRange(hello.auth, Handshake.NONCE_LENGTH,
+                    hello.auth.length);
+        } else {
+            MuxSession session = sessions.get(key);
+            if (session == null || session.isClosed()) {
+                return Challenge.refused(ErrorCode.UNKNOWN_SESSION, "no session with id " + key + " to join");
+            }
+            secret = session.secret();
+        }
+        return new Challenge(hello, Handshake.key(config, secret), clientNonce, Handshake.nonce(), null, null);
+    }
+
+    /** Checks the dialer's proof and starts or joins the session (channel's event loop). */
+    Admission admit(Channel channel, Challenge challenge, HelloFrame proof) {
+        HelloFrame hello = challenge.request;
+        String key = HexFormat.of().formatHex(hello.sessionId);
+        if (!proof.isProof() || !java.util.Arrays.equals(proof.sessionId, hello.sessionId)
+                || proof.linkId != hello.linkId) {
+            return Admission.refused(ErrorCode.PROTOCOL_ERROR, "expected the HELLO proof for session " + key
+                    + " link " + hello.linkId + ", got " + proof);
+        }
+        byte[] expected = Handshake.mac(challenge.key, "dialer", hello.sessionId, hello.linkId,
+                challenge.clientNonce, challenge.serverNonce);
+        MuxSession existing = sessions.get(key);
+        if (!Handshake.macMatches(expected, proof.auth)) {
+            if (existing != null) {
+                existing.refusedLinks.incrementAndGet();
+            }
+            return Admission.refused(ErrorCode.AUTH_FAILED, "link failed to prove it holds the "
+                    + Handshake.keyName(config) + " of session " + key);
+        }
+        if (hello.newSession()) {
+            byte[] secret = config.preSharedKey().isPresent() ? null
+                    : java.util.Arrays.copyOfRange(hello.auth, Handshake.NONCE_LENGTH, hello.auth.length);
+            MuxSession session = new MuxSession(config, false, hello.sessionId.clone(), secret, channel.eventLoop(),
                     this);
             session.setPeerLimits(hello.streamWindow, hello.sessionWindow, hello.maxChunkSize);
             if (sessions.putIfAbsent(key, session) != null) {
@@ -139,19 +204,14 @@ public final class MuxSessionListener implements SessionListener {
             session.claimLinkId(hello.linkId);
             return new Admission(session, true, null, null);
         }
-        MuxSession session = sessions.get(key);
-        if (session == null || session.isClosed()) {
+        if (existing == null || existing.isClosed()) {
             return Admission.refused(ErrorCode.UNKNOWN_SESSION, "no session with id " + key + " to join");
         }
-        if (!Handshake.secretMatches(session.secret(), hello.auth)) {
-            session.refusedLinks.incrementAndGet();
-            return Admission.refused(ErrorCode.AUTH_FAILED, "link failed to prove it belongs to session " + key);
-        }
-        if (!session.claimLinkId(hello.linkId)) {
+        if (!existing.claimLinkId(hello.linkId)) {
             return Admission.refused(ErrorCode.HANDSHAKE_FAILED, "session " + key + " already has a live link "
                     + hello.linkId);
         }
-        return new Admission(session, false, null, null);
+        return new Admission(existing, false, null, null);
     }
 
     void onRefused(ErrorCode code) {

@@ -68,13 +68,22 @@ final class ReorderBuffer {
         if (end > highestOffset) {
             highestOffset = end;
         }
-        if (end <= nextOffset || data.readableBytes() == 0) {
+        if (data.readableBytes() == 0) {
+            data.release(); // an empty chunk only carries a FIN, which the caller has recorded
+            return true;
+        }
+        if (end <= nextOffset) {
             data.release();
-            return end > nextOffset;
+            return false;
         }
         if (offset > nextOffset) {
             if (waiting == null) {
                 waiting = new TreeMap<>();
+            }
+            Map.Entry<Long, ByteBuf> below = waiting.lowerEntry(offset);
+            if (below != null && below.getKey() + below.getValue().readableBytes() >= end) {
+                data.release(); // wholly inside a chunk already waiting
+                return false;
             }
             ByteBuf previous = waiting.get(offset);
             if (previous != null) {
