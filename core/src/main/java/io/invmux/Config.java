@@ -31,6 +31,7 @@ public final class Config {
     private final int linkWriteBufferSize;
     private final Supplier<? extends LoadBalancer> loadBalancer;
     private final ErrorHandler errorHandler;
+    private final ConnectionManager connectionManager;
     private final List<Middleware> middleware;
     private final ConnectionRegistry connectionRegistry;
     private final byte[] preSharedKey;
@@ -50,6 +51,7 @@ public final class Config {
         this.linkWriteBufferSize = b.linkWriteBufferSize;
         this.loadBalancer = b.loadBalancer;
         this.errorHandler = b.errorHandler;
+        this.connectionManager = b.connectionManager;
         this.middleware = List.copyOf(b.middleware);
         this.connectionRegistry = b.connectionRegistry;
         this.preSharedKey = b.preSharedKey;
@@ -138,6 +140,11 @@ public final class Config {
         return errorHandler;
     }
 
+    /** Redials lost links of a dialing session. Default {@link ConnectionManager#defaults()}. */
+    public ConnectionManager connectionManager() {
+        return connectionManager;
+    }
+
     /** Middleware applied to every chunk, in order outbound and in reverse inbound. Default none. */
     public List<Middleware> middleware() {
         return middleware;
@@ -172,6 +179,7 @@ public final class Config {
         private int linkWriteBufferSize = 256 * KIB;
         private Supplier<? extends LoadBalancer> loadBalancer = RoundRobinLoadBalancer::new;
         private ErrorHandler errorHandler = ErrorHandler.defaults();
+        private ConnectionManager connectionManager = ConnectionManager.defaults();
         private List<Middleware> middleware = new ArrayList<>();
         private ConnectionRegistry connectionRegistry = ConnectionRegistry.defaults();
         private byte[] preSharedKey;
@@ -194,6 +202,7 @@ public final class Config {
             linkWriteBufferSize = c.linkWriteBufferSize;
             loadBalancer = c.loadBalancer;
             errorHandler = c.errorHandler;
+            connectionManager = c.connectionManager;
             middleware = new ArrayList<>(c.middleware);
             connectionRegistry = c.connectionRegistry;
             preSharedKey = c.preSharedKey;
@@ -281,6 +290,11 @@ public final class Config {
 
         public Builder errorHandler(ErrorHandler handler) {
             this.errorHandler = Objects.requireNonNull(handler, "errorHandler");
+            return this;
+        }
+
+        public Builder connectionManager(ConnectionManager manager) {
+            this.connectionManager = Objects.requireNonNull(manager, "connectionManager");
             return this;
         }
 

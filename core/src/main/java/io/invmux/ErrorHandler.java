@@ -3,7 +3,8 @@ package io.invmux;
 /**
  * Decides what a session does after errors. Called on the session's event loop; must not block.
  *
- * <p>The default handler: a lost link → {@link ErrorAction#FAILOVER} (its chunks are re-sent on the others);
+ * <p>The default handler: a lost link → {@link ErrorAction#RECONNECT} (its chunks are re-sent on the others and,
+ * on the dialing side, the {@link ConnectionManager} redials its address; the accepting side waits for it);
  * a stream error → {@link ErrorAction#RETRY} (that stream fails, the session carries on); a session error →
  * {@link ErrorAction#CLOSE}.
  */
@@ -27,7 +28,7 @@ public interface ErrorHandler {
 
         @Override
         public ErrorAction handleConnectionError(Connection connection, Throwable cause) {
-            return ErrorAction.FAILOVER;
+            return ErrorAction.RECONNECT;
         }
 
         @Override

@@ -20,7 +20,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,8 +28,6 @@ import org.slf4j.LoggerFactory;
 public final class Dialer {
     private static final Logger log = LoggerFactory.getLogger(Dialer.class);
     private static final SecureRandom RANDOM = new SecureRandom();
-    private static final long RECONNECT_BASE_MS = 100;
-    private static final long RECONNECT_MAX_MS = 5_000;
 
     private Dialer() {
     }
@@ -105,22 +102,29 @@ public final class Dialer {
         return result;
     }
 
-    /** Redials a lost link with exponential backoff and jitter until it joins or the session closes. */
+    /** Redials a lost link as the session's {@link io.invmux.ConnectionManager} says, until it joins. [L] */
     static void scheduleReconnect(MuxSession session, URI uri, int attempt) {
-        long backoff = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS << Math.min(attempt, 16));
-        long delay = backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1);
+        java.util.Optional<java.time.Duration> delay = session.config.connectionManager().redialDelay(uri, attempt);
+        if (delay.isEmpty()) {
+            log.warn("session {}: giving up on link {} after {} redial(s)", session.id(), uri, attempt);
+            return;
+        }
         session.loop.schedule(() -> {
             if (session.isClosed()) {
                 return;
             }
             connectLink(session, uri, false).whenComplete((link, e) -> {
-                if (e != null && !session.isClosed()) {
-                    log.info("session {}: redial of {} failed (attempt {}): {}", session.id(), uri, attempt + 1,
-                            unwrap(e).getMessage());
-                    scheduleReconnect(session, uri, attempt + 1);
+                if (e != null) {
+                    if (!session.isClosed()) {
+                        log.info("session {}: redial {} of {} failed: {}", session.id(), attempt + 1, uri,
+                                unwrap(e).getMessage());
+                        session.loop.execute(() -> scheduleReconnect(session, uri, attempt + 1));
+                    }
+                } else {
+                    log.info("session {}: {} rejoined after {} redial(s)", session.id(), link, attempt + 1);
                 }
             });
-        }, delay, TimeUnit.MILLISECONDS);
+        }, delay.get().toNanos(), TimeUnit.NANOSECONDS);
     }
 
     static Throwable unwrap(Throwable t) {

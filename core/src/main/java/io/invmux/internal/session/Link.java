@@ -31,9 +31,18 @@ final class Link implements Connection {
     private final boolean sameLoop;
 
     // [L] scheduling state
+    /** Being removed gracefully: no new chunk goes here (see MuxSession#maybeFinishDrain). */
     boolean draining;
+    boolean drainInitiator;
+    boolean drainSent;
+    boolean drainReceived;
+    long drainStartNanos;
     boolean lost;
+    /** In-flight chunks stopped being acknowledged: no new chunk goes here until acks move again. */
+    boolean suspect;
     int inFlightChunks;
+    /** Last time a chunk sent on this link was acknowledged, or it went from idle to busy. */
+    long lastAckedNanos;
     long lastReceivedNanos;
     long unwritableSinceNanos;
     private boolean needsFlush;
@@ -106,10 +115,17 @@ final class Link implements Connection {
 
     /** [L] Whether the scheduler may give this link another chunk now. */
     boolean canTakeData() {
-        if (lost || draining || !channel.isWritable()) {
+        if (lost || draining || suspect || !channel.isWritable()) {
             return false;
         }
         return sameLoop || outboxBytes + handedOverBytes.get() < session.config.linkWriteBufferSize();
+    }
+
+    /** [L] A chunk goes out on this link. */
+    void onChunkInFlight() {
+        if (inFlightChunks++ == 0) {
+            lastAckedNanos = System.nanoTime();
+        }
     }
 
     /** [L] Queues a frame; it goes out at the next {@link #flush()}. Takes ownership of the frame. */

@@ -55,6 +55,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class MuxSession implements Session {
     private static final Logger log = LoggerFactory.getLogger(MuxSession.class);
+    private static final long DRAIN_DEADLINE_NANOS = TimeUnit.SECONDS.toNanos(5);
 
     final Config config;
     final EventLoop loop;
@@ -83,6 +84,14 @@ public final class MuxSession implements Session {
     private final List<MuxStream> blockedOnSessionCredit = new ArrayList<>();
     private boolean sessionAckOwed;
     private boolean pumping;
+    /** RSTs sent lately, repeated when their link may have lost them (RST is idempotent). */
+    private final java.util.LinkedHashMap<Integer, ResetFrame> recentResets =
+            new java.util.LinkedHashMap<>(16, 0.75f, false) {
+                @Override
+                protected boolean removeEldestEntry(java.util.Map.Entry<Integer, ResetFrame> eldest) {
+                    return size() > 1024;
+                }
+            };
 
     // [L] session-level flow control: sums of each stream's highest offset, as in QUIC's MAX_DATA
     private long peerSessionMax;
@@ -288,19 +297,46 @@ public final class MuxSession implements Session {
             }
             Link target = link;
             target.removed.whenComplete((v, e) -> done.complete(null));
-            target.draining = true;
-            log.info("session {}: draining {}", idHex, target);
-            maybeFinishDrain(target);
+            startDrain(target, true);
             pump();
         });
         return done;
     }
 
-    /** [L] Closes a draining link once nothing of ours is in flight on it. */
-    private void maybeFinishDrain(Link link) {
-        if (link.draining && link.inFlightChunks == 0 && !link.lost) {
+    /**
+     * [L] Graceful removal of a link. The end that removes it sends GOAWAY(link) at once; both ends stop
+     * scheduling chunks on it; the other end answers with its own GOAWAY(link) once all its chunks sent on the
+     * link are acknowledged; the removing end closes the link once it has that answer and all of its own chunks are
+     * acknowledged too. Nothing in flight is cut off, so nothing needs re-sending. (If the answer never comes, the
+     * keep-alive tick closes the link after a deadline and unacknowledged chunks are re-sent as for a lost link.)
+     */
+    private void startDrain(Link link, boolean initiator) {
+        if (!link.draining) {
+            link.draining = true;
+            link.drainStartNanos = System.nanoTime();
+            log.info("session {}: draining {}", idHex, link);
+        }
+        if (initiator && !link.drainInitiator) {
+            link.drainInitiator = true;
+            sendDrain(link);
+        }
+        maybeFinishDrain(link);
+    }
+
+    private void sendDrain(Link link) {
+        if (!link.drainSent) {
+            link.drainSent = true;
             link.write(new GoAwayFrame(true, ErrorCode.NO_ERROR, "link removed"));
             link.flush();
+        }
+    }
+
+    private void maybeFinishDrain(Link link) {
+        if (!link.draining || link.lost || link.inFlightChunks > 0) {
+            return;
+        }
+        sendDrain(link);
+        if (link.drainInitiator && link.drainReceived) {
             link.channel.close();
         }
     }
@@ -450,12 +486,14 @@ public final class MuxSession implements Session {
             return;
         }
         for (MuxStream s : streams.values()) {
-            if (s.onLinkLost(link) && !s.inResendQueue) {
-                s.inResendQueue = true;
-                resendQueue.add(s);
+            if (s.onLinkLost(link)) {
+                queueResend(s);
             }
         }
         sessionAckOwed = true;
+        for (ResetFrame rst : recentResets.values()) {
+            controlWrite(rst);
+        }
         if (action == ErrorAction.RECONNECT && client && link.dialUri != null && !link.draining) {
             Dialer.scheduleReconnect(this, link.dialUri, 0);
         }
@@ -463,6 +501,29 @@ public final class MuxSession implements Session {
             startGraceTimer();
         }
         pump();
+    }
+
+    private void queueResend(MuxStream s) {
+        if (!s.inResendQueue) {
+            s.inResendQueue = true;
+            resendQueue.add(s);
+        }
+    }
+
+    /**
+     * [L] Chunks on this link stopped being acknowledged although the link may still look alive: take it out of
+     * scheduling and send its unacknowledged chunks again on the other links, so a black-holed path costs a few
+     * hundred milliseconds rather than the whole keep-alive timeout.
+     */
+    private void markSuspect(Link link, long stalledNanos) {
+        link.suspect = true;
+        log.info("session {}: {} suspect: no acknowledgement for {} ms with {} chunk(s) in flight", idHex, link,
+                stalledNanos / 1_000_000, link.inFlightChunks);
+        for (MuxStream s : streams.values()) {
+            if (s.reinjectFrom(link)) {
+                queueResend(s);
+            }
+        }
     }
 
     private void startGraceTimer() {
@@ -509,6 +570,19 @@ public final class MuxSession implements Session {
                         + timeout / 1_000_000 + " ms)");
                 continue;
             }
+            if (link.draining && link.drainInitiator && now - link.drainStartNanos > DRAIN_DEADLINE_NANOS) {
+                log.warn("session {}: {} did not drain within {} ms; closing it", idHex, link,
+                        DRAIN_DEADLINE_NANOS / 1_000_000);
+                link.channel.close();
+                continue;
+            }
+            long stalled = now - link.lastAckedNanos;
+            long suspectAfter = Math.max(3 * config.keepAliveInterval().toNanos(), 2 * Math.max(0, link.srttNanos()));
+            if (link.inFlightChunks > 0 && stalled > suspectAfter && !link.suspect && links.size() > 1) {
+                markSuspect(link, stalled);
+            } else if (link.suspect && link.inFlightChunks == 0) {
+                link.suspect = false; // its chunks were re-sent; give it another chance
+            }
             if (!link.channel.isWritable()) {
                 if (link.unwritableSinceNanos == 0) {
                     link.unwritableSinceNanos = now;
@@ -524,6 +598,7 @@ public final class MuxSession implements Session {
             link.pingsSent++;
             link.flush();
         }
+        pump();
     }
 
     /** [L] The link for control frames: the active link with the lowest round-trip time. */
@@ -630,7 +705,8 @@ public final class MuxSession implements Session {
                 log.debug("session {}: frame for stream {} we never opened", idHex, streamId);
                 return null;
             }
-            controlWrite(new AckFrame(streamId, Frame.FLAG_ACK_CLOSED, 0, 0));
+            ResetFrame reset = recentResets.get(streamId);
+            controlWrite(reset != null ? reset : new AckFrame(streamId, Frame.FLAG_ACK_CLOSED, 0, 0));
             return null;
         }
         if (localGoAway || openStreams.get() >= config.maxStreams()) {
@@ -647,7 +723,9 @@ public final class MuxSession implements Session {
 
     private void refuse(int streamId, String why) {
         closedPeerStreams.add(streamId);
-        controlWrite(new ResetFrame(streamId, ErrorCode.REFUSED_STREAM, "stream refused: " + why));
+        ResetFrame rst = new ResetFrame(streamId, ErrorCode.REFUSED_STREAM, "stream refused: " + why);
+        recentResets.put(streamId, rst);
+        controlWrite(rst);
     }
 
     private void onOpenFrame(OpenFrame frame) {
@@ -741,12 +819,14 @@ public final class MuxSession implements Session {
 
     private void onGoAwayFrame(Link link, GoAwayFrame frame) {
         if (frame.linkOnly()) {
-            log.info("session {}: peer is removing {} ({}: {})", idHex, link, frame.errorCode, frame.message);
-            link.draining = true;
             if (frame.errorCode != ErrorCode.NO_ERROR) {
+                log.warn("session {}: peer dropped {} ({}: {})", idHex, link, frame.errorCode, frame.message);
                 onLinkLost(link, new InvMuxException(frame.errorCode, frame.message));
                 link.channel.close();
+                return;
             }
+            link.drainReceived = true;
+            startDrain(link, false);
             return;
         }
         if (frame.errorCode == ErrorCode.NO_ERROR) {
@@ -1003,7 +1083,9 @@ public final class MuxSession implements Session {
         if (stream.removed) {
             return;
         }
-        controlWrite(new ResetFrame(stream.id, code, message));
+        ResetFrame rst = new ResetFrame(stream.id, code, message);
+        recentResets.put(stream.id, rst);
+        controlWrite(rst);
         failStream(stream, new StreamResetException(code, message, byPeer));
         ErrorAction ignored = config.errorHandler().handleStreamError(stream,
                 new StreamResetException(code, message, byPeer));

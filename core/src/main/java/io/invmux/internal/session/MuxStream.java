@@ -636,7 +636,7 @@ final class MuxStream implements Stream {
             unacked = new ArrayDeque<>(8);
         }
         unacked.addLast(sent);
-        link.inFlightChunks++;
+        link.onChunkInFlight();
         link.write(new DataFrame(id, fin ? Frame.FLAG_FIN : 0, sendOffset, payload.retainedDuplicate()));
         sendOffset += n;
         session.onChunkSent(n);
@@ -653,18 +653,28 @@ final class MuxStream implements Stream {
         return m == null ? new byte[0] : m;
     }
 
-    /** [L] Marks chunks that went out on {@code lost} for re-sending; returns true if any. */
-    boolean onLinkLost(Link lost) {
+    /**
+     * [L] Marks the chunks whose last copy went out on {@code link} for sending again elsewhere; returns true if
+     * any. The link's own copies may still arrive: the receiver drops whichever comes second.
+     */
+    boolean reinjectFrom(Link link) {
         boolean any = false;
         if (unacked != null) {
             for (SentChunk c : unacked) {
-                if (c.link == lost && !c.needsResend) {
+                if (c.link == link && !c.needsResend) {
                     c.needsResend = true;
+                    link.inFlightChunks--;
                     resendCount++;
                     any = true;
                 }
             }
         }
+        return any;
+    }
+
+    /** [L] Marks chunks that went out on {@code lost} for re-sending; returns true if any. */
+    boolean onLinkLost(Link lost) {
+        boolean any = reinjectFrom(lost);
         if (openLink == lost && !openAcked && local && !removed) {
             openPending = true;
             session.enqueueSend(this);
@@ -692,7 +702,7 @@ final class MuxStream implements Stream {
             c.needsResend = false;
             resendCount--;
             c.link = link;
-            link.inFlightChunks++;
+            link.onChunkInFlight();
             link.write(new DataFrame(id, c.fin ? Frame.FLAG_FIN : 0, c.offset, c.payload.retainedDuplicate()));
             session.onChunkResent();
             if (resendCount == 0) {
@@ -709,7 +719,8 @@ final class MuxStream implements Stream {
         long ackTo = closedByPeer ? sendOffset : Math.min(ack.ackOffset, sendOffset);
         boolean finReceived = closedByPeer || (ack.hasFlag(Frame.FLAG_ACK_FIN) && finSent);
         long released = 0;
-        if (unacked != null) {
+        if (unacked != null && !unacked.isEmpty()) {
+            long now = System.nanoTime();
             SentChunk c;
             while ((c = unacked.peekFirst()) != null
                     && (c.end() < ackTo || (c.end() == ackTo && (!c.fin || finReceived)))) {
@@ -718,6 +729,7 @@ final class MuxStream implements Stream {
                     resendCount--;
                 } else {
                     c.link.inFlightChunks--;
+                    c.link.lastAckedNanos = now;
                 }
                 c.payload.release();
                 released += c.length;
