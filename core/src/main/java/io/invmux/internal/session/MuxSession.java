@@ -1133,8 +1133,8 @@ public final class MuxSession implements Session {
         if (graceTimer != null) {
             graceTimer.cancel(false);
         }
-        if (code == ErrorCode.SESSION_CLOSED && !byPeer) {
-            log.info("session {}: closed", idHex);
+        if (code == ErrorCode.SESSION_CLOSED || code == ErrorCode.NO_ERROR) {
+            log.info("session {}: closed{}", idHex, byPeer ? " by the peer" : "");
         } else {
             log.warn("session {}: closed: {}", idHex, message);
         }
