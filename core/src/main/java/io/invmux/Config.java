@@ -1,6 +1,5 @@
 package io.invmux;
 
-import io.invmux.internal.balance.RoundRobinLoadBalancer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,6 +31,7 @@ public final class Config {
     private final Supplier<? extends LoadBalancer> loadBalancer;
     private final ErrorHandler errorHandler;
     private final ConnectionManager connectionManager;
+    private final Supplier<? extends HealthMonitor> healthMonitor;
     private final List<Middleware> middleware;
     private final ConnectionRegistry connectionRegistry;
     private final byte[] preSharedKey;
@@ -52,6 +52,7 @@ public final class Config {
         this.loadBalancer = b.loadBalancer;
         this.errorHandler = b.errorHandler;
         this.connectionManager = b.connectionManager;
+        this.healthMonitor = b.healthMonitor;
         this.middleware = List.copyOf(b.middleware);
         this.connectionRegistry = b.connectionRegistry;
         this.preSharedKey = b.preSharedKey;
@@ -130,7 +131,7 @@ public final class Config {
         return linkWriteBufferSize;
     }
 
-    /** Makes the load balancer of a new session (each session has its own). Default round-robin. */
+    /** Makes the load balancer of a new session (each session has its own). Default earliest-delivery. */
     public Supplier<? extends LoadBalancer> loadBalancer() {
         return loadBalancer;
     }
@@ -138,6 +139,14 @@ public final class Config {
     /** Decides what happens after link, stream and session errors. Default {@link ErrorHandler#defaults()}. */
     public ErrorHandler errorHandler() {
         return errorHandler;
+    }
+
+    /**
+     * Makes the health monitor of a new session (each session has its own). Default: the
+     * {@link io.invmux.health.DefaultHealthMonitor} with {@link HealthThresholds#defaults()}.
+     */
+    public Supplier<? extends HealthMonitor> healthMonitor() {
+        return healthMonitor;
     }
 
     /** Redials lost links of a dialing session. Default {@link ConnectionManager#defaults()}. */
@@ -177,9 +186,11 @@ public final class Config {
         private int maxStreams = 65_536;
         private int acceptBacklog = 256;
         private int linkWriteBufferSize = 256 * KIB;
-        private Supplier<? extends LoadBalancer> loadBalancer = RoundRobinLoadBalancer::new;
+        private Supplier<? extends LoadBalancer> loadBalancer = LoadBalancer::earliestDelivery;
         private ErrorHandler errorHandler = ErrorHandler.defaults();
         private ConnectionManager connectionManager = ConnectionManager.defaults();
+        private Supplier<? extends HealthMonitor> healthMonitor =
+                () -> HealthMonitor.withThresholds(HealthThresholds.defaults());
         private List<Middleware> middleware = new ArrayList<>();
         private ConnectionRegistry connectionRegistry = ConnectionRegistry.defaults();
         private byte[] preSharedKey;
@@ -203,6 +214,7 @@ public final class Config {
             loadBalancer = c.loadBalancer;
             errorHandler = c.errorHandler;
             connectionManager = c.connectionManager;
+            healthMonitor = c.healthMonitor;
             middleware = new ArrayList<>(c.middleware);
             connectionRegistry = c.connectionRegistry;
             preSharedKey = c.preSharedKey;
@@ -290,6 +302,18 @@ public final class Config {
 
         public Builder errorHandler(ErrorHandler handler) {
             this.errorHandler = Objects.requireNonNull(handler, "errorHandler");
+            return this;
+        }
+
+        public Builder healthMonitor(Supplier<? extends HealthMonitor> factory) {
+            this.healthMonitor = Objects.requireNonNull(factory, "healthMonitor");
+            return this;
+        }
+
+        /** Health thresholds for the default monitor (shorthand for {@link #healthMonitor}). */
+        public Builder healthThresholds(HealthThresholds thresholds) {
+            Objects.requireNonNull(thresholds, "healthThresholds");
+            this.healthMonitor = () -> HealthMonitor.withThresholds(thresholds);
             return this;
         }
 

@@ -14,12 +14,27 @@ public interface Connection {
     /** Latest measured quality. */
     Quality quality();
 
-    /** Scheduling tier: higher carries data first; lower tiers are backups. Default 0. */
+    /**
+     * Scheduling tier: chunks go to the links of the highest tier that can take them; a lower tier (a backup)
+     * carries data only while no link of a higher tier is healthy or all of them are full. Default 0.
+     */
     int priority();
 
     /** Changes the tier; takes effect for the next chunk scheduled. */
     void setPriority(int priority);
 
+    /** Relative weight for weighted balancing, multiplied by the measured rate. Default 1. */
+    double weight();
+
+    /** Changes the weight (a positive number); takes effect for the next chunk scheduled. */
+    void setWeight(double weight);
+
     /** True while the link carries the session's frames. */
     boolean isActive();
+
+    /** Current judgement of the session's {@link HealthMonitor}. */
+    HealthState health();
+
+    /** Stream bytes sent on this link and not yet acknowledged: its queue, as the scheduler sees it. */
+    long queuedBytes();
 }

@@ -65,6 +65,14 @@ public interface Session extends Closeable {
     /** A snapshot of the session's counters. */
     SessionStats stats();
 
+    /**
+     * Hears about every link state change: a link joining (from {@link HealthState#DEAD}), the health monitor's
+     * verdicts, a link lost (to DEAD).
+     */
+    void addHealthListener(HealthListener listener);
+
+    void removeHealthListener(HealthListener listener);
+
     /** Stops taking new streams in both directions; open streams carry on until they end. */
     void goAway();
 

@@ -26,14 +26,18 @@ public record SessionStats(long bytesSent, long bytesReceived, long chunksSent, 
      * @param id link id
      * @param type transport name
      * @param remoteAddress remote address
-     * @param bytesSent frame bytes handed to the link (payload of DATA frames)
-     * @param bytesReceived payload bytes of DATA frames received on the link
+     * @param priority scheduling tier
+     * @param state health state
+     * @param bytesSent stream bytes sent on the link (re-sent ones included)
+     * @param bytesReceived stream bytes received on the link (duplicates included)
      * @param chunksSent DATA frames sent on the link
      * @param chunksReceived DATA frames received on the link
-     * @param quality latest quality
-     * @param active whether it is carrying frames
+     * @param chunksReinjected chunks sent on this link and then sent again elsewhere (link suspect or lost)
+     * @param queuedBytes bytes sent on the link and not yet acknowledged
+     * @param quality latest quality: RTT, delivery rate, loss, error rate, score
      */
-    public record LinkStats(String id, String type, String remoteAddress, long bytesSent, long bytesReceived,
-            long chunksSent, long chunksReceived, Quality quality, boolean active) {
+    public record LinkStats(String id, String type, String remoteAddress, int priority, HealthState state,
+            long bytesSent, long bytesReceived, long chunksSent, long chunksReceived, long chunksReinjected,
+            long queuedBytes, Quality quality) {
     }
 }

@@ -4,7 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.invmux.internal.balance.RoundRobinLoadBalancer;
+import io.invmux.balance.EarliestDeliveryLoadBalancer;
+import io.invmux.balance.RoundRobinLoadBalancer;
 import io.netty.buffer.ByteBuf;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -42,7 +43,7 @@ class ConfigTest {
         assertThat(c.maxStreams()).isEqualTo(65_536);
         assertThat(c.acceptBacklog()).isEqualTo(256);
         assertThat(c.linkWriteBufferSize()).isEqualTo(256 * KIB);
-        assertThat(c.loadBalancer().get()).isInstanceOf(RoundRobinLoadBalancer.class);
+        assertThat(c.loadBalancer().get()).isInstanceOf(EarliestDeliveryLoadBalancer.class);
         assertThat(c.errorHandler()).isSameAs(ErrorHandler.defaults());
         assertThat(c.middleware()).isEmpty();
         assertThat(c.connectionRegistry()).isNotNull();

@@ -1,6 +1,7 @@
 package io.invmux.internal.session;
 
 import io.invmux.Connection;
+import io.invmux.HealthState;
 import io.invmux.Quality;
 import io.invmux.internal.frame.DataFrame;
 import io.invmux.internal.frame.Frame;
@@ -21,6 +22,8 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class Link implements Connection {
     private static final long RTT_UNSET = -1;
+    private static final double LOSS_GAIN = 0.1;
+    private static final double ERROR_GAIN = 0.2;
 
     final MuxSession session;
     final int linkId;
@@ -51,6 +54,21 @@ final class Link implements Connection {
     private long srttNanos = RTT_UNSET;
     private long rttVarNanos;
 
+    // [L] measurements behind quality()
+    private final RateEstimator rate = new RateEstimator();
+    private final long[] pingTimes = new long[64];
+    private int pingCount;
+    private double lossEwma;
+    private double errorEwma;
+    private long minRttNanos = Long.MAX_VALUE;
+    long deliveredBytes;
+    long deliveredChunks;
+    long reinjectedChunks;
+    private long lastDeliveredChunks;
+    private long lastReinjectedChunks;
+    long inFlightBytes;
+    HealthState health = HealthState.HEALTHY;
+
     // [L] counters
     long bytesSent;
     long bytesReceived;
@@ -65,7 +83,10 @@ final class Link implements Connection {
     /** Bytes handed to the channel's loop and not yet written into the channel. */
     private final AtomicLong handedOverBytes = new AtomicLong();
     private volatile int priority;
+    private volatile double weight = 1.0;
     private volatile Quality quality = Quality.UNKNOWN;
+    private volatile HealthState publishedHealth = HealthState.HEALTHY;
+    private volatile long publishedQueuedBytes;
 
     Link(MuxSession session, int linkId, Channel channel, String type, URI dialUri) {
         this.session = session;
@@ -109,22 +130,82 @@ final class Link implements Connection {
     }
 
     @Override
+    public double weight() {
+        return weight;
+    }
+
+    @Override
+    public void setWeight(double weight) {
+        if (!(weight > 0) || Double.isInfinite(weight)) {
+            throw new IllegalArgumentException("weight must be a positive number, got " + weight);
+        }
+        this.weight = weight;
+    }
+
+    @Override
     public boolean isActive() {
         return !lost && channel.isActive();
     }
 
-    /** [L] Whether the scheduler may give this link another chunk now. */
+    @Override
+    public HealthState health() {
+        return session.loop.inEventLoop() ? health : publishedHealth;
+    }
+
+    @Override
+    public long queuedBytes() {
+        return session.loop.inEventLoop() ? inFlightBytes : publishedQueuedBytes;
+    }
+
+    /**
+     * [L] Whether the scheduler may give this link another chunk now: it must be usable, its channel writable, and
+     * its unacknowledged bytes under its cap. The cap follows the measured rate ({@link #inFlightCap()}) so a slow
+     * link's queue (socket buffers, the path's own queue) holds tens of milliseconds of data, not seconds.
+     */
     boolean canTakeData() {
-        if (lost || draining || suspect || !channel.isWritable()) {
+        if (lost || draining || suspect || !channel.isWritable() || inFlightBytes >= inFlightCap()) {
             return false;
         }
         return sameLoop || outboxBytes + handedOverBytes.get() < session.config.linkWriteBufferSize();
     }
 
-    /** [L] A chunk goes out on this link. */
-    void onChunkInFlight() {
+    /**
+     * [L] Most unacknowledged bytes the link may hold: what it delivers in 50 ms (or twice its base round trip, if
+     * longer) plus two chunks, so it never runs dry while an ack is on its way; before its rate is known, the
+     * configured link write buffer size.
+     */
+    long inFlightCap() {
+        long bw = rate.bytesPerSecond();
+        if (bw <= 0) {
+            return session.config.linkWriteBufferSize();
+        }
+        long window = Math.max(50_000_000L, minRttNanos == Long.MAX_VALUE ? 0 : 2 * minRttNanos);
+        return (long) (bw * (window / 1e9)) + 2L * session.maxChunkSize;
+    }
+
+    /** [L] A chunk of {@code length} bytes goes out on this link. */
+    void onChunkInFlight(int length) {
         if (inFlightChunks++ == 0) {
             lastAckedNanos = System.nanoTime();
+        }
+        inFlightBytes += length;
+    }
+
+    /** [L] A chunk sent on this link was acknowledged. */
+    void onChunkDelivered(int length, long now) {
+        inFlightChunks--;
+        inFlightBytes -= length;
+        lastAckedNanos = now;
+        deliveredBytes += length;
+        deliveredChunks++;
+    }
+
+    /** [L] A chunk sent on this link is no longer its business (re-sent elsewhere, or its stream is gone). */
+    void onChunkWithdrawn(int length, boolean reinjected) {
+        inFlightChunks--;
+        inFlightBytes -= length;
+        if (reinjected) {
+            reinjectedChunks++;
         }
     }
 
@@ -184,8 +265,34 @@ final class Link implements Connection {
         outboxBytes = 0;
     }
 
-    /** [L] A heartbeat round trip, smoothed as TCP does (RFC 6298: 1/8 gain, 1/4 for the variance). */
-    void onRttSample(long rttNanos) {
+    /** [L] A heartbeat goes out, stamped with {@code sentNanos}. */
+    void onPingSent(long sentNanos) {
+        pingsSent++;
+        if (pingCount == pingTimes.length) {
+            System.arraycopy(pingTimes, 1, pingTimes, 0, pingCount - 1); // oldest counts as lost
+            pingCount--;
+            lossEwma = lossEwma * (1 - LOSS_GAIN) + LOSS_GAIN;
+        }
+        pingTimes[pingCount++] = sentNanos;
+    }
+
+    /**
+     * [L] A heartbeat came back: its round trip, smoothed as TCP does (RFC 6298: gain 1/8, 1/4 for the variance).
+     */
+    void onPong(long sentNanos, long now) {
+        pongsReceived++;
+        for (int i = 0; i < pingCount; i++) {
+            if (pingTimes[i] == sentNanos) {
+                System.arraycopy(pingTimes, i + 1, pingTimes, i, pingCount - i - 1);
+                pingCount--;
+                lossEwma *= 1 - LOSS_GAIN;
+                break;
+            }
+        }
+        long rttNanos = now - sentNanos;
+        if (rttNanos < 0) {
+            return;
+        }
         if (srttNanos == RTT_UNSET) {
             srttNanos = rttNanos;
             rttVarNanos = rttNanos / 2;
@@ -193,10 +300,51 @@ final class Link implements Connection {
             rttVarNanos += (Math.abs(srttNanos - rttNanos) - rttVarNanos) / 4;
             srttNanos += (rttNanos - srttNanos) / 8;
         }
-        long lost = Math.max(0, pingsSent - pongsReceived - 1);
-        double loss = pingsSent == 0 ? 0 : Math.min(1.0, (double) lost / pingsSent);
-        quality = new Quality(Duration.ofNanos(srttNanos), Duration.ofNanos(rttVarNanos), 0, loss, 0,
-                Math.max(0, 1.0 - loss));
+        minRttNanos = Math.min(minRttNanos, rttNanos);
+    }
+
+    /**
+     * [L] Once per check interval: counts heartbeats that went unanswered for too long as lost, takes a rate
+     * sample, and publishes a new {@link Quality}.
+     *
+     * <p>Score, in [0, 1]: {@code (1 − loss) × (1 − errorRate) × 1 / (1 + rtt / 200 ms) × (0.5 + 0.5 × rate /
+     * fastest rate in the session)}: a perfect link scores 1, a link at 200 ms scores half of that, a link with
+     * half the loss-free delivery scores half, the slowest of very unequal links scores at least half of the
+     * fastest's.
+     */
+    void updateQuality(long now, long intervalNanos, long fastestRate) {
+        long lostAfter = Math.max(4 * Math.max(srttNanos, 0), 3 * intervalNanos) + intervalNanos;
+        while (pingCount > 0 && now - pingTimes[0] > lostAfter) {
+            System.arraycopy(pingTimes, 1, pingTimes, 0, pingCount - 1);
+            pingCount--;
+            lossEwma = lossEwma * (1 - LOSS_GAIN) + LOSS_GAIN;
+        }
+        rate.sample(deliveredBytes, inFlightBytes > 0, now);
+        long delivered = deliveredChunks - lastDeliveredChunks;
+        long reinjected = reinjectedChunks - lastReinjectedChunks;
+        lastDeliveredChunks = deliveredChunks;
+        lastReinjectedChunks = reinjectedChunks;
+        if (delivered + reinjected > 0) {
+            errorEwma = errorEwma * (1 - ERROR_GAIN) + ERROR_GAIN * reinjected / (double) (delivered + reinjected);
+        }
+        long bw = rate.bytesPerSecond();
+        long rtt = Math.max(srttNanos, 0);
+        double latencyFactor = 1.0 / (1.0 + rtt / 200e6);
+        double rateFactor = fastestRate > 0 && bw > 0 ? 0.5 + 0.5 * Math.min(1.0, (double) bw / fastestRate) : 1.0;
+        double score = (1 - lossEwma) * (1 - errorEwma) * latencyFactor * rateFactor;
+        quality = new Quality(Duration.ofNanos(rtt), Duration.ofNanos(rttVarNanos), bw, lossEwma, errorEwma,
+                Math.max(0, Math.min(1, score)));
+        publishedQueuedBytes = inFlightBytes;
+    }
+
+    /** [L] Records a new health state (also readable from other threads). */
+    void setHealth(HealthState state) {
+        health = state;
+        publishedHealth = state;
+    }
+
+    long rateBytesPerSecond() {
+        return rate.bytesPerSecond();
     }
 
     /** [L] Smoothed RTT, or -1 before the first sample. */

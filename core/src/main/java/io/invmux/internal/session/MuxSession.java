@@ -4,6 +4,10 @@ import io.invmux.Config;
 import io.invmux.Connection;
 import io.invmux.ErrorAction;
 import io.invmux.ErrorCode;
+import io.invmux.HealthListener;
+import io.invmux.HealthMonitor;
+import io.invmux.HealthState;
+import io.invmux.Quality;
 import io.invmux.InvMuxException;
 import io.invmux.LoadBalancer;
 import io.invmux.Middleware;
@@ -66,6 +70,8 @@ public final class MuxSession implements Session {
     private final String idHex;
     private final byte[] secret;
     private final LoadBalancer loadBalancer;
+    private final HealthMonitor healthMonitor;
+    private final List<HealthListener> healthListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final List<Middleware> middleware;
     private final MuxSessionListener listener;
 
@@ -103,6 +109,7 @@ public final class MuxSession implements Session {
     private boolean localGoAway;
     private boolean peerGoAway;
     private ScheduledFuture<?> keepAliveTimer;
+    private ScheduledFuture<?> healthTimer;
     private ScheduledFuture<?> graceTimer;
 
     // [L] counters
@@ -141,6 +148,7 @@ public final class MuxSession implements Session {
         this.secret = secret;
         this.loop = loop;
         this.loadBalancer = config.loadBalancer().get();
+        this.healthMonitor = config.healthMonitor().get();
         this.middleware = config.middleware();
         this.listener = listener;
         this.maxChunkSize = config.maxChunkSize();
@@ -152,6 +160,63 @@ public final class MuxSession implements Session {
         long interval = config.keepAliveInterval().toNanos();
         this.keepAliveTimer = loop.scheduleAtFixedRate(this::onKeepAliveTick, interval, interval,
                 TimeUnit.NANOSECONDS);
+        long check = healthMonitor.thresholds().checkInterval().toNanos();
+        this.healthTimer = loop.scheduleAtFixedRate(this::onHealthCheck, check, check, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void addHealthListener(HealthListener listener) {
+        healthListeners.add(java.util.Objects.requireNonNull(listener, "listener"));
+    }
+
+    @Override
+    public void removeHealthListener(HealthListener listener) {
+        healthListeners.remove(listener);
+    }
+
+    /** [L] Measures every link, asks the health monitor about it and acts on a change of state. */
+    private void onHealthCheck() {
+        if (closed) {
+            return;
+        }
+        long now = System.nanoTime();
+        long interval = healthMonitor.thresholds().checkInterval().toNanos();
+        long fastest = 0;
+        for (Link l : links) {
+            fastest = Math.max(fastest, l.rateBytesPerSecond());
+        }
+        boolean changed = false;
+        for (Link l : links) {
+            l.updateQuality(now, interval, fastest);
+            Quality q = l.quality();
+            loadBalancer.updateStats(l, q);
+            HealthState next = healthMonitor.check(l, q, now - l.lastReceivedNanos, l.health);
+            if (next != l.health && next != HealthState.DEAD) {
+                changed = true;
+                changeHealth(l, next);
+            }
+        }
+        if (changed) {
+            pump();
+        }
+    }
+
+    private void changeHealth(Link link, HealthState next) {
+        HealthState previous = link.health;
+        if (previous == next) {
+            return;
+        }
+        link.setHealth(next);
+        if (next != HealthState.DEAD) {
+            log.info("session {}: {} {} -> {} ({})", idHex, link, previous, next, link.quality());
+        }
+        for (HealthListener listener : healthListeners) {
+            try {
+                listener.onStateChange(link, previous, next, link.quality());
+            } catch (RuntimeException e) {
+                log.warn("session {}: health listener failed", idHex, e);
+            }
+        }
     }
 
     /** Records the peer's limits from the session's first handshake; before any stream exists. [L] */
@@ -374,8 +439,9 @@ public final class MuxSession implements Session {
     private SessionStats statsNow() {
         List<SessionStats.LinkStats> linkStats = new ArrayList<>();
         for (Link l : links) {
-            linkStats.add(new SessionStats.LinkStats(l.id(), l.type, l.remoteAddress(), l.bytesSent,
-                    l.bytesReceived, l.chunksSent, l.chunksReceived, l.quality(), l.isActive()));
+            linkStats.add(new SessionStats.LinkStats(l.id(), l.type, l.remoteAddress(), l.priority(), l.health,
+                    l.bytesSent, l.bytesReceived, l.chunksSent, l.chunksReceived, l.reinjectedChunks,
+                    l.inFlightBytes, l.quality()));
         }
         return new SessionStats(bytesSent, bytesReceived, chunksSent, chunksReceived, chunksResent,
                 duplicateChunks, reorderHighWater, openStreams.get(), refusedLinks.get(), linkStats);
@@ -444,8 +510,16 @@ public final class MuxSession implements Session {
             }
             sessionAckOwed = true;
         }
-        link.write(new PingFrame(false, System.nanoTime()));
-        link.pingsSent++;
+        long now = System.nanoTime();
+        link.write(new PingFrame(false, now));
+        link.onPingSent(now);
+        for (HealthListener listener : healthListeners) {
+            try {
+                listener.onStateChange(link, HealthState.DEAD, link.health, link.quality());
+            } catch (RuntimeException e) {
+                log.warn("session {}: health listener failed", idHex, e);
+            }
+        }
         pump();
     }
 
@@ -467,6 +541,8 @@ public final class MuxSession implements Session {
         }
         refreshConnectionSnapshot();
         loadBalancer.onConnectionRemoved(link);
+        healthMonitor.onConnectionRemoved(link);
+        changeHealth(link, HealthState.DEAD);
         link.removed.complete(null);
         if (closed) {
             return;
@@ -595,7 +671,7 @@ public final class MuxSession implements Session {
                 link.unwritableSinceNanos = 0;
             }
             link.write(new PingFrame(false, now));
-            link.pingsSent++;
+            link.onPingSent(now);
             link.flush();
         }
         pump();
@@ -806,12 +882,7 @@ public final class MuxSession implements Session {
 
     private void onPingFrame(Link link, PingFrame frame) {
         if (frame.isAck()) {
-            link.pongsReceived++;
-            long rtt = System.nanoTime() - frame.opaque;
-            if (rtt >= 0) {
-                link.onRttSample(rtt);
-                loadBalancer.updateStats(link, link.quality());
-            }
+            link.onPong(frame.opaque, System.nanoTime());
         } else {
             link.write(new PingFrame(true, frame.opaque));
         }
@@ -908,6 +979,12 @@ public final class MuxSession implements Session {
                 }
                 s.inSendQueue = false;
                 int result = s.sendOne(usable);
+                if (result == MuxStream.HELD) {
+                    // A busy link will deliver sooner than any free one: wait for it to drain (an ACK pumps).
+                    s.inSendQueue = true;
+                    sendQueue.addFirst(s);
+                    break;
+                }
                 if (result == MuxStream.SENT_MORE) {
                     s.inSendQueue = true;
                     sendQueue.addLast(s);
@@ -940,17 +1017,29 @@ public final class MuxSession implements Session {
         }
     }
 
+    /**
+     * [L] The links that get chunks now: of the links that can take data and are schedulable by health, those of
+     * the highest priority tier. Lower tiers are backups: they carry data only while no higher-tier link is
+     * healthy or every higher-tier link is full. Unhealthy links are used only when no schedulable link exists
+     * at all (a bad link beats none).
+     */
     private void collectUsable() {
         usable.clear();
+        boolean anySchedulable = false;
+        for (Link l : links) {
+            if (l.health.schedulable() && !l.lost && !l.draining) {
+                anySchedulable = true;
+                break;
+            }
+        }
         int best = Integer.MIN_VALUE;
         for (Link l : links) {
-            if (l.canTakeData()) {
+            if (l.canTakeData() && (l.health.schedulable() || !anySchedulable)) {
                 best = Math.max(best, l.priority());
             }
         }
-        // Lower tiers are backups: they carry data only when no link of a higher tier can.
         for (Link l : links) {
-            if (l.canTakeData() && l.priority() == best) {
+            if (l.canTakeData() && (l.health.schedulable() || !anySchedulable) && l.priority() == best) {
                 usable.add(l);
             }
         }
@@ -992,18 +1081,27 @@ public final class MuxSession implements Session {
         }
     }
 
-    /** [L] Chooses a link for a chunk through the load balancer, guarding against a foreign answer. */
+    /**
+     * [L] Chooses a link for a chunk through the load balancer, guarding against a foreign answer; null when the
+     * balancer holds the chunk back for a busy link.
+     */
     Link select(List<Link> candidates, int streamId, int length) {
-        if (candidates.size() == 1) {
-            return candidates.get(0);
-        }
         Connection chosen = loadBalancer.select(candidates, streamId, length);
+        if (chosen == null) {
+            return null;
+        }
         if (chosen instanceof Link && candidates.contains(chosen)) {
             return (Link) chosen;
         }
         log.warn("session {}: load balancer returned {}, not one of the offered links; using the first", idHex,
                 chosen);
         return candidates.get(0);
+    }
+
+    /** [L] Like {@link #select} but never holds back (re-sends go out at once). */
+    Link selectNow(List<Link> candidates, int streamId, int length) {
+        Link link = select(candidates, streamId, length);
+        return link != null ? link : candidates.get(0);
     }
 
     /** [L] How many more bytes the peer's session window allows. */
@@ -1129,6 +1227,9 @@ public final class MuxSession implements Session {
         goingAway = true;
         if (keepAliveTimer != null) {
             keepAliveTimer.cancel(false);
+        }
+        if (healthTimer != null) {
+            healthTimer.cancel(false);
         }
         if (graceTimer != null) {
             graceTimer.cancel(false);

@@ -583,6 +583,8 @@ final class MuxStream implements Stream {
     static final int SENT_DONE = 1;
     static final int BLOCKED_STREAM_CREDIT = 2;
     static final int BLOCKED_SESSION_CREDIT = 3;
+    /** The load balancer chose to wait for a busy link. */
+    static final int HELD = 4;
 
     /** [L] Sends the OPEN if due, then at most one chunk, on links from {@code usable} (never empty). */
     int sendOne(List<Link> usable) {
@@ -597,20 +599,15 @@ final class MuxStream implements Stream {
         long streamCredit = peerMaxOffset - sendOffset;
         long sessionCredit = session.sessionCredit();
         int n;
-        boolean fin;
-        ByteBuf chunk;
         synchronized (this) {
             if (failure != null) {
                 return SENT_DONE;
             }
             if (pendingBytes == 0) {
-                if (writeClosed && !finSent) {
-                    n = 0;
-                    fin = true;
-                    chunk = session.alloc.directBuffer(0, 0);
-                } else {
+                if (!writeClosed || finSent) {
                     return SENT_DONE;
                 }
+                n = 0;
             } else {
                 if (streamCredit <= 0) {
                     return BLOCKED_STREAM_CREDIT;
@@ -618,25 +615,38 @@ final class MuxStream implements Stream {
                 if (sessionCredit <= 0) {
                     return BLOCKED_SESSION_CREDIT;
                 }
-                ByteBuf head = pending.peekFirst();
-                n = (int) Math.min(Math.min(head.readableBytes(), session.peerChunkLimit()),
+                n = (int) Math.min(Math.min(pending.peekFirst().readableBytes(), session.peerChunkLimit()),
                         Math.min(streamCredit, sessionCredit));
+            }
+        }
+        // The link is chosen before the bytes are taken, and outside the lock: the balancer may say "wait".
+        Link link = session.select(usable, id, n);
+        if (link == null) {
+            return HELD;
+        }
+        boolean fin;
+        ByteBuf chunk;
+        synchronized (this) {
+            if (n == 0) {
+                chunk = session.alloc.directBuffer(0, 0);
+            } else {
+                // Only this loop takes bytes out of pending, so the head still holds at least n bytes.
+                ByteBuf head = pending.peekFirst();
                 chunk = head.readRetainedSlice(n);
                 if (!head.isReadable() && (pending.size() > 1 || !head.isWritable() || writeClosed)) {
                     pending.pollFirst().release();
                 }
                 pendingBytes -= n;
-                fin = writeClosed && pendingBytes == 0;
             }
+            fin = writeClosed && pendingBytes == 0;
         }
         ByteBuf payload = session.applyOutbound(id, chunk);
-        Link link = session.select(usable, id, n);
         SentChunk sent = new SentChunk(sendOffset, n, fin, payload, link);
         if (unacked == null) {
             unacked = new ArrayDeque<>(8);
         }
         unacked.addLast(sent);
-        link.onChunkInFlight();
+        link.onChunkInFlight(n);
         link.write(new DataFrame(id, fin ? Frame.FLAG_FIN : 0, sendOffset, payload.retainedDuplicate()));
         sendOffset += n;
         session.onChunkSent(n);
@@ -663,7 +673,7 @@ final class MuxStream implements Stream {
             for (SentChunk c : unacked) {
                 if (c.link == link && !c.needsResend) {
                     c.needsResend = true;
-                    link.inFlightChunks--;
+                    link.onChunkWithdrawn(c.length, true);
                     resendCount++;
                     any = true;
                 }
@@ -698,11 +708,11 @@ final class MuxStream implements Stream {
             if (usable.isEmpty()) {
                 return true;
             }
-            Link link = session.select(usable, id, c.length);
+            Link link = session.selectNow(usable, id, c.length);
             c.needsResend = false;
             resendCount--;
             c.link = link;
-            link.onChunkInFlight();
+            link.onChunkInFlight(c.length);
             link.write(new DataFrame(id, c.fin ? Frame.FLAG_FIN : 0, c.offset, c.payload.retainedDuplicate()));
             session.onChunkResent();
             if (resendCount == 0) {
@@ -728,8 +738,7 @@ final class MuxStream implements Stream {
                 if (c.needsResend) {
                     resendCount--;
                 } else {
-                    c.link.inFlightChunks--;
-                    c.link.lastAckedNanos = now;
+                    c.link.onChunkDelivered(c.length, now);
                 }
                 c.payload.release();
                 released += c.length;
@@ -945,7 +954,7 @@ final class MuxStream implements Stream {
         if (unacked != null) {
             for (SentChunk c : unacked) {
                 if (!c.needsResend) {
-                    c.link.inFlightChunks--;
+                    c.link.onChunkWithdrawn(c.length, false);
                 }
                 c.payload.release();
             }
