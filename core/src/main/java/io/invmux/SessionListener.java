@@ -24,6 +24,12 @@ public interface SessionListener extends Closeable {
     /** Starts accepting on one more address; completes with the bound address. */
     CompletableFuture<SocketAddress> listen(URI uri);
 
+    /**
+     * Stops accepting on one bound address (as returned by {@link #listen} or {@link #localAddresses()}); sessions
+     * already joined stay up. Completes when the address is released; false when no such address is bound.
+     */
+    CompletableFuture<Boolean> stopListening(SocketAddress boundAddress);
+
     /** The bound addresses (useful with port 0). */
     List<SocketAddress> localAddresses();
 

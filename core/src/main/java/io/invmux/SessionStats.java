@@ -27,6 +27,7 @@ public record SessionStats(long bytesSent, long bytesReceived, long chunksSent, 
      * @param type transport name
      * @param remoteAddress remote address
      * @param priority scheduling tier
+     * @param weight weight for the weighted balancer
      * @param state health state
      * @param bytesSent stream bytes sent on the link (re-sent ones included)
      * @param bytesReceived stream bytes received on the link (duplicates included)
@@ -36,7 +37,8 @@ public record SessionStats(long bytesSent, long bytesReceived, long chunksSent, 
      * @param queuedBytes bytes sent on the link and not yet acknowledged
      * @param quality latest quality: RTT, delivery rate, loss, error rate, score
      */
-    public record LinkStats(String id, String type, String remoteAddress, int priority, HealthState state,
+    public record LinkStats(String id, String type, String remoteAddress, int priority, double weight,
+            HealthState state,
             long bytesSent, long bytesReceived, long chunksSent, long chunksReceived, long chunksReinjected,
             long queuedBytes, Quality quality) {
     }

@@ -439,7 +439,7 @@ public final class MuxSession implements Session {
     private SessionStats statsNow() {
         List<SessionStats.LinkStats> linkStats = new ArrayList<>();
         for (Link l : links) {
-            linkStats.add(new SessionStats.LinkStats(l.id(), l.type, l.remoteAddress(), l.priority(), l.health,
+            linkStats.add(new SessionStats.LinkStats(l.id(), l.type, l.remoteAddress(), l.priority(), l.weight(), l.health,
                     l.bytesSent, l.bytesReceived, l.chunksSent, l.chunksReceived, l.reinjectedChunks,
                     l.inFlightBytes, l.quality()));
         }

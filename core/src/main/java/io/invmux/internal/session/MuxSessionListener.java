@@ -285,6 +285,19 @@ public final class MuxSessionListener implements SessionListener {
     }
 
     @Override
+    public CompletableFuture<Boolean> stopListening(SocketAddress boundAddress) {
+        for (Channel ch : serverChannels) {
+            if (ch.localAddress().equals(boundAddress)) {
+                serverChannels.remove(ch);
+                CompletableFuture<Boolean> done = new CompletableFuture<>();
+                ch.close().addListener(f -> done.complete(true));
+                return done;
+            }
+        }
+        return CompletableFuture.completedFuture(false);
+    }
+
+    @Override
     public List<SocketAddress> localAddresses() {
         List<SocketAddress> out = new ArrayList<>();
         for (Channel ch : serverChannels) {

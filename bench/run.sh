@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Runs the InvMux benchmark suite on loopback. Every figure is a ratio against a baseline measured in the same
+# run (raw sockets, reps interleaved), because this machine is small and shared. See docs/BENCHMARKS.md.
+#
+#   bench/run.sh [--quick] [--no-build] [CASE...]
+#
+#   CASE     throughput-1x1 | throughput-4x4 | idle-streams | pingpong | jmh
+#            default: the four cases throughput-1x1 throughput-4x4 idle-streams pingpong (~1.5-2.5 minutes);
+#            jmh (the FrameCodecBenchmark, ~1 minute) runs only when named
+#   --quick  short smoke run of each case (seconds, figures not meaningful)
+#   --no-build  skip `./mvnw install` (use what bench/target holds)
+#
+# Extra JVM options can be given in BENCH_JAVA_OPTS (e.g. a JFR recording); extra bench arguments in BENCH_ARGS.
+# Output goes to the terminal and to bench/target/bench-results-<time>.txt; the last lines are the
+# machine-readable summaries (`bench: case=... k=v ...`).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+
+quick=""
+build=1
+cases=()
+for a in "$@"; do
+  case "$a" in
+    --quick) quick="--quick" ;;
+    --no-build) build=0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    throughput-1x1|throughput-4x4|idle-streams|pingpong|jmh) cases+=("$a") ;;
+    *) echo "unknown argument: $a (see $0 --help)" >&2; exit 2 ;;
+  esac
+done
+if [ ${#cases[@]} -eq 0 ]; then
+  cases=(throughput-1x1 throughput-4x4 idle-streams pingpong)
+fi
+
+if [ "$build" = 1 ]; then
+  echo "building (./mvnw -B -q -DskipTests install) ..."
+  (cd "$root" && ./mvnw -B -q -DskipTests install)
+fi
+cpfile="$here/target/classpath.txt"
+if [ ! -s "$cpfile" ] || [ ! -d "$here/target/classes/io/invmux/bench" ]; then
+  echo "missing $cpfile or bench classes: run without --no-build" >&2
+  exit 1
+fi
+cp="$here/target/classes:$(cat "$cpfile")"
+
+# -Xmx2g as asked; Netty leak detection off (its default SIMPLE level samples 1% of buffers; paranoid is for tests).
+java_opts=(-Xmx2g -Dio.netty.leakDetection.level=disabled -Dorg.slf4j.simpleLogger.defaultLogLevel=warn)
+# shellcheck disable=SC2206
+java_opts+=(${BENCH_JAVA_OPTS:-})
+# shellcheck disable=SC2206
+extra=(${BENCH_ARGS:-})
+
+out="$here/target/bench-results-$(date +%Y%m%d-%H%M%S).txt"
+{
+  echo "# InvMux benchmarks $(date -u +%Y-%m-%dT%H:%M:%SZ) ${quick:+(quick)}"
+  echo "# nproc=$(nproc) kernel=$(uname -r) load=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
+  echo "# $(java -version 2>&1 | head -1)"
+} | tee "$out"
+
+run_main() {
+  java "${java_opts[@]}" -cp "$cp" "$@" ${quick} "${extra[@]}" 2>&1 | tee -a "$out"
+}
+
+start=$(date +%s)
+for c in "${cases[@]}"; do
+  # Load average before each case: other processes on this small machine skew the figures (see BENCHMARKS.md).
+  echo "# $c: load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?') at $(date -u +%H:%M:%S)" \
+    | tee -a "$out"
+  case "$c" in
+    throughput-1x1) run_main io.invmux.bench.ThroughputBench --pairs 1 ;;
+    throughput-4x4) run_main io.invmux.bench.ThroughputBench --pairs 4 ;;
+    idle-streams)   run_main io.invmux.bench.IdleStreamsBench --streams 10000 ;;
+    pingpong)       run_main io.invmux.bench.PingPongBench --size 64 ;;
+    jmh)
+      if [ -n "$quick" ]; then
+        jmh_args=(-f 1 -wi 1 -i 1 -w 1s -r 1s)
+      else
+        jmh_args=()  # @Fork/@Warmup/@Measurement of the class
+      fi
+      java -cp "$cp" org.openjdk.jmh.Main "${jmh_args[@]}" io.invmux.bench.jmh.FrameCodecBenchmark 2>&1 \
+        | tee -a "$out"
+      ;;
+  esac
+done
+
+echo "" | tee -a "$out"
+echo "== summary ($(( $(date +%s) - start )) s; full log: $out)" | tee -a "$out"
+grep '^bench: ' "$out" || true

@@ -1,0 +1,148 @@
+package io.invmux.server.admin;
+
+import io.invmux.SessionStats;
+import io.invmux.server.runtime.SidecarRuntime;
+import io.prometheus.metrics.model.registry.MultiCollector;
+import io.prometheus.metrics.model.snapshots.CounterSnapshot;
+import io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot;
+import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
+import io.prometheus.metrics.model.snapshots.GaugeSnapshot.GaugeDataPointSnapshot;
+import io.prometheus.metrics.model.snapshots.Labels;
+import io.prometheus.metrics.model.snapshots.MetricSnapshot;
+import io.prometheus.metrics.model.snapshots.MetricSnapshots;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.LongSupplier;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * Prometheus view of the sidecar, read from the data plane's own counters at scrape time (nothing is counted
+ * twice): per-session and per-link counters and gauges, labelled with session id, peer and link id.
+ */
+public final class SidecarMetrics implements MultiCollector {
+    private final SidecarRuntime runtime;
+    private final LongSupplier forwardedConnections;
+
+    public SidecarMetrics(SidecarRuntime runtime, LongSupplier forwardedConnections) {
+        this.runtime = runtime;
+        this.forwardedConnections = forwardedConnections;
+    }
+
+    private record LinkRow(Labels labels, SessionStats.LinkStats stats) {
+    }
+
+    private record SessionRow(Labels labels, SessionStats stats) {
+    }
+
+    @Override
+    public MetricSnapshots collect() {
+        List<SessionRow> sessions = new ArrayList<>();
+        List<LinkRow> links = new ArrayList<>();
+        for (SidecarRuntime.Tracked t : runtime.sessions()) {
+            SessionStats s = t.session().stats();
+            Labels sl = Labels.of("session", t.session().id(), "peer", t.peer());
+            sessions.add(new SessionRow(sl, s));
+            for (SessionStats.LinkStats l : s.links()) {
+                links.add(new LinkRow(Labels.of("session", t.session().id(), "peer", t.peer(), "link", l.id(),
+                        "remote", l.remoteAddress()), l));
+            }
+        }
+        List<MetricSnapshot> out = new ArrayList<>();
+        out.add(gauge("invmux_sessions", "Sessions alive.", List.of(Labels.EMPTY), x -> runtime.sessions().size()));
+        out.add(counter("invmux_refused_links", "Links refused at the handshake by this sidecar's listeners.",
+                List.of(Labels.EMPTY), x -> runtime.refusedLinks()));
+        out.add(counter("invmux_forwarded_connections", "TCP connections carried by the forwarding proxy.",
+                List.of(Labels.EMPTY), x -> forwardedConnections.getAsLong()));
+        Map<String, ToDoubleFunction<SessionStats>> sessionCounters = new LinkedHashMap<>();
+        sessionCounters.put("invmux_session_sent_bytes", SessionStats::bytesSent);
+        sessionCounters.put("invmux_session_received_bytes", SessionStats::bytesReceived);
+        sessionCounters.put("invmux_session_sent_chunks", SessionStats::chunksSent);
+        sessionCounters.put("invmux_session_resent_chunks", SessionStats::chunksResent);
+        sessionCounters.put("invmux_session_duplicate_chunks", SessionStats::duplicateChunks);
+        for (Map.Entry<String, ToDoubleFunction<SessionStats>> e : sessionCounters.entrySet()) {
+            out.add(sessionCounter(e.getKey(), sessions, e.getValue()));
+        }
+        out.add(sessionGauge("invmux_session_open_streams", "Streams open in the session.", sessions,
+                SessionStats::openStreams));
+        out.add(sessionGauge("invmux_session_reorder_high_water_bytes",
+                "Most bytes one stream held out of order at once.", sessions, SessionStats::reorderHighWaterMark));
+        out.add(linkCounter("invmux_link_sent_bytes", "Stream bytes sent on the link.", links,
+                SessionStats.LinkStats::bytesSent));
+        out.add(linkCounter("invmux_link_received_bytes", "Stream bytes received on the link.", links,
+                SessionStats.LinkStats::bytesReceived));
+        out.add(linkCounter("invmux_link_sent_chunks", "Chunks sent on the link.", links,
+                SessionStats.LinkStats::chunksSent));
+        out.add(linkCounter("invmux_link_reinjected_chunks", "Chunks sent on the link and then re-sent elsewhere.",
+                links, SessionStats.LinkStats::chunksReinjected));
+        out.add(linkGauge("invmux_link_rtt_seconds", "Smoothed heartbeat round-trip time.", links,
+                l -> l.quality().latency().toNanos() / 1e9));
+        out.add(linkGauge("invmux_link_rate_bytes_per_second", "Measured delivery rate.", links,
+                l -> l.quality().bandwidth()));
+        out.add(linkGauge("invmux_link_loss_ratio", "Heartbeat loss, 0 to 1.", links, l -> l.quality().packetLoss()));
+        out.add(linkGauge("invmux_link_score", "Link quality score, 0 to 1.", links, l -> l.quality().score()));
+        out.add(linkGauge("invmux_link_queued_bytes", "Bytes sent on the link and not yet acknowledged.", links,
+                SessionStats.LinkStats::queuedBytes));
+        out.add(linkGauge("invmux_link_healthy", "1 when the link is schedulable (healthy, degraded, probation).",
+                links, l -> l.state().schedulable() ? 1 : 0));
+        return new MetricSnapshots(out);
+    }
+
+    private static <T> CounterSnapshot counter(String name, String help, List<Labels> labels,
+            ToDoubleFunction<Object> value) {
+        CounterSnapshot.Builder b = CounterSnapshot.builder().name(stripTotal(name)).help(help);
+        for (Labels l : labels) {
+            b.dataPoint(CounterDataPointSnapshot.builder().labels(l).value(value.applyAsDouble(null)).build());
+        }
+        return b.build();
+    }
+
+    private static GaugeSnapshot gauge(String name, String help, List<Labels> labels, ToDoubleFunction<Object> value) {
+        GaugeSnapshot.Builder b = GaugeSnapshot.builder().name(name).help(help);
+        for (Labels l : labels) {
+            b.dataPoint(GaugeDataPointSnapshot.builder().labels(l).value(value.applyAsDouble(null)).build());
+        }
+        return b.build();
+    }
+
+    private static CounterSnapshot sessionCounter(String name, List<SessionRow> rows,
+            ToDoubleFunction<SessionStats> f) {
+        CounterSnapshot.Builder b = CounterSnapshot.builder().name(name).help(name.replace('_', ' ') + ".");
+        for (SessionRow r : rows) {
+            b.dataPoint(CounterDataPointSnapshot.builder().labels(r.labels()).value(f.applyAsDouble(r.stats())).build());
+        }
+        return b.build();
+    }
+
+    private static GaugeSnapshot sessionGauge(String name, String help, List<SessionRow> rows,
+            ToDoubleFunction<SessionStats> f) {
+        GaugeSnapshot.Builder b = GaugeSnapshot.builder().name(name).help(help);
+        for (SessionRow r : rows) {
+            b.dataPoint(GaugeDataPointSnapshot.builder().labels(r.labels()).value(f.applyAsDouble(r.stats())).build());
+        }
+        return b.build();
+    }
+
+    private static CounterSnapshot linkCounter(String name, String help, List<LinkRow> rows,
+            ToDoubleFunction<SessionStats.LinkStats> f) {
+        CounterSnapshot.Builder b = CounterSnapshot.builder().name(name).help(help);
+        for (LinkRow r : rows) {
+            b.dataPoint(CounterDataPointSnapshot.builder().labels(r.labels()).value(f.applyAsDouble(r.stats())).build());
+        }
+        return b.build();
+    }
+
+    private static GaugeSnapshot linkGauge(String name, String help, List<LinkRow> rows,
+            ToDoubleFunction<SessionStats.LinkStats> f) {
+        GaugeSnapshot.Builder b = GaugeSnapshot.builder().name(name).help(help);
+        for (LinkRow r : rows) {
+            b.dataPoint(GaugeDataPointSnapshot.builder().labels(r.labels()).value(f.applyAsDouble(r.stats())).build());
+        }
+        return b.build();
+    }
+
+    private static String stripTotal(String name) {
+        return name.endsWith("_total") ? name.substring(0, name.length() - 6) : name;
+    }
+}

@@ -1,0 +1,72 @@
+package io.invmux.server.cli;
+
+import io.grpc.CallCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Option;
+
+/** Where the operator commands find the sidecar's API: flags, else environment, else the default. */
+public final class ApiClient {
+    static final String DEFAULT_ENDPOINT = "127.0.0.1:7701";
+
+    @Option(names = "--api", description = "Sidecar API address, host:port or unix:///path "
+            + "(default: $INVMUX_GRPC_ENDPOINT or " + DEFAULT_ENDPOINT + ")")
+    String api;
+
+    @Option(names = "--token", description = "API token (default: $INVMUX_API_TOKEN)")
+    String token;
+
+    String endpoint() {
+        if (api != null) {
+            return api;
+        }
+        String env = System.getenv("INVMUX_GRPC_ENDPOINT");
+        return env != null && !env.isBlank() ? env.trim() : DEFAULT_ENDPOINT;
+    }
+
+    String token() {
+        if (token != null) {
+            return token;
+        }
+        String env = System.getenv("INVMUX_API_TOKEN");
+        return env == null || env.isBlank() ? null : env.trim();
+    }
+
+    ManagedChannel channel() {
+        String endpoint = endpoint();
+        NettyChannelBuilder b = endpoint.startsWith("unix://")
+                ? NettyChannelBuilder.forAddress(new io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress(
+                        endpoint.substring("unix://".length())))
+                        .eventLoopGroup(new io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup(1))
+                        .channelType(io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel.class)
+                : NettyChannelBuilder.forTarget(endpoint);
+        return b.usePlaintext().build();
+    }
+
+    CallCredentials credentials() {
+        String t = token();
+        if (t == null) {
+            return null;
+        }
+        return new CallCredentials() {
+            @Override
+            public void applyRequestMetadata(RequestInfo info, Executor executor, MetadataApplier applier) {
+                Metadata m = new Metadata();
+                m.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + t);
+                applier.apply(m);
+            }
+        };
+    }
+
+    static void shutdown(ManagedChannel ch) {
+        ch.shutdownNow();
+        try {
+            ch.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,204 @@
+package io.invmux.server.grpc;
+
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.invmux.Stream;
+import io.invmux.proto.v1.AcceptStreamRequest;
+import io.invmux.proto.v1.AcceptStreamResponse;
+import io.invmux.proto.v1.OpenStreamRequest;
+import io.invmux.proto.v1.OpenStreamResponse;
+import io.invmux.proto.v1.StreamInfo;
+import io.invmux.proto.v1.StreamServiceGrpc;
+import io.invmux.proto.v1.StreamTarget;
+import io.invmux.server.runtime.Incoming;
+import io.invmux.server.runtime.SidecarRuntime;
+import java.util.concurrent.CompletableFuture;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** OpenStream and AcceptStream: application bytes over the bundle, one call per stream. */
+public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImplBase {
+    private static final Logger log = LoggerFactory.getLogger(StreamServiceImpl.class);
+    static final Pattern SERVICE_NAME = Pattern.compile("[A-Za-z0-9._/-]{1,128}");
+
+    private final SidecarRuntime runtime;
+
+    public StreamServiceImpl(SidecarRuntime runtime) {
+        this.runtime = runtime;
+    }
+
+    static void checkService(String field, String service) {
+        if (!SERVICE_NAME.matcher(service).matches()) {
+            throw Statuses.invalid(field, service, "must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_', '/', '-'");
+        }
+    }
+
+    @Override
+    public StreamObserver<OpenStreamRequest> openStream(StreamObserver<OpenStreamResponse> responseObserver) {
+        ServerCallStreamObserver<OpenStreamResponse> out = (ServerCallStreamObserver<OpenStreamResponse>) responseObserver;
+        out.disableAutoRequest();
+        out.request(1);
+        return new StreamObserver<>() {
+            private StreamBridge<OpenStreamResponse> bridge;
+
+            @Override
+            public void onNext(OpenStreamRequest req) {
+                if (bridge != null) {
+                    if (req.hasData()) {
+                        bridge.onClientData(req.getData());
+                    } else {
+                        bridge.onClientError();
+                        out.onError(Status.INVALID_ARGUMENT.withDescription(
+                                "open: may only be sent in the first message").asRuntimeException());
+                    }
+                    return;
+                }
+                try {
+                    if (!req.hasOpen()) {
+                        throw Statuses.invalid("open", "<missing>", "the first message must carry open");
+                    }
+                    StreamTarget t = req.getOpen();
+                    if (t.getPeer().isEmpty()) {
+                        throw Statuses.invalid("open.peer", "", "must name a peer or a session id");
+                    }
+                    checkService("open.service", t.getService());
+                    if (t.getSerializedSize() > SidecarRuntime.MAX_METADATA_BYTES + 512) {
+                        throw Statuses.invalid("open.metadata", t.getMetadataCount() + " entries",
+                                "must be at most " + SidecarRuntime.MAX_METADATA_BYTES + " bytes in all");
+                    }
+                    Stream stream = runtime.openStream(t.getPeer(), t.getService(), t.getMetadataMap());
+                    bridge = new StreamBridge<>(out, stream,
+                            d -> OpenStreamResponse.newBuilder().setData(d).build());
+                    String session = stream.session().id();
+                    synchronized (out) {
+                        out.onNext(OpenStreamResponse.newBuilder().setOpened(StreamInfo.newBuilder()
+                                .setSessionId(session).setStreamId(stream.id()).setPeer(t.getPeer())
+                                .setService(t.getService()).putAllMetadata(t.getMetadataMap())).build());
+                    }
+                    bridge.start();
+                    out.request(1);
+                } catch (Exception e) {
+                    out.onError(Statuses.from(e));
+                }
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                if (bridge != null) {
+                    bridge.onClientError();
+                }
+            }
+
+            @Override
+            public void onCompleted() {
+                if (bridge != null) {
+                    bridge.onClientCompleted();
+                } else {
+                    out.onError(Statuses.invalid("open", "<missing>", "the call ended before its first message"));
+                }
+            }
+        };
+    }
+
+    @Override
+    public StreamObserver<AcceptStreamRequest> acceptStream(StreamObserver<AcceptStreamResponse> responseObserver) {
+        ServerCallStreamObserver<AcceptStreamResponse> out =
+                (ServerCallStreamObserver<AcceptStreamResponse>) responseObserver;
+        out.disableAutoRequest();
+        out.request(1);
+        return new StreamObserver<>() {
+            private volatile StreamBridge<AcceptStreamResponse> bridge;
+            private CompletableFuture<Incoming> waiting;
+            private volatile boolean clientDone;
+
+            @Override
+            public void onNext(AcceptStreamRequest req) {
+                if (waiting != null) {
+                    StreamBridge<AcceptStreamResponse> b = bridge;
+                    if (req.hasData() && b != null) {
+                        b.onClientData(req.getData());
+                    } else {
+                        if (b != null) {
+                            b.onClientError();
+                        }
+                        waiting.cancel(false);
+                        out.onError(Status.INVALID_ARGUMENT.withDescription(
+                                "accept: may only be sent in the first message").asRuntimeException());
+                    }
+                    return;
+                }
+                try {
+                    if (!req.hasAccept()) {
+                        throw Statuses.invalid("accept", "<missing>", "the first message must carry accept");
+                    }
+                    String service = req.getAccept().getService();
+                    checkService("accept.service", service);
+                    waiting = runtime.router().accept(service);
+                    out.setOnCancelHandler(() -> {
+                        waiting.cancel(false);
+                        StreamBridge<AcceptStreamResponse> b = bridge;
+                        if (b != null) {
+                            b.onClientError();
+                        }
+                    });
+                    waiting.whenComplete((in, e) -> {
+                        if (e != null) {
+                            return; // cancelled: the client went away
+                        }
+                        onAccepted(in);
+                    });
+                } catch (Exception e) {
+                    out.onError(Statuses.from(e));
+                }
+            }
+
+            private void onAccepted(Incoming in) {
+                StreamBridge<AcceptStreamResponse> b = new StreamBridge<>(out, in.stream(),
+                        d -> AcceptStreamResponse.newBuilder().setData(d).build());
+                synchronized (out) {
+                    if (out.isCancelled()) {
+                        in.stream().reset();
+                        return;
+                    }
+                    out.onNext(AcceptStreamResponse.newBuilder().setAccepted(StreamInfo.newBuilder()
+                            .setSessionId(in.sessionId()).setStreamId(in.stream().id()).setPeer(in.peer())
+                            .setService(in.service()).putAllMetadata(in.metadata())).build());
+                }
+                bridge = b;
+                out.setOnCancelHandler(b::onClientError);
+                b.start();
+                if (clientDone) {
+                    b.onClientCompleted();
+                } else {
+                    out.request(1);
+                }
+                log.debug("accepted stream {} of session {} for '{}'", in.stream().id(), in.sessionId(),
+                        in.service());
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                if (waiting != null) {
+                    waiting.cancel(false);
+                }
+                StreamBridge<AcceptStreamResponse> b = bridge;
+                if (b != null) {
+                    b.onClientError();
+                }
+            }
+
+            @Override
+            public void onCompleted() {
+                clientDone = true;
+                StreamBridge<AcceptStreamResponse> b = bridge;
+                if (b != null) {
+                    b.onClientCompleted();
+                } else if (waiting == null) {
+                    out.onError(Statuses.invalid("accept", "<missing>", "the call ended before its first message"));
+                }
+            }
+        };
+    }
+}

@@ -1,0 +1,315 @@
+package io.invmux.server.runtime;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.invmux.Config;
+import io.invmux.Connection;
+import io.invmux.ErrorCode;
+import io.invmux.HealthState;
+import io.invmux.InvMux;
+import io.invmux.InvMuxException;
+import io.invmux.Session;
+import io.invmux.SessionListener;
+import io.invmux.Stream;
+import io.invmux.internal.session.MuxSessionListener;
+import io.invmux.proto.v1.PeerStreamHeader;
+import java.io.IOException;
+import java.net.SocketAddress;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The sidecar's data plane: the sessions it dialed to its peers (one per peer name), the sessions peers dialed to
+ * it, the addresses it accepts peer links on, and the routing of incoming streams to services. Every public
+ * method is thread-safe; the gRPC services, the TCP proxy and the CLI all go through it.
+ */
+public final class SidecarRuntime implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(SidecarRuntime.class);
+    /** Longest metadata an application may attach to a stream, in bytes of its encoded form. */
+    public static final int MAX_METADATA_BYTES = 8 * 1024;
+
+    private final String identity;
+    private final Config config;
+    private final MuxSessionListener listener;
+    private final ServiceRouter router;
+    private final ScheduledExecutorService timer;
+    private final Map<String, String> listenerAddresses = new ConcurrentHashMap<>(); // as given -> bound
+    private final Map<String, CompletableFuture<Session>> dialed = new ConcurrentHashMap<>(); // peer -> session
+    private final Map<String, Tracked> sessions = new ConcurrentHashMap<>(); // session id -> tracked
+    private final List<RuntimeListener> listeners = new CopyOnWriteArrayList<>();
+    private volatile boolean closed;
+
+    /** A session and the peer name it is known by. */
+    public record Tracked(Session session, String peer, boolean dialer) {
+    }
+
+    public SidecarRuntime(String identity, Config config, LocalServiceConnector connector, long pendingTimeoutMillis) {
+        this.identity = identity;
+        this.config = config;
+        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "invmux-router");
+            t.setDaemon(true);
+            return t;
+        });
+        this.router = new ServiceRouter(connector, timer, pendingTimeoutMillis);
+        this.listener = new MuxSessionListener(config);
+        acceptSessions();
+    }
+
+    public String identity() {
+        return identity;
+    }
+
+    public ServiceRouter router() {
+        return router;
+    }
+
+    public void addListener(RuntimeListener l) {
+        listeners.add(l);
+    }
+
+    public void removeListener(RuntimeListener l) {
+        listeners.remove(l);
+    }
+
+    // ------------------------------------------------------------------ listeners (peer links)
+
+    /** Starts accepting peer links on {@code address}; completes with the bound address. */
+    public CompletableFuture<SocketAddress> addListenAddress(String address) {
+        URI uri = URI.create(address);
+        return listener.listen(uri).thenApply(bound -> {
+            listenerAddresses.put(address, String.valueOf(bound));
+            log.info("accepting peer links on {} ({})", address, bound);
+            return bound;
+        });
+    }
+
+    /** Stops accepting on an address given to {@link #addListenAddress} (or its bound form). */
+    public CompletableFuture<Boolean> removeListenAddress(String address) {
+        String key = address;
+        if (!listenerAddresses.containsKey(key)) {
+            key = listenerAddresses.entrySet().stream().filter(e -> e.getValue().equals(address))
+                    .map(Map.Entry::getKey).findFirst().orElse(null);
+        }
+        if (key == null) {
+            return CompletableFuture.completedFuture(false);
+        }
+        String bound = listenerAddresses.remove(key);
+        for (SocketAddress a : listener.localAddresses()) {
+            if (String.valueOf(a).equals(bound)) {
+                return listener.stopListening(a);
+            }
+        }
+        return CompletableFuture.completedFuture(false);
+    }
+
+    /** Address as given → address bound. */
+    public Map<String, String> listenAddresses() {
+        return new LinkedHashMap<>(listenerAddresses);
+    }
+
+    public long refusedLinks() {
+        return listener.refusedLinks();
+    }
+
+    private void acceptSessions() {
+        listener.acceptAsync().whenComplete((s, e) -> {
+            if (e != null) {
+                if (!closed) {
+                    log.warn("accepting sessions stopped: {}", e.toString());
+                }
+                return;
+            }
+            String peer = s.connections().isEmpty() ? "unknown" : s.connections().get(0).remoteAddress();
+            track(s, peer, false);
+            acceptSessions();
+        });
+    }
+
+    // ------------------------------------------------------------------ peers and sessions
+
+    /**
+     * Dials a link to {@code peer}: the first link creates the session with that peer, later ones join it.
+     * Completes with the new link.
+     */
+    public CompletableFuture<Connection> dialLink(String peer, URI address, int priority, double weight) {
+        if (closed) {
+            return CompletableFuture.failedFuture(new InvMuxException(ErrorCode.SESSION_CLOSED,
+                    "the sidecar is shutting down"));
+        }
+        CompletableFuture<Session> mine = new CompletableFuture<>();
+        CompletableFuture<Session> existing = dialed.putIfAbsent(peer, mine);
+        CompletableFuture<Connection> link;
+        if (existing == null) {
+            InvMux.dial(config, List.of(address)).whenComplete((s, e) -> {
+                if (e != null) {
+                    dialed.remove(peer, mine);
+                    mine.completeExceptionally(e);
+                } else {
+                    track(s, peer, true);
+                    s.closeFuture().whenComplete((v, x) -> dialed.remove(peer, mine));
+                    mine.complete(s);
+                }
+            });
+            link = mine.thenApply(s -> s.connections().get(s.connections().size() - 1));
+        } else {
+            link = existing.thenCompose(s -> s.addConnection(address));
+        }
+        return link.thenApply(c -> {
+            c.setPriority(priority);
+            if (weight > 0) {
+                c.setWeight(weight);
+            }
+            return c;
+        });
+    }
+
+    private void track(Session s, String peer, boolean dialer) {
+        Tracked t = new Tracked(s, peer, dialer);
+        sessions.put(s.id(), t);
+        log.info("session {} with {} started ({})", s.id(), peer, dialer ? "dialed" : "accepted");
+        for (RuntimeListener l : listeners) {
+            l.sessionStarted(s, peer);
+        }
+        for (Connection c : s.connections()) {
+            for (RuntimeListener l : listeners) {
+                l.linkStateChanged(s, peer, c, HealthState.DEAD, c.health());
+            }
+        }
+        s.addHealthListener((c, from, to, q) -> {
+            Tracked now = sessions.get(s.id());
+            for (RuntimeListener l : listeners) {
+                l.linkStateChanged(s, now == null ? peer : now.peer(), c, from, to);
+            }
+        });
+        s.closeFuture().whenComplete((v, e) -> {
+            Tracked gone = sessions.remove(s.id());
+            String reason = e == null ? "" : String.valueOf(e.getCause() != null ? e.getCause().getMessage()
+                    : e.getMessage());
+            for (RuntimeListener l : listeners) {
+                l.sessionEnded(s, gone == null ? peer : gone.peer(), reason);
+            }
+        });
+        acceptStreams(s);
+    }
+
+    private void acceptStreams(Session s) {
+        s.acceptStreamAsync().whenComplete((stream, e) -> {
+            if (e != null) {
+                return; // the session ended
+            }
+            try {
+                PeerStreamHeader h = PeerStreamHeader.parseFrom(stream.metadata());
+                Tracked t = sessions.get(s.id());
+                if (t != null && !t.dialer() && !h.getSource().isEmpty() && !t.peer().equals(h.getSource())) {
+                    sessions.put(s.id(), new Tracked(s, h.getSource(), false)); // now we know who it is
+                }
+                router.route(new Incoming(stream, s.id(), h.getSource(), h.getService(), h.getMetadataMap()));
+            } catch (InvalidProtocolBufferException ex) {
+                log.warn("session {}: stream {} has an unreadable header; reset", s.id(), stream.id());
+                stream.reset();
+            }
+            acceptStreams(s);
+        });
+    }
+
+    /** Every session, dialed and accepted. */
+    public List<Tracked> sessions() {
+        return new ArrayList<>(sessions.values());
+    }
+
+    public Tracked session(String sessionId) {
+        return sessions.get(sessionId);
+    }
+
+    /** Peer names this sidecar has dialed. */
+    public List<String> dialedPeers() {
+        return new ArrayList<>(dialed.keySet());
+    }
+
+    /**
+     * The session to use for {@code peer}: the session dialed to that name, else a session with that id, else an
+     * accepted session whose peer identity is that name.
+     */
+    public Session sessionFor(String peer) throws InvMuxException {
+        CompletableFuture<Session> f = dialed.get(peer);
+        if (f != null && f.isDone() && !f.isCompletedExceptionally()) {
+            return f.join();
+        }
+        Tracked t = sessions.get(peer);
+        if (t != null) {
+            return t.session();
+        }
+        for (Tracked x : sessions.values()) {
+            if (x.peer().equals(peer)) {
+                return x.session();
+            }
+        }
+        if (f != null) {
+            throw new InvMuxException(ErrorCode.LINKS_LOST, "the session with peer '" + peer
+                    + "' is still being dialed or failed to start");
+        }
+        List<String> known = new ArrayList<>(dialed.keySet());
+        for (Tracked x : sessions.values()) {
+            if (!known.contains(x.peer())) {
+                known.add(x.peer());
+            }
+        }
+        throw new PeerNotFoundException("no peer or session named '" + peer + "'; known: " + known);
+    }
+
+    /** A peer name that matches nothing. */
+    public static final class PeerNotFoundException extends InvMuxException {
+        private static final long serialVersionUID = 1L;
+
+        PeerNotFoundException(String message) {
+            super(ErrorCode.PROTOCOL_ERROR, message);
+        }
+    }
+
+    /** Opens a stream to {@code service} at {@code peer}. */
+    public Stream openStream(String peer, String service, Map<String, String> metadata) throws IOException {
+        byte[] header = PeerStreamHeader.newBuilder().setService(service).setSource(identity)
+                .putAllMetadata(metadata).build().toByteArray();
+        return sessionFor(peer).openStream(header);
+    }
+
+    /** Stops taking new streams in every session (first step of a graceful shutdown). */
+    public void goAway() {
+        for (Tracked t : sessions.values()) {
+            t.session().goAway();
+        }
+    }
+
+    /** Open streams over all sessions. */
+    public int openStreams() {
+        int n = 0;
+        for (Tracked t : sessions.values()) {
+            n += t.session().numStreams();
+        }
+        return n;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        router.close();
+        listener.close();
+        for (CompletableFuture<Session> f : dialed.values()) {
+            f.thenAccept(Session::close);
+        }
+        for (Tracked t : sessions.values()) {
+            t.session().close();
+        }
+        timer.shutdownNow();
+    }
+}
