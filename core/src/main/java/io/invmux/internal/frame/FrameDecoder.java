@@ -26,6 +26,9 @@ public final class FrameDecoder extends ByteToMessageDecoder {
      */
     public FrameDecoder(int maxChunkSize) {
         this.maxDataPayload = maxChunkSize + Wire.DATA_PREFIX_LENGTH;
+        // Chunks straddle socket reads nearly always; a composite cumulation keeps the read buffers and lets DATA
+        // payloads be slices of them, instead of copying every byte once more into one merged buffer.
+        setCumulator(COMPOSITE_CUMULATOR);
     }
 
     @Override

@@ -71,7 +71,9 @@ public final class Dialer {
         TransportContext context = new TransportContext() {
             @Override
             public EventLoop eventLoop() {
-                return session.loop;
+                // The first link lives on the session's loop (its frames need no thread hop); the others spread
+                // over the group, so their socket work (encoding, system calls) runs in parallel with it.
+                return newSession ? session.loop : EventLoops.socketGroup().next();
             }
 
             @Override

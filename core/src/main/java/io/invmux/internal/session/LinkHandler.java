@@ -166,8 +166,10 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
         if (newSession) {
             s.setPeerLimits(hello.streamWindow, hello.sessionWindow, hello.maxChunkSize);
         }
-        establish(ctx, s, new Link(s, dialLinkId, ctx.channel(), dialUri.getScheme().toLowerCase(), dialUri));
-        handshakeResult.complete(link);
+        Link l = new Link(s, dialLinkId, ctx.channel(), dialUri.getScheme().toLowerCase(), dialUri);
+        establish(ctx, s, l);
+        // Complete on the session's loop, after the link has joined, so the caller sees it in connections().
+        s.loop.execute(() -> handshakeResult.complete(l));
     }
 
     private void onHelloRequest(ChannelHandlerContext ctx, HelloFrame hello) {

@@ -60,6 +60,8 @@ import org.slf4j.LoggerFactory;
 public final class MuxSession implements Session {
     private static final Logger log = LoggerFactory.getLogger(MuxSession.class);
     private static final long DRAIN_DEADLINE_NANOS = TimeUnit.SECONDS.toNanos(5);
+    /** Longest an ACK waits for data to ride with (see MuxStream#owesAckForData). */
+    static final long ACK_DELAY_MICROS = 1000;
 
     final Config config;
     final EventLoop loop;
@@ -87,6 +89,10 @@ public final class MuxSession implements Session {
     private final ArrayDeque<MuxStream> sendQueue = new ArrayDeque<>();
     private final ArrayDeque<MuxStream> resendQueue = new ArrayDeque<>();
     final ArrayDeque<MuxStream> ackQueue = new ArrayDeque<>();
+    private final ArrayDeque<MuxStream> delayedAcks = new ArrayDeque<>();
+    private boolean ackTimerScheduled;
+    /** A stream's ACK goes out at once when this many bytes arrived since its last one; else it may wait. */
+    final int ackEveryBytes;
     private final List<MuxStream> blockedOnSessionCredit = new ArrayList<>();
     private boolean sessionAckOwed;
     private boolean pumping;
@@ -152,6 +158,7 @@ public final class MuxSession implements Session {
         this.middleware = config.middleware();
         this.listener = listener;
         this.maxChunkSize = config.maxChunkSize();
+        this.ackEveryBytes = Math.min(64 * 1024, config.windowSize() / 4);
         this.peerStreamWindow = config.windowSize();
         this.peerMaxChunk = config.maxChunkSize();
         this.recvSessionMax = config.sessionWindowSize();
@@ -945,6 +952,34 @@ public final class MuxSession implements Session {
         pump();
     }
 
+    /**
+     * [L] A stream's ACK may wait up to {@link #ACK_DELAY_MICROS} for a frame to ride with; any pump that sends
+     * data takes it along earlier.
+     */
+    void delayAck(MuxStream stream) {
+        delayedAcks.add(stream);
+        if (!ackTimerScheduled) {
+            ackTimerScheduled = true;
+            loop.schedule(this::onAckTimer, ACK_DELAY_MICROS, TimeUnit.MICROSECONDS);
+        }
+    }
+
+    private void onAckTimer() {
+        ackTimerScheduled = false;
+        releaseDelayedAcks();
+        pump();
+    }
+
+    private void releaseDelayedAcks() {
+        MuxStream s;
+        while ((s = delayedAcks.pollFirst()) != null) {
+            if (s.ackDelayed) {
+                s.ackDelayed = false;
+                ackQueue.add(s);
+            }
+        }
+    }
+
     /** [L] Puts a stream in line for the scheduler. */
     void enqueueSend(MuxStream stream) {
         if (!stream.inSendQueue && !stream.blockedOnSession && !stream.removed) {
@@ -969,6 +1004,7 @@ public final class MuxSession implements Session {
             }
             flushAcks();
             collectUsable();
+            long chunksBefore = chunksSent + chunksResent;
             if (!resendQueue.isEmpty()) {
                 pumpResends();
             }
@@ -993,6 +1029,9 @@ public final class MuxSession implements Session {
                     blockedOnSessionCredit.add(s);
                 }
                 pruneUsable();
+            }
+            if (chunksSent + chunksResent != chunksBefore) {
+                releaseDelayedAcks(); // they ride along with the data just written
             }
             flushAcks();
         } finally {
@@ -1259,6 +1298,7 @@ public final class MuxSession implements Session {
         sendQueue.clear();
         resendQueue.clear();
         ackQueue.clear();
+        delayedAcks.clear();
         blockedOnSessionCredit.clear();
         List<CompletableFuture<Stream>> waiters;
         synchronized (acceptLock) {

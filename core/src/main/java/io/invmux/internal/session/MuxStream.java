@@ -94,6 +94,9 @@ final class MuxStream implements Stream {
     private long lastWindowUpdateNanos;
     boolean peerOpened;
     boolean ackOwed;
+    /** The owed ACK waits in the session's delayed queue (see {@link #owesAckForData}). */
+    boolean ackDelayed;
+    private long reportedAck;
     private boolean finAckSent;
     private boolean endDelivered;
     boolean removed;
@@ -559,16 +562,36 @@ final class MuxStream implements Stream {
         }
     }
 
+    /** [L] An ACK must go out with the next flush (window update, end of stream, link lost). */
     void owesAck() {
-        if (peerOpened && !ackOwed) {
+        if (!peerOpened || (ackOwed && !ackDelayed)) {
+            return;
+        }
+        ackDelayed = false; // promoted: the delayed queue skips it
+        ackOwed = true;
+        session.ackQueue.add(this);
+    }
+
+    /**
+     * [L] Bytes arrived: acknowledge at once when enough have piled up since the last ACK (or the stream ended);
+     * otherwise let the ACK wait a moment for a frame to ride with: data this end is about to send (as TCP's
+     * delayed ACK), so a request/response exchange costs one segment each way, not two.
+     */
+    private void owesAckForData() {
+        if (reorder.complete() || reorder.nextOffset() - reportedAck >= session.ackEveryBytes) {
+            owesAck();
+        } else if (peerOpened && !ackOwed) {
             ackOwed = true;
-            session.ackQueue.add(this);
+            ackDelayed = true;
+            session.delayAck(this);
         }
     }
 
     /** [L] The ACK frame this stream owes the peer. */
     AckFrame takeAck() {
         ackOwed = false;
+        ackDelayed = false;
+        reportedAck = reorder.nextOffset();
         boolean fin = reorder.complete();
         if (fin) {
             finAckSent = true;
@@ -834,7 +857,7 @@ final class MuxStream implements Stream {
                 }
             }
         }
-        owesAck();
+        owesAckForData();
         deliverToHandler();
     }
 
