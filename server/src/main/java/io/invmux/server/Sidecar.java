@@ -1,0 +1,323 @@
+package io.invmux.server;
+
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.invmux.Session;
+import io.invmux.server.admin.AdminServer;
+import io.invmux.server.admin.SidecarMetrics;
+import io.invmux.server.config.SidecarConfig;
+import io.invmux.server.config.TcpAddress;
+import io.invmux.server.config.UnixAddress;
+import io.invmux.server.grpc.AuthInterceptor;
+import io.invmux.server.grpc.ConnectionServiceImpl;
+import io.invmux.server.grpc.ForwardServiceImpl;
+import io.invmux.server.grpc.MonitorServiceImpl;
+import io.invmux.server.grpc.StreamServiceImpl;
+import io.invmux.server.proxy.TcpServiceConnector;
+import io.invmux.server.runtime.SidecarRuntime;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One sidecar process: the data plane ({@link SidecarRuntime}), the control API (gRPC, loopback by default),
+ * an optional health-only gRPC port for Kubernetes probes, the admin HTTP port, the TCP forwarding proxy, and the
+ * dialing of configured peers. Ready once its listeners are bound and every configured peer has a session.
+ */
+public final class Sidecar implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Sidecar.class);
+    /** Health service names: overall, and the two Kubernetes probes. */
+    public static final String LIVENESS = "liveness";
+    public static final String READINESS = "readiness";
+    private static final long PEER_RETRY_MIN_MS = 250;
+    private static final long PEER_RETRY_MAX_MS = 5_000;
+
+    private final SidecarConfig config;
+    private final SidecarRuntime runtime;
+    private final Forwards forwards;
+    private final HealthStatusManager health = new HealthStatusManager();
+    private final MonitorServiceImpl monitor;
+    private final ScheduledExecutorService peerDialer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "invmux-peers");
+        t.setDaemon(true);
+        return t;
+    });
+    private final List<Server> servers = new ArrayList<>();
+    private EpollEventLoopGroup unixGroup;
+    private AdminServer admin;
+    private SocketAddress apiAddress;
+    private InetSocketAddress healthAddress;
+    private volatile boolean ready;
+    private volatile boolean draining;
+    private volatile boolean closed;
+
+    private Sidecar(SidecarConfig config) {
+        this.config = config;
+        TcpServiceConnector connector = new TcpServiceConnector();
+        this.runtime = new SidecarRuntime(config.identity(), config.toCoreConfig(),
+                (stream, target) -> connector.connect(stream, target), 10_000);
+        this.forwards = new Forwards(runtime, connector);
+        this.monitor = new MonitorServiceImpl(runtime, forwards::connections);
+    }
+
+    /** Starts everything the config asks for; returns once the API answers (readiness may come later). */
+    public static Sidecar start(SidecarConfig config) throws IOException {
+        Sidecar s = new Sidecar(config);
+        try {
+            s.startAll();
+        } catch (IOException | RuntimeException e) {
+            s.close();
+            throw e;
+        }
+        return s;
+    }
+
+    private void startAll() throws IOException {
+        health.setStatus("", ServingStatus.NOT_SERVING);
+        health.setStatus(LIVENESS, ServingStatus.SERVING);
+        health.setStatus(READINESS, ServingStatus.NOT_SERVING);
+        for (SidecarConfig.Service svc : config.services()) {
+            forwards.addService(svc.name(), svc.target());
+        }
+        for (var uri : config.listeners()) {
+            await(runtime.addListenAddress(uri.toString()), "listener " + uri);
+        }
+        startApi();
+        config.health().address().ifPresent(a -> {
+            try {
+                Server h = NettyServerBuilder.forAddress(new InetSocketAddress(a.host(), a.port()))
+                        .addService(health.getHealthService()).build().start();
+                servers.add(h);
+                healthAddress = (InetSocketAddress) h.getListenSockets().get(0);
+                log.info("health service on {}", healthAddress);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("cannot bind health address " + a.host() + ":" + a.port(), e);
+            }
+        });
+        if (config.admin().address().isPresent()) {
+            TcpAddress a = config.admin().address().get();
+            PrometheusRegistry registry = new PrometheusRegistry();
+            registry.register(new SidecarMetrics(runtime, forwards::connections));
+            admin = new AdminServer(new InetSocketAddress(a.host(), a.port()), registry, () -> ready && !draining);
+            log.info("admin HTTP on {}", admin.address());
+        }
+        for (SidecarConfig.Forward f : config.forwards()) {
+            forwards.addForward(f.listen().host() + ":" + f.listen().port(), f.listen(), f.peer(), f.service());
+        }
+        for (SidecarConfig.Peer peer : config.peers()) {
+            dialPeer(peer, 0);
+        }
+        updateReadiness();
+    }
+
+    private void startApi() throws IOException {
+        SidecarConfig.Api api = config.api();
+        NettyServerBuilder b;
+        if (api.address() instanceof UnixAddress u) {
+            Files.deleteIfExists(u.path());
+            unixGroup = new EpollEventLoopGroup(2);
+            b = NettyServerBuilder.forAddress(new DomainSocketAddress(u.path().toString()))
+                    .channelType(EpollServerDomainSocketChannel.class).bossEventLoopGroup(unixGroup)
+                    .workerEventLoopGroup(unixGroup);
+        } else {
+            TcpAddress t = (TcpAddress) api.address();
+            b = NettyServerBuilder.forAddress(new InetSocketAddress(t.host(), t.port()));
+        }
+        var services = List.of(new StreamServiceImpl(runtime).bindService(),
+                new ConnectionServiceImpl(runtime).bindService(), monitor.bindService(),
+                new ForwardServiceImpl(forwards).bindService(), ProtoReflectionServiceV1.newInstance().bindService());
+        for (var svc : services) {
+            b.addService(api.tokenIfSet().isPresent()
+                    ? ServerInterceptors.intercept(svc, new AuthInterceptor(api.tokenIfSet().get())) : svc);
+        }
+        b.addService(health.getHealthService());
+        b.maxInboundMessageSize(api.maxMessageSize()).maxConcurrentCallsPerConnection(api.maxStreamsPerClient())
+                .permitKeepAliveTime(10, TimeUnit.SECONDS).permitKeepAliveWithoutCalls(true);
+        Server server = b.build().start();
+        servers.add(server);
+        apiAddress = server.getListenSockets().get(0);
+        log.info("sidecar '{}' API on {}", config.identity(), apiAddress);
+    }
+
+    /** Dials a configured peer's links; retries the whole peer with backoff until it has a session. */
+    private void dialPeer(SidecarConfig.Peer peer, int attempt) {
+        if (closed || draining) {
+            return;
+        }
+        List<SidecarConfig.Link> links = peer.links();
+        SidecarConfig.Link first = links.get(0);
+        runtime.dialLink(peer.name(), first.address(), first.priority(), first.weight()).whenComplete((c, e) -> {
+            if (e != null) {
+                long delay = Math.min(PEER_RETRY_MAX_MS, PEER_RETRY_MIN_MS << Math.min(attempt, 8));
+                log.warn("peer '{}': cannot dial {} ({}); retrying in {} ms", peer.name(), first.address(),
+                        rootMessage(e), delay);
+                peerDialer.schedule(() -> dialPeer(peer, attempt + 1), delay, TimeUnit.MILLISECONDS);
+                return;
+            }
+            for (SidecarConfig.Link l : links.subList(1, links.size())) {
+                runtime.dialLink(peer.name(), l.address(), l.priority(), l.weight()).whenComplete((x, err) -> {
+                    if (err != null) {
+                        log.warn("peer '{}': link {} not added ({}); the session redials lost links, not this one",
+                                peer.name(), l.address(), rootMessage(err));
+                    }
+                });
+            }
+            try {
+                Session s = runtime.sessionFor(peer.name());
+                s.closeFuture().whenComplete((v, x) -> {
+                    if (!closed && !draining) {
+                        log.warn("peer '{}': session ended; dialing again", peer.name());
+                        dialPeer(peer, 0);
+                    }
+                    updateReadiness();
+                });
+            } catch (IOException ex) {
+                log.warn("peer '{}': {}", peer.name(), ex.getMessage());
+            }
+            updateReadiness();
+        });
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable c = e;
+        while (c.getCause() != null && (c instanceof java.util.concurrent.CompletionException
+                || c instanceof ExecutionException)) {
+            c = c.getCause();
+        }
+        return c.getMessage();
+    }
+
+    private synchronized void updateReadiness() {
+        boolean allPeers = true;
+        for (SidecarConfig.Peer p : config.peers()) {
+            try {
+                Session s = runtime.sessionFor(p.name());
+                allPeers &= !s.isClosed() && s.numConnections() > 0;
+            } catch (IOException e) {
+                allPeers = false;
+            }
+        }
+        boolean now = allPeers && !draining && !closed;
+        if (now != ready) {
+            ready = now;
+            log.info("sidecar '{}' {}", config.identity(), now ? "ready" : "not ready");
+        }
+        ServingStatus status = now ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+        health.setStatus("", status);
+        health.setStatus(READINESS, status);
+    }
+
+    public boolean isReady() {
+        return ready;
+    }
+
+    public SidecarRuntime runtime() {
+        return runtime;
+    }
+
+    public SocketAddress apiAddress() {
+        return apiAddress;
+    }
+
+    public InetSocketAddress healthAddress() {
+        return healthAddress;
+    }
+
+    public InetSocketAddress adminAddress() {
+        return admin == null ? null : admin.address();
+    }
+
+    public Forwards forwards() {
+        return forwards;
+    }
+
+    /**
+     * Graceful stop: not ready any more, GOAWAY to every peer (no new streams either way), no new forwarded
+     * connections, then wait up to {@code deadline} for open streams to finish, then close everything.
+     */
+    public void drainAndClose(Duration deadline) {
+        draining = true;
+        updateReadiness();
+        log.info("sidecar '{}' draining: {} open stream(s), deadline {} ms", config.identity(), runtime.openStreams(),
+                deadline.toMillis());
+        runtime.goAway();
+        forwards.stopListening();
+        long end = System.nanoTime() + deadline.toNanos();
+        while (runtime.openStreams() > 0 && System.nanoTime() < end) {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (runtime.openStreams() > 0) {
+            log.warn("sidecar '{}': {} stream(s) still open at the drain deadline; closing them",
+                    config.identity(), runtime.openStreams());
+        }
+        close();
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        health.enterTerminalState();
+        for (Server s : servers) {
+            s.shutdown();
+        }
+        forwards.close();
+        runtime.close();
+        monitor.close();
+        peerDialer.shutdownNow();
+        for (Server s : servers) {
+            try {
+                if (!s.awaitTermination(5, TimeUnit.SECONDS)) {
+                    s.shutdownNow();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                s.shutdownNow();
+            }
+        }
+        if (admin != null) {
+            admin.close();
+        }
+        if (unixGroup != null) {
+            unixGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
+        log.info("sidecar '{}' stopped", config.identity());
+    }
+
+    private static <T> T await(java.util.concurrent.CompletableFuture<T> f, String what) throws IOException {
+        try {
+            return f.get(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while starting " + what);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IOException("cannot start " + what + ": " + rootMessage(e), e);
+        }
+    }
+}

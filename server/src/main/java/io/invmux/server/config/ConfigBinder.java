@@ -1,0 +1,646 @@
+package io.invmux.server.config;
+
+import io.invmux.server.config.ConfigTree.KeyPath;
+import io.invmux.server.config.ConfigTree.Problems;
+import io.invmux.server.config.ConfigTree.Source;
+import io.invmux.server.config.ConfigTree.TList;
+import io.invmux.server.config.ConfigTree.TMap;
+import io.invmux.server.config.ConfigTree.TNode;
+import io.invmux.server.config.ConfigTree.TScalar;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/** Turns the merged tree into a {@link SidecarConfig}, checking every value and adding each problem found. */
+final class ConfigBinder {
+    static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,63}");
+    static final Pattern SERVICE_NAME = Pattern.compile("[A-Za-z0-9._/-]{1,128}");
+    static final String NAME_RULE = "must be 1 to 63 characters of A-Z, a-z, 0-9, '.', '_' and '-'";
+    static final String SERVICE_RULE = "must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_', '/' and '-'";
+    static final String TOKEN_RULE = "must be empty (no token) or 16 to 1024 printable ASCII characters without "
+            + "spaces";
+    static final String WEIGHT_RULE = "must be greater than 0 and at most 1000";
+    static final String LINK_URI_RULE = "must be a link URI: tcp://host:port[?bind=..&iface=..&sndbuf=..&rcvbuf=..] "
+            + "or mem://name";
+    private static final Pattern INTEGER = Pattern.compile("[+-]?[0-9]{1,10}");
+    private static final Pattern DECIMAL =
+            Pattern.compile("[+-]?([0-9]{1,10}(\\.[0-9]*)?|\\.[0-9]+)([eE][+-]?[0-9]{1,3})?");
+    private static final Set<String> DIAL_PARAMETERS = Set.of("bind", "iface", "sndbuf", "rcvbuf");
+    private static final Set<String> LISTEN_PARAMETERS = Set.of("sndbuf", "rcvbuf");
+    private static final long MAX_KEY_FILE = 64 * 1024;
+
+    private final Problems problems;
+
+    ConfigBinder(Problems problems) {
+        this.problems = problems;
+    }
+
+    /** Parses a value; throws {@link IllegalArgumentException} whose message is the rule broken. */
+    @FunctionalInterface
+    interface Parser<T> {
+        T parse(String text);
+    }
+
+    /** A bound value and where it came from; {@code ok} is false when it failed (and was reported). */
+    record V<T>(T value, Source source, KeyPath path, String text, boolean ok) {
+    }
+
+    // ---------------------------------------------------------------- binding
+
+    SidecarConfig bind(TMap root) {
+        KeyPath top = KeyPath.ROOT;
+        V<String> identity = value(root, top, "identity", false, t -> name(t, NAME, NAME_RULE), "invmux");
+
+        KeyPath apiPath = top.child("api");
+        TMap api = section(root, "api");
+        V<Address> apiAddress = value(api, apiPath, "address", false, ConfigBinder::apiAddress,
+                new TcpAddress("127.0.0.1", 7701));
+        V<String> token = value(api, apiPath, "token", true, ConfigBinder::token, "");
+        V<Integer> maxMessageSize = value(api, apiPath, "maxMessageSize", false,
+                sizeIn(64 * Units.KIB, 64 * Units.MIB), 4 * 1024 * 1024);
+        V<Integer> maxStreamsPerClient = value(api, apiPath, "maxStreamsPerClient", false, intIn(1, 100_000), 1024);
+
+        V<Optional<TcpAddress>> health = value(section(root, "health"), top.child("health"), "address", false,
+                ConfigBinder::optionalListenAddress, Optional.empty());
+        V<Optional<TcpAddress>> admin = value(section(root, "admin"), top.child("admin"), "address", false,
+                ConfigBinder::optionalListenAddress, Optional.empty());
+
+        List<URI> listeners = listeners(root);
+        List<SidecarConfig.Peer> peers = peers(root);
+        List<SidecarConfig.Service> services = services(root);
+        List<V<TcpAddress>> forwardListens = new ArrayList<>();
+        List<SidecarConfig.Forward> forwards = forwards(root, peers, forwardListens);
+
+        List<V<TcpAddress>> listening = new ArrayList<>();
+        if (apiAddress.ok() && apiAddress.value() instanceof TcpAddress a) {
+            listening.add(new V<>(a, apiAddress.source(), apiAddress.path(), apiAddress.text(), true));
+        }
+        health.value().ifPresent(a -> listening.add(new V<>(a, health.source(), health.path(), health.text(), true)));
+        admin.value().ifPresent(a -> listening.add(new V<>(a, admin.source(), admin.path(), admin.text(), true)));
+        listening.addAll(forwardListens);
+        checkDistinctListenAddresses(listening);
+
+        SidecarConfig.Limits limits = limits(section(root, "limits"), top.child("limits"));
+        SidecarConfig.Security security = security(section(root, "security"), top.child("security"));
+        V<SidecarConfig.LogLevel> level = value(section(root, "logging"), top.child("logging"), "level", false,
+                ConfigBinder::logLevel, SidecarConfig.LogLevel.INFO);
+
+        return new SidecarConfig(
+                identity.value(),
+                new SidecarConfig.Api(apiAddress.value(), token.value(), maxMessageSize.value(),
+                        maxStreamsPerClient.value()),
+                new SidecarConfig.Health(health.value()),
+                new SidecarConfig.Admin(admin.value()),
+                listeners, peers, services, forwards, limits, security,
+                new SidecarConfig.Logging(level.value()));
+    }
+
+    private List<URI> listeners(TMap root) {
+        KeyPath path = KeyPath.ROOT.child("listeners");
+        List<URI> out = new ArrayList<>();
+        Map<URI, KeyPath> seen = new HashMap<>();
+        List<TNode> items = items(root, "listeners");
+        for (int i = 0; i < items.size(); i++) {
+            if (!(items.get(i) instanceof TScalar s)) {
+                continue;
+            }
+            V<URI> uri = parse(s, path.index(i), false, t -> linkUri(t, true), null);
+            if (uri.ok()) {
+                KeyPath first = seen.putIfAbsent(uri.value(), uri.path());
+                if (first != null) {
+                    report(uri, false, "is listed twice (also " + first + ")");
+                } else {
+                    out.add(uri.value());
+                }
+            }
+        }
+        return out;
+    }
+
+    private List<SidecarConfig.Peer> peers(TMap root) {
+        KeyPath path = KeyPath.ROOT.child("peers");
+        List<SidecarConfig.Peer> out = new ArrayList<>();
+        Map<String, KeyPath> names = new HashMap<>();
+        List<TNode> items = items(root, "peers");
+        for (int i = 0; i < items.size(); i++) {
+            if (!(items.get(i) instanceof TMap peer)) {
+                continue;
+            }
+            KeyPath p = path.index(i);
+            V<String> name = required(peer, p, "name", t -> name(t, NAME, NAME_RULE), "every peer needs a name");
+            if (name.ok()) {
+                KeyPath first = names.putIfAbsent(name.value(), p);
+                if (first != null) {
+                    report(name, false, "is already the name of " + first + "; peer names must be unique");
+                }
+            }
+            List<SidecarConfig.Link> links = links(peer, p.child("links"));
+            if (name.ok()) {
+                out.add(new SidecarConfig.Peer(name.value(), links));
+            }
+        }
+        return out;
+    }
+
+    private List<SidecarConfig.Link> links(TMap peer, KeyPath path) {
+        TNode node = peer.entries().get("links");
+        List<TNode> items = node instanceof TList l ? l.items() : List.of();
+        if (items.isEmpty()) {
+            Source src = node == null ? peer.source() : node.source();
+            problems.add(src, path, node == null ? null : "[]", "must have at least one link");
+        }
+        List<SidecarConfig.Link> out = new ArrayList<>();
+        Map<URI, KeyPath> seen = new HashMap<>();
+        for (int i = 0; i < items.size(); i++) {
+            if (!(items.get(i) instanceof TMap link)) {
+                continue;
+            }
+            KeyPath p = path.index(i);
+            V<URI> address = required(link, p, "address", t -> linkUri(t, false), "every link needs an address");
+            V<Integer> priority = optional(link, p, "priority", intIn(-100, 100), "0");
+            V<Double> weight = optional(link, p, "weight", ConfigBinder::weight, "1.0");
+            if (address.ok()) {
+                KeyPath first = seen.putIfAbsent(address.value(), address.path());
+                if (first != null) {
+                    report(address, false, "is listed twice (also " + first + ")");
+                }
+            }
+            if (address.ok() && priority.ok() && weight.ok()) {
+                out.add(new SidecarConfig.Link(address.value(), priority.value(), weight.value()));
+            }
+        }
+        return out;
+    }
+
+    private List<SidecarConfig.Service> services(TMap root) {
+        KeyPath path = KeyPath.ROOT.child("services");
+        List<SidecarConfig.Service> out = new ArrayList<>();
+        Map<String, KeyPath> names = new HashMap<>();
+        List<TNode> items = items(root, "services");
+        for (int i = 0; i < items.size(); i++) {
+            if (!(items.get(i) instanceof TMap service)) {
+                continue;
+            }
+            KeyPath p = path.index(i);
+            V<String> name = required(service, p, "name", t -> name(t, SERVICE_NAME, SERVICE_RULE),
+                    "every service needs a name");
+            V<TcpAddress> target = required(service, p, "target", t -> TcpAddress.parse(t, false),
+                    "every service needs a target host:port");
+            if (name.ok()) {
+                KeyPath first = names.putIfAbsent(name.value(), p);
+                if (first != null) {
+                    report(name, false, "is already the name of " + first + "; service names must be unique");
+                }
+            }
+            if (name.ok() && target.ok()) {
+                out.add(new SidecarConfig.Service(name.value(), target.value()));
+            }
+        }
+        return out;
+    }
+
+    private List<SidecarConfig.Forward> forwards(TMap root, List<SidecarConfig.Peer> peers,
+            List<V<TcpAddress>> listens) {
+        KeyPath path = KeyPath.ROOT.child("forwards");
+        List<String> peerNames = peers.stream().map(SidecarConfig.Peer::name).distinct().toList();
+        List<SidecarConfig.Forward> out = new ArrayList<>();
+        List<TNode> items = items(root, "forwards");
+        for (int i = 0; i < items.size(); i++) {
+            if (!(items.get(i) instanceof TMap forward)) {
+                continue;
+            }
+            KeyPath p = path.index(i);
+            V<TcpAddress> listen = required(forward, p, "listen", t -> TcpAddress.parse(t, true),
+                    "every forward needs a listen host:port");
+            V<String> peer = required(forward, p, "peer", t -> name(t, NAME, NAME_RULE),
+                    "every forward needs the name of a peer");
+            V<String> service = required(forward, p, "service", t -> name(t, SERVICE_NAME, SERVICE_RULE),
+                    "every forward needs a service name");
+            if (peer.ok() && !peerNames.contains(peer.value())) {
+                report(peer, false, peerNames.isEmpty() ? "names no peer; no peers are configured"
+                        : "names no peer; known peers: " + String.join(", ", peerNames));
+            } else if (listen.ok() && peer.ok() && service.ok()) {
+                out.add(new SidecarConfig.Forward(listen.value(), peer.value(), service.value()));
+            }
+            if (listen.ok()) {
+                listens.add(listen);
+            }
+        }
+        return out;
+    }
+
+    /** No two listeners of the sidecar on the same host:port (port 0 picks a free port, so never clashes). */
+    private void checkDistinctListenAddresses(List<V<TcpAddress>> listening) {
+        for (int i = 0; i < listening.size(); i++) {
+            for (int j = 0; j < i; j++) {
+                V<TcpAddress> a = listening.get(j);
+                V<TcpAddress> b = listening.get(i);
+                if (b.value().port() != 0 && a.value().equals(b.value())) {
+                    V<TcpAddress> blamed = b.source().rank() >= a.source().rank() ? b : a;
+                    V<TcpAddress> other = blamed == b ? a : b;
+                    report(blamed, false, "is already used by " + other.path() + " (" + setBy(other.source()) + ")");
+                    break;
+                }
+            }
+        }
+    }
+
+    private SidecarConfig.Limits limits(TMap m, KeyPath p) {
+        long kib = Units.KIB;
+        long mib = Units.MIB;
+        long gib = Units.GIB;
+        V<Integer> windowSize = value(m, p, "windowSize", false, sizeIn(16 * kib, gib), 256 * 1024);
+        V<Integer> maxWindowSize = value(m, p, "maxWindowSize", false, sizeIn(16 * kib, gib), 16 * 1024 * 1024);
+        V<Integer> sessionWindowSize = value(m, p, "sessionWindowSize", false, sizeIn(64 * kib, gib),
+                64 * 1024 * 1024);
+        V<Integer> maxChunkSize = value(m, p, "maxChunkSize", false, sizeIn(kib, mib), 32 * 1024);
+        V<Integer> maxStreams = value(m, p, "maxStreams", false, intIn(1, 1 << 24), 65_536);
+        V<Integer> acceptBacklog = value(m, p, "acceptBacklog", false, intIn(1, 65_536), 256);
+        V<Duration> keepAliveInterval = value(m, p, "keepAliveInterval", false,
+                durationIn(Duration.ofMillis(10), Duration.ofHours(1)), Duration.ofMillis(100));
+        V<Duration> keepAliveTimeout = value(m, p, "keepAliveTimeout", false,
+                durationIn(Duration.ofMillis(20), Duration.ofHours(1)), Duration.ofMillis(800));
+        V<Duration> writeTimeout = value(m, p, "writeTimeout", false,
+                durationIn(Duration.ofMillis(10), Duration.ofHours(1)), Duration.ofSeconds(10));
+        V<Duration> resumeGracePeriod = value(m, p, "resumeGracePeriod", false,
+                durationIn(Duration.ZERO, Duration.ofHours(24)), Duration.ofSeconds(30));
+        V<Duration> drainTimeout = value(m, p, "drainTimeout", false,
+                durationIn(Duration.ZERO, Duration.ofMinutes(10)), Duration.ofSeconds(20));
+
+        if (windowSize.ok() && maxWindowSize.ok() && maxWindowSize.value() < windowSize.value()) {
+            atLeast(maxWindowSize, windowSize, "be at least");
+        }
+        if (windowSize.ok() && sessionWindowSize.ok() && sessionWindowSize.value() < windowSize.value()) {
+            atLeast(sessionWindowSize, windowSize, "be at least");
+        }
+        if (keepAliveInterval.ok() && keepAliveTimeout.ok()
+                && keepAliveTimeout.value().compareTo(keepAliveInterval.value().multipliedBy(2)) < 0) {
+            atLeast(keepAliveTimeout, keepAliveInterval, "be at least twice");
+        }
+        return new SidecarConfig.Limits(windowSize.value(), maxWindowSize.value(), sessionWindowSize.value(),
+                maxChunkSize.value(), maxStreams.value(), acceptBacklog.value(), keepAliveInterval.value(),
+                keepAliveTimeout.value(), writeTimeout.value(), resumeGracePeriod.value(), drainTimeout.value());
+    }
+
+    /**
+     * {@code dependent} must {@code relation} {@code base}; reports on whichever of the two was set by the later
+     * source (the dependent one on a tie), naming the other with its value and source.
+     */
+    private void atLeast(V<?> dependent, V<?> base, String relation) {
+        if (base.source().rank() > dependent.source().rank()) {
+            String inverse = relation.equals("be at least") ? "be at most" : "be at most half of";
+            report(base, false, "must " + inverse + " " + dependent.path() + " (" + dependent.text() + ", "
+                    + setBy(dependent.source()) + ")");
+        } else {
+            report(dependent, false, "must " + relation + " " + base.path() + " (" + base.text() + ", "
+                    + setBy(base.source()) + ")");
+        }
+    }
+
+    private SidecarConfig.Security security(TMap m, KeyPath p) {
+        V<String> inline = value(m, p, "preSharedKey", true, t -> t, "");
+        V<String> file = value(m, p, "preSharedKeyFile", false, t -> t, "");
+        if (!inline.value().isEmpty() && !file.value().isEmpty()) {
+            V<String> blamed = inline.source().rank() > file.source().rank() ? inline : file;
+            V<String> other = blamed == inline ? file : inline;
+            report(blamed, blamed == inline, "must not be set together with " + other.path() + " ("
+                    + setBy(other.source()) + "); give only one of them");
+            return SidecarConfig.Security.none();
+        }
+        if (!inline.value().isEmpty()) {
+            try {
+                return new SidecarConfig.Security(inline.value(), Optional.empty(), decodeKey(inline.value(), ""));
+            } catch (IllegalArgumentException e) {
+                report(inline, true, e.getMessage());
+                return SidecarConfig.Security.none();
+            }
+        }
+        if (!file.value().isEmpty()) {
+            try {
+                Path path = Path.of(file.value());
+                return new SidecarConfig.Security("", Optional.of(path), readKeyFile(path));
+            } catch (InvalidPathException e) {
+                report(file, false, "is not a valid file path: " + e.getReason());
+            } catch (IllegalArgumentException e) {
+                report(file, false, e.getMessage());
+            }
+        }
+        return SidecarConfig.Security.none();
+    }
+
+    private static byte[] readKeyFile(Path path) {
+        String text;
+        try {
+            if (Files.isDirectory(path)) {
+                throw new IllegalArgumentException("cannot read the key file: it is a directory");
+            }
+            if (Files.size(path) > MAX_KEY_FILE) {
+                throw new IllegalArgumentException("cannot read the key file: it is larger than 64KiB");
+            }
+            text = Files.readString(path, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            throw new IllegalArgumentException("cannot read the key file: no such file");
+        } catch (AccessDeniedException e) {
+            throw new IllegalArgumentException("cannot read the key file: permission denied");
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read the key file: " + e);
+        }
+        return decodeKey(text.strip(), "the key file ");
+    }
+
+    static byte[] decodeKey(String base64, String what) {
+        byte[] key;
+        try {
+            key = Base64.getDecoder().decode(base64);
+        } catch (IllegalArgumentException e) {
+            try {
+                key = Base64.getUrlDecoder().decode(base64);
+            } catch (IllegalArgumentException e2) {
+                throw new IllegalArgumentException(what + "must be base64 of a 16 to 1024 byte key; "
+                        + (what.isEmpty() ? "this" : "it") + " is not valid base64");
+            }
+        }
+        if (key.length < 16 || key.length > 1024) {
+            throw new IllegalArgumentException(what + "must be base64 of a 16 to 1024 byte key; "
+                    + (what.isEmpty() ? "this" : "it") + " decodes to " + key.length + " bytes");
+        }
+        return key;
+    }
+
+    // ---------------------------------------------------------------- tree access
+
+    private static TMap section(TMap root, String key) {
+        return root.entries().get(key) instanceof TMap m ? m : new TMap(root.source());
+    }
+
+    private static List<TNode> items(TMap map, String key) {
+        return map.entries().get(key) instanceof TList l ? l.items() : List.of();
+    }
+
+    /** A key every merged tree holds (the defaults set it). */
+    private <T> V<T> value(TMap map, KeyPath mapPath, String key, boolean secret, Parser<T> parser, T fallback) {
+        KeyPath path = mapPath.child(key);
+        if (!(map.entries().get(key) instanceof TScalar s)) {
+            problems.add(map.source(), path, null, "is required");
+            return new V<>(fallback, map.source(), path, "", false);
+        }
+        return parse(s, path, secret, parser, fallback);
+    }
+
+    /** A key of a list entry that has no default. */
+    private <T> V<T> required(TMap map, KeyPath mapPath, String key, Parser<T> parser, String why) {
+        KeyPath path = mapPath.child(key);
+        if (!(map.entries().get(key) instanceof TScalar s)) {
+            problems.add(map.source(), path, null, "is required: " + why);
+            return new V<>(null, map.source(), path, "", false);
+        }
+        return parse(s, path, false, parser, null);
+    }
+
+    /** A key of a list entry with a default. */
+    private <T> V<T> optional(TMap map, KeyPath mapPath, String key, Parser<T> parser, String defaultText) {
+        KeyPath path = mapPath.child(key);
+        if (!(map.entries().get(key) instanceof TScalar s)) {
+            return new V<>(parser.parse(defaultText), map.source(), path, defaultText, true);
+        }
+        return parse(s, path, false, parser, null);
+    }
+
+    private <T> V<T> parse(TScalar s, KeyPath path, boolean secret, Parser<T> parser, T fallback) {
+        try {
+            return new V<>(parser.parse(s.text()), s.source(), path, s.text(), true);
+        } catch (IllegalArgumentException e) {
+            problems.add(s.source(), path, secret ? ConfigTree.showSecret(s.text()) : ConfigTree.show(s.text()),
+                    e.getMessage());
+            return new V<>(fallback, s.source(), path, s.text(), false);
+        }
+    }
+
+    private void report(V<?> v, boolean secret, String rule) {
+        problems.add(v.source(), v.path(), secret ? ConfigTree.showSecret(v.text()) : ConfigTree.show(v.text()),
+                rule);
+    }
+
+    /** {@code set in config.yaml}, {@code set by environment variable INVMUX_X}, {@code the default}. */
+    static String setBy(Source source) {
+        return switch (source.rank()) {
+            case ConfigTree.RANK_DEFAULTS -> "the default";
+            case ConfigTree.RANK_FILE -> "set in " + source.label();
+            case ConfigTree.RANK_CLI -> "set on the " + source.label();
+            default -> "set by " + source.label();
+        };
+    }
+
+    // ---------------------------------------------------------------- value parsers
+
+    static String name(String text, Pattern pattern, String rule) {
+        if (!pattern.matcher(text).matches()) {
+            throw new IllegalArgumentException(rule);
+        }
+        return text;
+    }
+
+    static Address apiAddress(String text) {
+        try {
+            return Address.parse(text, true);
+        } catch (IllegalArgumentException e) {
+            if (text.indexOf(':') < 0) {
+                throw new IllegalArgumentException("must be host:port (e.g. 127.0.0.1:7701) or "
+                        + "unix:///absolute/path");
+            }
+            throw e;
+        }
+    }
+
+    static Optional<TcpAddress> optionalListenAddress(String text) {
+        if (text.isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(TcpAddress.parse(text, true));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage() + ", or empty for off");
+        }
+    }
+
+    static String token(String text) {
+        if (!text.isEmpty() && (text.length() < 16 || text.length() > 1024
+                || !text.chars().allMatch(c -> c >= 0x21 && c <= 0x7e))) {
+            throw new IllegalArgumentException(TOKEN_RULE);
+        }
+        return text;
+    }
+
+    static Parser<Integer> intIn(int min, int max) {
+        return text -> {
+            long n = INTEGER.matcher(text).matches() ? Long.parseLong(text) : Long.MIN_VALUE;
+            if (n < min || n > max) {
+                throw new IllegalArgumentException("must be an integer from " + min + " to " + max);
+            }
+            return (int) n;
+        };
+    }
+
+    static Parser<Integer> sizeIn(long min, long max) {
+        return text -> {
+            long n = Units.parseSize(text);
+            if (n < min || n > max) {
+                throw new IllegalArgumentException("must be between " + Units.formatSize(min) + " and "
+                        + Units.formatSize(max));
+            }
+            return (int) n;
+        };
+    }
+
+    static Parser<Duration> durationIn(Duration min, Duration max) {
+        return text -> {
+            Duration d = Units.parseDuration(text);
+            if (d.compareTo(min) < 0 || d.compareTo(max) > 0) {
+                throw new IllegalArgumentException("must be between " + Units.formatDuration(min) + " and "
+                        + Units.formatDuration(max));
+            }
+            return d;
+        };
+    }
+
+    static double weight(String text) {
+        if (!DECIMAL.matcher(text).matches()) {
+            throw new IllegalArgumentException("must be a number greater than 0 and at most 1000");
+        }
+        double w = Double.parseDouble(text);
+        if (!(w > 0 && w <= 1000)) {
+            throw new IllegalArgumentException(WEIGHT_RULE);
+        }
+        return w;
+    }
+
+    static SidecarConfig.LogLevel logLevel(String text) {
+        for (SidecarConfig.LogLevel l : SidecarConfig.LogLevel.values()) {
+            if (l.configName().equals(text.toLowerCase(Locale.ROOT))) {
+                return l;
+            }
+        }
+        throw new IllegalArgumentException("must be one of trace, debug, info, warn, error");
+    }
+
+    /**
+     * A link URI as the core's transports take it: {@code tcp://host:port} with the parameters {@code bind},
+     * {@code iface}, {@code sndbuf}, {@code rcvbuf} (only the last two on a listener), or {@code mem://name}.
+     */
+    static URI linkUri(String text, boolean listen) {
+        if (!text.contains("://")) {
+            throw new IllegalArgumentException(LINK_URI_RULE + " (missing tcp:// or mem://)");
+        }
+        URI uri;
+        try {
+            uri = new URI(text);
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException(LINK_URI_RULE + " (" + e.getReason() + " at index " + e.getIndex()
+                    + ")");
+        }
+        String scheme = uri.getScheme();
+        if (scheme == null || uri.isOpaque()) {
+            throw new IllegalArgumentException(LINK_URI_RULE);
+        }
+        if (uri.getRawFragment() != null || uri.getRawUserInfo() != null) {
+            throw new IllegalArgumentException(LINK_URI_RULE + " (no user info or #fragment)");
+        }
+        if (scheme.equalsIgnoreCase("mem")) {
+            if (uri.getRawAuthority() == null || uri.getRawAuthority().isEmpty()) {
+                throw new IllegalArgumentException(LINK_URI_RULE + " (mem needs a name: mem://name)");
+            }
+            return uri;
+        }
+        if (!scheme.equalsIgnoreCase("tcp")) {
+            throw new IllegalArgumentException(LINK_URI_RULE + " (scheme must be tcp or mem)");
+        }
+        if (uri.getHost() == null) {
+            throw new IllegalArgumentException(LINK_URI_RULE + " (" + (uri.getRawAuthority() == null
+                    ? "missing host" : "not a valid host:port") + ")");
+        }
+        int min = listen ? 0 : 1;
+        if (uri.getPort() < min) {
+            throw new IllegalArgumentException(LINK_URI_RULE + " (" + (uri.getPort() < 0 ? "missing port"
+                    : "port must be " + min + " to 65535") + ")");
+        }
+        if (uri.getPort() > 65535) {
+            throw new IllegalArgumentException(LINK_URI_RULE + " (port must be " + min + " to 65535)");
+        }
+        if (uri.getRawPath() != null && !uri.getRawPath().isEmpty() && !uri.getRawPath().equals("/")) {
+            throw new IllegalArgumentException(LINK_URI_RULE + " (no path)");
+        }
+        checkParameters(uri, listen);
+        return uri;
+    }
+
+    private static void checkParameters(URI uri, boolean listen) {
+        String query = uri.getRawQuery();
+        if (query == null || query.isEmpty()) {
+            return;
+        }
+        Set<String> known = listen ? LISTEN_PARAMETERS : DIAL_PARAMETERS;
+        Map<String, String> params = new LinkedHashMap<>();
+        for (String pair : query.split("&")) {
+            int eq = pair.indexOf('=');
+            String key = eq < 0 ? pair : pair.substring(0, eq);
+            String value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+            if (!known.contains(key)) {
+                if (listen && DIAL_PARAMETERS.contains(key)) {
+                    throw new IllegalArgumentException(LINK_URI_RULE + " (parameter '" + key + "' applies only to "
+                            + "links a peer dials; a listener takes sndbuf and rcvbuf)");
+                }
+                throw new IllegalArgumentException(LINK_URI_RULE + " (unknown parameter '" + key + "'; known "
+                        + "parameters: " + (listen ? "sndbuf, rcvbuf" : "bind, iface, sndbuf, rcvbuf") + ")");
+            }
+            if (params.put(key, value) != null) {
+                throw new IllegalArgumentException(LINK_URI_RULE + " (parameter '" + key + "' given twice)");
+            }
+        }
+        if (params.containsKey("bind") && params.containsKey("iface")) {
+            throw new IllegalArgumentException(LINK_URI_RULE + " (give either bind or iface, not both)");
+        }
+        String bind = params.get("bind");
+        if (bind != null) {
+            try {
+                if (bind.indexOf(':') < 0 || (bind.startsWith("[") && bind.endsWith("]"))) {
+                    TcpAddress.parse(bind + ":0", true);
+                } else {
+                    TcpAddress.parse(bind, true);
+                }
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(LINK_URI_RULE + " (bind must be an address with an optional "
+                        + "port, e.g. bind=10.0.2.1)");
+            }
+        }
+        String iface = params.get("iface");
+        if (iface != null && !iface.matches("[A-Za-z0-9._@:-]{1,64}")) {
+            throw new IllegalArgumentException(LINK_URI_RULE + " (iface must name a network interface)");
+        }
+        for (String buf : List.of("sndbuf", "rcvbuf")) {
+            String v = params.get(buf);
+            if (v != null && !(v.matches("[0-9]{1,9}") && Long.parseLong(v) >= 1024 && Long.parseLong(v) <= 256L
+                    * 1024 * 1024)) {
+                throw new IllegalArgumentException(LINK_URI_RULE + " (" + buf + " must be a whole number of bytes "
+                        + "from 1024 to 268435456)");
+            }
+        }
+    }
+}

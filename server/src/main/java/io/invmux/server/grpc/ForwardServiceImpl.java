@@ -1,0 +1,125 @@
+package io.invmux.server.grpc;
+
+import io.grpc.stub.StreamObserver;
+import io.invmux.proto.v1.AddForwardRequest;
+import io.invmux.proto.v1.AddForwardResponse;
+import io.invmux.proto.v1.AddServiceRequest;
+import io.invmux.proto.v1.AddServiceResponse;
+import io.invmux.proto.v1.Forward;
+import io.invmux.proto.v1.ForwardServiceGrpc;
+import io.invmux.proto.v1.ListForwardsRequest;
+import io.invmux.proto.v1.ListForwardsResponse;
+import io.invmux.proto.v1.ListServicesRequest;
+import io.invmux.proto.v1.ListServicesResponse;
+import io.invmux.proto.v1.RemoveForwardRequest;
+import io.invmux.proto.v1.RemoveForwardResponse;
+import io.invmux.proto.v1.RemoveServiceRequest;
+import io.invmux.proto.v1.RemoveServiceResponse;
+import io.invmux.proto.v1.Service;
+import io.invmux.server.Forwards;
+import io.invmux.server.config.TcpAddress;
+import io.invmux.server.proxy.TcpForwarder;
+import java.net.InetSocketAddress;
+import java.util.Map;
+
+/** Runtime management of the TCP forwarding proxy. */
+public final class ForwardServiceImpl extends ForwardServiceGrpc.ForwardServiceImplBase {
+    private final Forwards forwards;
+
+    public ForwardServiceImpl(Forwards forwards) {
+        this.forwards = forwards;
+    }
+
+    private static TcpAddress address(String field, String text, boolean zeroPort) {
+        try {
+            return TcpAddress.parse(text, zeroPort);
+        } catch (IllegalArgumentException e) {
+            throw Statuses.invalid(field, text, e.getMessage());
+        }
+    }
+
+    private static Forward toProto(String listen, TcpForwarder f) {
+        return Forward.newBuilder().setListen(listen).setBoundAddress(hostPort(f.boundAddress())).setPeer(f.peer())
+                .setService(f.service()).build();
+    }
+
+    static String hostPort(InetSocketAddress a) {
+        return a.getAddress().getHostAddress() + ":" + a.getPort();
+    }
+
+    @Override
+    public void addForward(AddForwardRequest req, StreamObserver<AddForwardResponse> out) {
+        try {
+            TcpAddress listen = address("listen", req.getListen(), true);
+            if (!ConnectionServiceImpl.PEER_NAME.matcher(req.getPeer()).matches()) {
+                throw Statuses.invalid("peer", req.getPeer(), "must be 1 to 63 characters of A-Z, a-z, 0-9, '.', '_', '-'");
+            }
+            StreamServiceImpl.checkService("service", req.getService());
+            TcpForwarder f = forwards.addForward(req.getListen(), listen, req.getPeer(), req.getService());
+            out.onNext(AddForwardResponse.newBuilder().setForward(toProto(req.getListen(), f)).build());
+            out.onCompleted();
+        } catch (Exception e) {
+            out.onError(Statuses.from(e));
+        }
+    }
+
+    @Override
+    public void removeForward(RemoveForwardRequest req, StreamObserver<RemoveForwardResponse> out) {
+        try {
+            if (!forwards.removeForward(req.getListen())) {
+                throw Statuses.notFound("no forward listening on '" + req.getListen() + "'; forwards: "
+                        + forwards.forwards().keySet());
+            }
+            out.onNext(RemoveForwardResponse.getDefaultInstance());
+            out.onCompleted();
+        } catch (Exception e) {
+            out.onError(Statuses.from(e));
+        }
+    }
+
+    @Override
+    public void listForwards(ListForwardsRequest req, StreamObserver<ListForwardsResponse> out) {
+        ListForwardsResponse.Builder b = ListForwardsResponse.newBuilder();
+        for (Map.Entry<String, TcpForwarder> e : forwards.forwards().entrySet()) {
+            b.addForwards(toProto(e.getKey(), e.getValue()));
+        }
+        out.onNext(b.build());
+        out.onCompleted();
+    }
+
+    @Override
+    public void addService(AddServiceRequest req, StreamObserver<AddServiceResponse> out) {
+        try {
+            StreamServiceImpl.checkService("name", req.getName());
+            TcpAddress target = address("target", req.getTarget(), false);
+            forwards.addService(req.getName(), target);
+            out.onNext(AddServiceResponse.newBuilder().setService(Service.newBuilder().setName(req.getName())
+                    .setTarget(req.getTarget())).build());
+            out.onCompleted();
+        } catch (Exception e) {
+            out.onError(Statuses.from(e));
+        }
+    }
+
+    @Override
+    public void removeService(RemoveServiceRequest req, StreamObserver<RemoveServiceResponse> out) {
+        if (!forwards.removeService(req.getName())) {
+            out.onError(Statuses.notFound("no service named '" + req.getName() + "'; services: "
+                    + forwards.services().keySet()));
+            return;
+        }
+        out.onNext(RemoveServiceResponse.getDefaultInstance());
+        out.onCompleted();
+    }
+
+    @Override
+    public void listServices(ListServicesRequest req, StreamObserver<ListServicesResponse> out) {
+        ListServicesResponse.Builder b = ListServicesResponse.newBuilder();
+        for (Map.Entry<String, InetSocketAddress> e : forwards.services().entrySet()) {
+            b.addServices(Service.newBuilder().setName(e.getKey()).setTarget(e.getValue().getHostString() + ":"
+                    + e.getValue().getPort()));
+        }
+        out.onNext(b.build());
+        out.onCompleted();
+    }
+}
