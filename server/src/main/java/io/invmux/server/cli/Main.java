@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
 @Command(name = "invmux", mixinStandardHelpOptions = true, version = "invmux 0.1.0",
         description = "Inverse multiplexer sidecar: many streams over a bundle of links.",
         subcommands = {SidecarCommand.class, OperatorCommands.Links.class, OperatorCommands.Sessions.class,
-                OperatorCommands.LinkCommand.class, OperatorCommands.Watch.class, DemoCommand.class})
+                OperatorCommands.LinkCommand.class, OperatorCommands.Watch.class, HealthCommand.class,
+                DemoCommand.class})
 public final class Main implements Runnable {
     public static void main(String[] args) {
         int code = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
