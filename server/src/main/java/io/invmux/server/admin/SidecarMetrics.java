@@ -51,6 +51,12 @@ public final class SidecarMetrics implements MultiCollector {
         }
         List<MetricSnapshot> out = new ArrayList<>();
         out.add(gauge("invmux_sessions", "Sessions alive.", List.of(Labels.EMPTY), x -> runtime.sessions().size()));
+        java.lang.management.MemoryUsage heap = java.lang.management.ManagementFactory.getMemoryMXBean()
+                .getHeapMemoryUsage();
+        out.add(gauge("invmux_jvm_heap_used_bytes", "Java heap in use.", List.of(Labels.EMPTY), x -> heap.getUsed()));
+        out.add(gauge("invmux_jvm_heap_max_bytes", "Java heap limit.", List.of(Labels.EMPTY), x -> heap.getMax()));
+        out.add(gauge("invmux_direct_memory_used_bytes", "Direct (off-heap) buffer memory in use.",
+                List.of(Labels.EMPTY), x -> directMemory()));
         out.add(counter("invmux_refused_links", "Links refused at the handshake by this sidecar's listeners.",
                 List.of(Labels.EMPTY), x -> runtime.refusedLinks()));
         out.add(counter("invmux_forwarded_connections", "TCP connections carried by the forwarding proxy.",
@@ -89,7 +95,7 @@ public final class SidecarMetrics implements MultiCollector {
         return new MetricSnapshots(out);
     }
 
-    private static <T> CounterSnapshot counter(String name, String help, List<Labels> labels,
+    private static CounterSnapshot counter(String name, String help, List<Labels> labels,
             ToDoubleFunction<Object> value) {
         CounterSnapshot.Builder b = CounterSnapshot.builder().name(stripTotal(name)).help(help);
         for (Labels l : labels) {
@@ -140,6 +146,17 @@ public final class SidecarMetrics implements MultiCollector {
             b.dataPoint(GaugeDataPointSnapshot.builder().labels(r.labels()).value(f.applyAsDouble(r.stats())).build());
         }
         return b.build();
+    }
+
+    private static long directMemory() {
+        long used = 0;
+        for (java.lang.management.BufferPoolMXBean pool
+                : java.lang.management.ManagementFactory.getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class)) {
+            if ("direct".equals(pool.getName())) {
+                used += pool.getMemoryUsed();
+            }
+        }
+        return Math.max(used, io.netty.util.internal.PlatformDependent.usedDirectMemory());
     }
 
     private static String stripTotal(String name) {

@@ -86,18 +86,22 @@ public final class DemoCommand implements Callable<Integer> {
 
     private int stream(ManagedChannel a, ManagedChannel b) throws Exception {
         AtomicLong received = new AtomicLong();
+        java.util.concurrent.atomic.AtomicReference<StreamObserver<AcceptStreamRequest>> accepting =
+                new java.util.concurrent.atomic.AtomicReference<>();
         CountDownLatch done = new CountDownLatch(2);
         // pod-b's application: accepts the stream and counts what arrives.
-        StreamServiceGrpc.newStub(b).acceptStream(new ClientResponseObserver<AcceptStreamRequest, AcceptStreamResponse>() {
+        StreamObserver<AcceptStreamRequest> acceptCall = StreamServiceGrpc.newStub(b).acceptStream(
+                new ClientResponseObserver<AcceptStreamRequest, AcceptStreamResponse>() {
             @Override
             public void beforeStart(ClientCallStreamObserver<AcceptStreamRequest> req) {
-                req.onNext(AcceptStreamRequest.newBuilder().setAccept(AcceptTarget.newBuilder().setService("demo"))
-                        .build());
             }
 
             @Override
             public void onNext(AcceptStreamResponse r) {
                 received.addAndGet(r.getData().size());
+                if (r.getEof()) {
+                    accepting.get().onCompleted(); // nothing to send back: end our direction too
+                }
             }
 
             @Override
@@ -111,26 +115,31 @@ public final class DemoCommand implements Callable<Integer> {
                 done.countDown();
             }
         });
+        accepting.set(acceptCall);
+        acceptCall.onNext(AcceptStreamRequest.newBuilder().setAccept(AcceptTarget.newBuilder().setService("demo"))
+                .build());
         // pod-a's application: opens the stream and writes as fast as gRPC flow control lets it.
         AtomicBoolean stop = new AtomicBoolean();
         ByteString block = ByteString.copyFrom(new byte[64 * 1024]);
-        StreamServiceGrpc.newStub(a).openStream(new ClientResponseObserver<OpenStreamRequest, OpenStreamResponse>() {
+        AtomicBoolean opened = new AtomicBoolean();
+        StreamObserver<OpenStreamRequest> openCall = StreamServiceGrpc.newStub(a).openStream(
+                new ClientResponseObserver<OpenStreamRequest, OpenStreamResponse>() {
             private boolean finished;
 
             @Override
             public void beforeStart(ClientCallStreamObserver<OpenStreamRequest> req) {
                 req.setOnReadyHandler(() -> {
-                    while (req.isReady() && !finished) {
-                        if (stop.get()) {
-                            finished = true;
-                            req.onCompleted();
-                            return;
+                    synchronized (opened) {
+                        while (opened.get() && req.isReady() && !finished) {
+                            if (stop.get()) {
+                                finished = true;
+                                req.onCompleted();
+                                return;
+                            }
+                            req.onNext(OpenStreamRequest.newBuilder().setData(block).build());
                         }
-                        req.onNext(OpenStreamRequest.newBuilder().setData(block).build());
                     }
                 });
-                req.onNext(OpenStreamRequest.newBuilder().setOpen(StreamTarget.newBuilder().setPeer("pod-b")
-                        .setService("demo")).build());
             }
 
             @Override
@@ -148,6 +157,11 @@ public final class DemoCommand implements Callable<Integer> {
                 done.countDown();
             }
         });
+        synchronized (opened) {
+            openCall.onNext(OpenStreamRequest.newBuilder().setOpen(StreamTarget.newBuilder().setPeer("pod-b")
+                    .setService("demo")).build());
+            opened.set(true);
+        }
         var conn = ConnectionServiceGrpc.newBlockingStub(a);
         long start = System.nanoTime();
         long last = 0;

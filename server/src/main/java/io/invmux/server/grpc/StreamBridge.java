@@ -28,6 +28,7 @@ final class StreamBridge<Resp> implements StreamHandler {
     private final ServerCallStreamObserver<Resp> out;
     private final Stream stream;
     private final Function<ByteString, Resp> dataMessage;
+    private final Resp eofMessage;
 
     // guarded by this
     private ByteBuffer writing;
@@ -35,18 +36,25 @@ final class StreamBridge<Resp> implements StreamHandler {
     private boolean closedWrite;
     // guarded by out
     private boolean wantsChunk;
+    /** The peer's end of stream was passed on as an eof message. */
+    private boolean eofSent;
+    /** The call is over (status sent): both directions finished, or an error. */
     private boolean finished;
 
-    StreamBridge(ServerCallStreamObserver<Resp> out, Stream stream, Function<ByteString, Resp> dataMessage) {
+    StreamBridge(ServerCallStreamObserver<Resp> out, Stream stream, Function<ByteString, Resp> dataMessage,
+            Resp eofMessage) {
         this.out = out;
         this.stream = stream;
         this.dataMessage = dataMessage;
+        this.eofMessage = eofMessage;
     }
 
-    /** Starts the stream → call direction. Call once, after the first response message went out. */
+    /**
+     * Starts the stream → call direction. Call once, after the first response message went out. The call's
+     * on-ready and on-cancel handlers (which gRPC lets a service set only before it returns its observer) must
+     * forward to {@link #onCallReady()} and {@link #onClientError()}.
+     */
     void start() {
-        out.setOnReadyHandler(this::onCallReady);
-        out.setOnCancelHandler(stream::reset);
         stream.setHandler(this);
         stream.request(1);
     }
@@ -86,6 +94,7 @@ final class StreamBridge<Resp> implements StreamHandler {
         }
         if (closeNow) {
             stream.closeWrite();
+            finishIfBothDone();
         } else if (requestMore) {
             out.request(1);
         }
@@ -103,6 +112,21 @@ final class StreamBridge<Resp> implements StreamHandler {
         }
         if (closeNow) {
             stream.closeWrite();
+            finishIfBothDone();
+        }
+    }
+
+    /** gRPC has no server half-close: the call ends only once the client's direction is over too. */
+    private void finishIfBothDone() {
+        boolean written;
+        synchronized (this) {
+            written = closedWrite;
+        }
+        synchronized (out) {
+            if (written && eofSent && !finished) {
+                finished = true;
+                out.onCompleted();
+            }
         }
     }
 
@@ -123,7 +147,7 @@ final class StreamBridge<Resp> implements StreamHandler {
         }
         boolean more;
         synchronized (out) {
-            if (finished) {
+            if (finished || eofSent) {
                 return;
             }
             out.onNext(dataMessage.apply(bytes));
@@ -135,7 +159,7 @@ final class StreamBridge<Resp> implements StreamHandler {
         }
     }
 
-    private void onCallReady() {
+    void onCallReady() {
         boolean more;
         synchronized (out) {
             more = wantsChunk && out.isReady() && !finished;
@@ -151,12 +175,13 @@ final class StreamBridge<Resp> implements StreamHandler {
     @Override
     public void onEnd(Stream s) {
         synchronized (out) {
-            if (finished) {
+            if (finished || eofSent) {
                 return;
             }
-            finished = true;
-            out.onCompleted();
+            eofSent = true;
+            out.onNext(eofMessage);
         }
+        finishIfBothDone();
     }
 
     @Override

@@ -39,6 +39,20 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
     public StreamObserver<OpenStreamRequest> openStream(StreamObserver<OpenStreamResponse> responseObserver) {
         ServerCallStreamObserver<OpenStreamResponse> out = (ServerCallStreamObserver<OpenStreamResponse>) responseObserver;
         out.disableAutoRequest();
+        java.util.concurrent.atomic.AtomicReference<StreamBridge<OpenStreamResponse>> current =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        out.setOnReadyHandler(() -> {
+            StreamBridge<OpenStreamResponse> b = current.get();
+            if (b != null) {
+                b.onCallReady();
+            }
+        });
+        out.setOnCancelHandler(() -> {
+            StreamBridge<OpenStreamResponse> b = current.get();
+            if (b != null) {
+                b.onClientError();
+            }
+        });
         out.request(1);
         return new StreamObserver<>() {
             private StreamBridge<OpenStreamResponse> bridge;
@@ -70,7 +84,13 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
                     }
                     Stream stream = runtime.openStream(t.getPeer(), t.getService(), t.getMetadataMap());
                     bridge = new StreamBridge<>(out, stream,
-                            d -> OpenStreamResponse.newBuilder().setData(d).build());
+                            d -> OpenStreamResponse.newBuilder().setData(d).build(),
+                            OpenStreamResponse.newBuilder().setEof(true).build());
+                    current.set(bridge);
+                    if (out.isCancelled()) {
+                        stream.reset();
+                        return;
+                    }
                     String session = stream.session().id();
                     synchronized (out) {
                         out.onNext(OpenStreamResponse.newBuilder().setOpened(StreamInfo.newBuilder()
@@ -107,6 +127,26 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
         ServerCallStreamObserver<AcceptStreamResponse> out =
                 (ServerCallStreamObserver<AcceptStreamResponse>) responseObserver;
         out.disableAutoRequest();
+        java.util.concurrent.atomic.AtomicReference<StreamBridge<AcceptStreamResponse>> current =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<CompletableFuture<Incoming>> pending =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        out.setOnReadyHandler(() -> {
+            StreamBridge<AcceptStreamResponse> b = current.get();
+            if (b != null) {
+                b.onCallReady();
+            }
+        });
+        out.setOnCancelHandler(() -> {
+            CompletableFuture<Incoming> w = pending.get();
+            if (w != null) {
+                w.cancel(false);
+            }
+            StreamBridge<AcceptStreamResponse> b = current.get();
+            if (b != null) {
+                b.onClientError();
+            }
+        });
         out.request(1);
         return new StreamObserver<>() {
             private volatile StreamBridge<AcceptStreamResponse> bridge;
@@ -136,13 +176,11 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
                     String service = req.getAccept().getService();
                     checkService("accept.service", service);
                     waiting = runtime.router().accept(service);
-                    out.setOnCancelHandler(() -> {
+                    pending.set(waiting);
+                    if (out.isCancelled()) {
                         waiting.cancel(false);
-                        StreamBridge<AcceptStreamResponse> b = bridge;
-                        if (b != null) {
-                            b.onClientError();
-                        }
-                    });
+                        return;
+                    }
                     waiting.whenComplete((in, e) -> {
                         if (e != null) {
                             return; // cancelled: the client went away
@@ -156,7 +194,8 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
 
             private void onAccepted(Incoming in) {
                 StreamBridge<AcceptStreamResponse> b = new StreamBridge<>(out, in.stream(),
-                        d -> AcceptStreamResponse.newBuilder().setData(d).build());
+                        d -> AcceptStreamResponse.newBuilder().setData(d).build(),
+                        AcceptStreamResponse.newBuilder().setEof(true).build());
                 synchronized (out) {
                     if (out.isCancelled()) {
                         in.stream().reset();
@@ -167,7 +206,7 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
                             .setService(in.service()).putAllMetadata(in.metadata())).build());
                 }
                 bridge = b;
-                out.setOnCancelHandler(b::onClientError);
+                current.set(b);
                 b.start();
                 if (clientDone) {
                     b.onClientCompleted();
