@@ -67,7 +67,12 @@ public final class ConfigLoader {
     /** Source named in problems with the embedded defaults. */
     public static final String DEFAULTS = "defaults";
 
-    private static final Set<String> IGNORED_ENV = Set.of(CONFIG_FILE_ENV);
+    /**
+     * INVMUX_ variables that are not config keys: the config file path, the launcher's settings, and the client
+     * SDKs' settings (an application container and its sidecar often share an environment).
+     */
+    private static final Set<String> IGNORED_ENV = Set.of(CONFIG_FILE_ENV, "INVMUX_JAVA_OPTS", "INVMUX_JAR",
+            "INVMUX_HOME", "INVMUX_GRPC_ENDPOINT");
 
     private Path file;
     private String yamlName;

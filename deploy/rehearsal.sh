@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# Two-pod rehearsal of the multipath overlay (k8s/overlays/multipath), on this machine, as root:
+#
+#   - two network namespaces play site A's and site B's pods, joined by three veth pairs named as in the pods:
+#       net1  10.78.1.1 <-> 10.78.1.2   path 1 (a Multus interface in the cluster)
+#       net2  10.78.2.1 <-> 10.78.2.2   path 2 (a Multus interface)
+#       eth0  10.78.3.1 <-> 10.78.3.2   path 3 (the pod network)
+#   - each runs the sidecar with its site's config file from the overlay, unchanged, as uid 65532, except:
+#       INVMUX_PEERS_0_LINKS_2_ADDRESS: path 3 names site B's Service (cluster DNS); here it is B's eth0 address
+#       INVMUX_SECURITY_PRE_SHARED_KEY_FILE: the base Secret's key, written to a temp file instead of the mount
+#   - beside site B's sidecar, the overlay's app: a plain TCP echo server on 127.0.0.1:9000 (the same socat
+#     command); in site A, a client sends 64 MiB through the forward 127.0.0.1:8080 and checks the sha256 of the
+#     echo; once 16 MiB have come back, path 1 is cut (ip link set net1 down); the bytes must come back intact;
+#   - both sidecars then get SIGTERM and must exit 0.
+# Everything (namespaces, veths, processes, temp files) is removed on exit, failure or Ctrl-C.
+#
+# Usage: sudo deploy/rehearsal.sh [--mib N] [--keep-logs DIR]     (JAVA_HOME picks the JVM, e.g. a jlink runtime)
+# Takes about half a minute. Exit 0: passed.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+mib=64
+keep_logs=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --mib) mib=$2; shift 2 ;;
+    --keep-logs) keep_logs=$2; shift 2 ;;
+    *) echo "usage: $0 [--mib N] [--keep-logs DIR]" >&2; exit 64 ;;
+  esac
+done
+cut_at=$(( mib / 4 ))
+[ "$cut_at" -ge 1 ] || cut_at=1
+overlay=k8s/overlays/multipath
+cfg_a=$overlay/site-a/invmux.yaml
+cfg_b=$overlay/site-b/invmux.yaml
+
+step() { printf '\n== %s\n' "$*"; }
+fail() { printf '\nrehearsal: FAILED: %s\n' "$*" >&2; exit 1; }
+started=$(date +%s)
+
+[ "$(id -u)" = 0 ] || fail "needs root (network namespaces): sudo $0"
+for t in ip python3 curl; do command -v "$t" >/dev/null || fail "$t is needed"; done
+
+id=$$
+ns_a="invmux-reh-$id-a"
+ns_b="invmux-reh-$id-b"
+work=$(mktemp -d "${TMPDIR:-/tmp}/invmux-rehearsal.XXXXXX")
+pids=()
+created_ns=()
+
+cleanup() {
+  local rc=$?
+  set +e
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  sleep 0.5
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  for ns in "${created_ns[@]}"; do
+    # anything still running inside our namespaces was started by this script
+    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+  done
+  for p in "${pids[@]}"; do { wait "$p"; } 2>/dev/null; done
+  for ns in "${created_ns[@]}"; do ip netns del "$ns" 2>/dev/null; done  # deletes the veths in it too
+  if [ $rc -ne 0 ]; then
+    for f in "$work"/sidecar-*.log; do
+      [ -f "$f" ] && { echo "---- $(basename "$f") (last 25 lines) ----" >&2; tail -n 25 "$f" >&2; }
+    done
+  fi
+  if [ -n "$keep_logs" ]; then mkdir -p "$keep_logs" && cp "$work"/*.log "$work"/*.txt "$keep_logs"/ 2>/dev/null; fi
+  rm -rf "$work"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ------------------------------------------------------------------------------------------------ inputs
+step "configs of $overlay"
+for i in 1 2; do
+  grep -q "address: tcp://10.78.$i.2:7700?bind=10.78.$i.1" "$cfg_a" \
+    || fail "$cfg_a no longer has path $i as tcp://10.78.$i.2:7700?bind=10.78.$i.1: update this rehearsal"
+done
+grep -q "listen: 127.0.0.1:8080" "$cfg_a" || fail "$cfg_a has no forward on 127.0.0.1:8080"
+grep -q "target: 127.0.0.1:9000" "$cfg_b" || fail "$cfg_b has no service targeting 127.0.0.1:9000"
+jar=$(find server/target -maxdepth 1 -name "invmux-server-*-all.jar" 2>/dev/null | head -n 1 || true)
+if [ -z "$jar" ]; then
+  step "build the jar"
+  ./mvnw -B -q -pl server -am package -DskipTests || fail "the Maven build failed"
+fi
+sed -n 's/^[[:space:]]*psk:[[:space:]]*//p' k8s/base/secret.yaml | head -n 1 >"$work/psk"
+[ -s "$work/psk" ] || fail "no psk in k8s/base/secret.yaml"
+chmod 0755 "$work"
+chmod 0440 "$work/psk"
+as_user=()
+run_uid=0
+if command -v setpriv >/dev/null; then  # the image's user
+  chgrp 65532 "$work/psk"
+  as_user=(setpriv --reuid 65532 --regid 65532 --clear-groups --)
+  run_uid=65532
+fi
+echo "site A: $cfg_a; site B: $cfg_b; apps and sidecars run as uid $run_uid"
+
+# ------------------------------------------------------------------------------------------------ two "pods"
+step "network namespaces $ns_a, $ns_b and three veth links"
+ip netns add "$ns_a"; created_ns+=("$ns_a")
+ip netns add "$ns_b"; created_ns+=("$ns_b")
+for ns in "$ns_a" "$ns_b"; do ip -n "$ns" link set lo up; done
+names=(net1 net2 eth0)
+for i in 1 2 3; do
+  va="irh${id}a$i"; vb="irh${id}b$i"   # host-side names, at most 15 characters
+  va=${va:0:15}; vb=${vb:0:15}
+  ip link add "$va" type veth peer name "$vb"
+  ip link set "$va" netns "$ns_a"
+  ip link set "$vb" netns "$ns_b"
+  ip -n "$ns_a" link set "$va" name "${names[$((i-1))]}"
+  ip -n "$ns_b" link set "$vb" name "${names[$((i-1))]}"
+  ip -n "$ns_a" addr add "10.78.$i.1/24" dev "${names[$((i-1))]}"
+  ip -n "$ns_b" addr add "10.78.$i.2/24" dev "${names[$((i-1))]}"
+  ip -n "$ns_a" link set "${names[$((i-1))]}" up
+  ip -n "$ns_b" link set "${names[$((i-1))]}" up
+  echo "path $i: ${names[$((i-1))]} 10.78.$i.1 ($ns_a) <-> 10.78.$i.2 ($ns_b)"
+done
+
+# Foreground only: a function run with & is a subshell, and its PID would not be the process's (SIGTERM would
+# hit the subshell). Background processes are started with `ip netns exec` itself, which execs the command.
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+sidecar_env() {  # the pod's environment: the image's, the pod name as HOSTNAME, and the overrides
+  echo PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/nonexistent HOSTNAME="$1" ${JAVA_HOME:+JAVA_HOME=$JAVA_HOME} \
+    INVMUX_SECURITY_PRE_SHARED_KEY_FILE="$work/psk"
+}
+
+# ------------------------------------------------------------------------------------------------ apps and sidecars
+step "site B: echo app on 127.0.0.1:9000 and the sidecar"
+if command -v socat >/dev/null; then
+  ip netns exec "$ns_b" "${as_user[@]}" socat TCP-LISTEN:9000,bind=127.0.0.1,reuseaddr,fork EXEC:cat >"$work/app-b.log" 2>&1 &
+else
+  ip netns exec "$ns_b" "${as_user[@]}" python3 deploy/rehearsal-traffic.py echo --listen 127.0.0.1:9000 >"$work/app-b.log" 2>&1 &
+fi
+pids+=($!)
+# shellcheck disable=SC2046
+ip netns exec "$ns_b" env -i $(sidecar_env demo-app-site-b-0) "${as_user[@]}" \
+  bin/invmux sidecar --config "$cfg_b" >"$work/sidecar-b.log" 2>&1 &
+pid_b=$!; pids+=("$pid_b")
+
+step "site A: the sidecar (path 3 to B's eth0 address instead of the Service name)"
+# shellcheck disable=SC2046
+ip netns exec "$ns_a" env -i $(sidecar_env demo-app-site-a-0) INVMUX_PEERS_0_LINKS_2_ADDRESS=tcp://10.78.3.2:7700 \
+  "${as_user[@]}" bin/invmux sidecar --config "$cfg_a" >"$work/sidecar-a.log" 2>&1 &
+pid_a=$!; pids+=("$pid_a")
+
+metrics() { in_ns "$ns_a" curl -fsS --max-time 3 http://127.0.0.1:7702/metrics; }
+links_healthy() { metrics 2>/dev/null | awk '/^invmux_link_healthy\{/ && $NF == 1 {n++} END {print n+0}'; }
+link_bytes() {  # remote address and bytes sent per link, from site A's metrics
+  awk -F'[{}]' '/^invmux_link_sent_bytes_total\{/ || /^invmux_link_sent_bytes\{/ {
+      match($2, /remote="[^"]*"/); r = substr($2, RSTART + 8, RLENGTH - 9); split($3, v, " ");
+      printf "  %-28s %12.0f bytes\n", r, v[1] }' "$1"
+}
+
+step "wait: both ready (gRPC health, as the kubelet would ask), site A with 3 healthy links"
+deadline=$(( $(date +%s) + 60 ))
+while :; do
+  kill -0 "$pid_a" 2>/dev/null || fail "site A's sidecar exited"
+  kill -0 "$pid_b" 2>/dev/null || fail "site B's sidecar exited"
+  if in_ns "$ns_b" bin/invmux health --api 10.78.3.2:7703 --service readiness >/dev/null 2>&1 \
+      && in_ns "$ns_a" bin/invmux health --api 10.78.3.1:7703 --service readiness >/dev/null 2>&1 \
+      && [ "$(links_healthy)" -ge 3 ]; then
+    break
+  fi
+  [ "$(date +%s)" -lt "$deadline" ] || fail "not ready with 3 healthy links within 60 s (healthy links: $(links_healthy))"
+  sleep 1
+done
+echo "site A and site B: readiness SERVING; site A's session to site-b has $(links_healthy) healthy links"
+
+# ------------------------------------------------------------------------------------------------ the transfer
+step "transfer: $mib MiB through site A's forward 127.0.0.1:8080 to site B's echo, cutting path 1 (net1) at $cut_at MiB"
+cut_cmd="curl -fsS --max-time 3 http://127.0.0.1:7702/metrics > $work/metrics-before-cut.txt; ip link set net1 down"
+if ! in_ns "$ns_a" python3 deploy/rehearsal-traffic.py client --connect 127.0.0.1:8080 --mib "$mib" \
+    --cut-at-mib "$cut_at" --cut-cmd "$cut_cmd" --timeout 60 >"$work/client.txt" 2>&1; then
+  cat "$work/client.txt" >&2
+  fail "the transfer did not come back intact"
+fi
+cat "$work/client.txt"
+metrics >"$work/metrics-after.txt" || fail "site A's /metrics did not answer"
+echo "bytes sent per link by site A, just before the cut:"
+link_bytes "$work/metrics-before-cut.txt"
+echo "after the transfer (path 1 down):"
+link_bytes "$work/metrics-after.txt"
+bonded=$(link_bytes "$work/metrics-before-cut.txt" | awk '($1 ~ /^\/?10\.78\.[12]\.2[\/:]/) && $2 > 0 {n++} END {print n+0}')
+[ "$bonded" -eq 2 ] || fail "before the cut, the two bonded paths did not both carry bytes (see above)"
+echo "both bonded paths carried bytes before the cut; the stream survived losing path 1"
+
+step "path 1 back up: the session redials it"
+in_ns "$ns_a" ip link set net1 up
+in_ns "$ns_b" ip link set net1 up
+deadline=$(( $(date +%s) + 30 ))
+until [ "$(links_healthy)" -ge 3 ]; do
+  [ "$(date +%s)" -lt "$deadline" ] || fail "path 1 did not rejoin within 30 s (healthy links: $(links_healthy))"
+  sleep 0.5
+done
+echo "3 healthy links again after $(( 30 - deadline + $(date +%s) ))s"
+
+# ------------------------------------------------------------------------------------------------ graceful stop
+step "SIGTERM both sidecars: drain, exit 0"
+kill -TERM "$pid_a" "$pid_b"
+for name in a b; do
+  pid_var="pid_$name"
+  set +e
+  wait "${!pid_var}"
+  rc=$?
+  set -e
+  [ $rc -eq 0 ] || fail "site $name's sidecar exited $rc after SIGTERM"
+  grep -q "draining" "$work/sidecar-$name.log" || fail "site $name's sidecar did not drain"
+  echo "site $name: drained, exit 0"
+done
+
+printf '\nrehearsal: OK in %ss (%s MiB echoed intact across a cut link)\n' "$(( $(date +%s) - started ))" "$mib"

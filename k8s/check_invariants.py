@@ -1,0 +1,391 @@
+#!/usr/bin/env python3
+"""Checks the invariants of rendered InvMux manifests (k8s/validate.sh runs it on the base and every overlay).
+
+    python3 k8s/check_invariants.py LAUNCHER RENDERED.yaml [RENDERED.yaml ...]
+
+LAUNCHER is bin/invmux (the jar must be built): every sidecar config found in a ConfigMap is checked by the
+sidecar's own loader (`invmux sidecar --config FILE --print-config`, exit 0 required), with the environment the
+pod gives the sidecar container and the join key taken from the mounted Secret.
+
+For every pod template (Deployment, StatefulSet, DaemonSet, Job, CronJob):
+  - an init container running `invmux sidecar` with restartPolicy: Always (a native sidecar);
+  - its startupProbe, readinessProbe and livenessProbe are native gRPC probes on the config's health port, for the
+    services liveness, readiness and liveness; health.address is not loopback; api.address is loopback or unix://;
+  - the Pod Security "restricted" profile on the pod and on every container, stated explicitly on each container:
+    runAsNonRoot, allowPrivilegeEscalation false, readOnlyRootFilesystem, capabilities drop ALL (nothing added
+    but NET_BIND_SERVICE), seccompProfile RuntimeDefault/Localhost, no privileged container, no host namespaces,
+    ports or hostPath volumes; the sidecar runs as uid 65532;
+  - requests (cpu, memory) and a memory limit on every container; /tmp on an emptyDir in every container;
+  - the config comes from a ConfigMap mounted where --config points; preSharedKeyFile lies in a mounted Secret
+    that has that key; terminationGracePeriodSeconds exceeds limits.drainTimeout; enableServiceLinks is false
+    (Service links would add INVMUX_* variables the loader rejects); no literal INVMUX_JAVA_OPTS either;
+  - a NetworkPolicy selects the pods, admits ingress only to the config's listener ports and only from selected
+    peers; a Service selecting the pods exposes only listener ports, and one exists when there are listeners;
+  - a PodDisruptionBudget selects the pods.
+Exits 1 and lists every violation; prints one line per checked object otherwise.
+"""
+import base64
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+import yaml
+
+WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
+SIDECAR_UID = 65532
+LOOPBACK = ("127.", "localhost:", "[::1]:")
+
+problems = []
+
+
+def problem(where, text):
+    problems.append(f"{where}: {text}")
+
+
+def pod_template(obj):
+    spec = obj.get("spec") or {}
+    if obj["kind"] == "CronJob":
+        spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
+    return spec.get("template") or {}
+
+
+def matches(selector, labels):
+    """Kubernetes label selector semantics (matchLabels / matchExpressions, or a plain map for Services)."""
+    if selector is None:
+        return False
+    if "matchLabels" not in selector and "matchExpressions" not in selector:
+        return all(labels.get(k) == v for k, v in selector.items())  # Service selector, or {} = everything
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for e in selector.get("matchExpressions") or []:
+        key, op, values = e["key"], e["operator"], e.get("values") or []
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and key in labels and labels[key] in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def port_of(address):
+    return int(address.rsplit(":", 1)[1])
+
+
+def seconds(duration):
+    m = re.fullmatch(r"(\d+)(ms|s|m|h)", str(duration))
+    if not m:
+        raise ValueError(f"not a duration: {duration}")
+    return int(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+def check_security(where, pod_sc, c, sidecar):
+    sc = c.get("securityContext") or {}
+    if sc.get("runAsNonRoot") is not True:
+        problem(where, "securityContext.runAsNonRoot must be true")
+    uid = sc.get("runAsUser", pod_sc.get("runAsUser"))
+    if uid == 0:
+        problem(where, "runs as uid 0")
+    if sidecar and uid != SIDECAR_UID:
+        problem(where, f"the sidecar must run as uid {SIDECAR_UID} (the image's user), not {uid}")
+    if sc.get("allowPrivilegeEscalation") is not False:
+        problem(where, "securityContext.allowPrivilegeEscalation must be false")
+    if sc.get("readOnlyRootFilesystem") is not True:
+        problem(where, "securityContext.readOnlyRootFilesystem must be true")
+    if sc.get("privileged"):
+        problem(where, "must not be privileged")
+    caps = sc.get("capabilities") or {}
+    if "ALL" not in (caps.get("drop") or []):
+        problem(where, "securityContext.capabilities.drop must contain ALL")
+    if set(caps.get("add") or []) - {"NET_BIND_SERVICE"}:
+        problem(where, f"adds capabilities {caps.get('add')} (restricted allows NET_BIND_SERVICE only)")
+    seccomp = (sc.get("seccompProfile") or {}).get("type")
+    if seccomp not in ("RuntimeDefault", "Localhost"):
+        problem(where, f"securityContext.seccompProfile.type must be RuntimeDefault (is {seccomp})")
+    for p in c.get("ports") or []:
+        if p.get("hostPort"):
+            problem(where, f"uses hostPort {p['hostPort']}")
+
+
+def check_resources(where, c):
+    r = c.get("resources") or {}
+    for k in ("cpu", "memory"):
+        if k not in (r.get("requests") or {}):
+            problem(where, f"resources.requests.{k} is not set")
+    if "memory" not in (r.get("limits") or {}):
+        problem(where, "resources.limits.memory is not set")
+
+
+def check_tmp(where, c, volumes):
+    mounts = [m for m in c.get("volumeMounts") or [] if m.get("mountPath", "").rstrip("/") == "/tmp"]
+    if not mounts:
+        problem(where, "no volume mounted at /tmp (readOnlyRootFilesystem needs a writable /tmp)")
+    elif "emptyDir" not in volumes.get(mounts[0]["name"], {}):
+        problem(where, "/tmp must be an emptyDir volume")
+    elif mounts[0].get("readOnly"):
+        problem(where, "/tmp is mounted read-only")
+
+
+def run_loader(launcher, where, config_text, env, key):
+    """The sidecar's own loader: invmux sidecar --config FILE --print-config; returns the effective config."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "invmux.yaml")
+        with open(path, "w") as f:
+            f.write(config_text)
+        run_env = {k: os.environ[k] for k in ("PATH", "JAVA_HOME", "INVMUX_JAR") if k in os.environ}
+        run_env["HOSTNAME"] = "demo-app-5f7c9d8b6d-x2x7q"  # a pod name: the default identity
+        run_env.update(env)
+        if key is not None:
+            key_file = os.path.join(tmp, "psk")
+            with open(key_file, "w") as f:
+                f.write(key)
+            run_env["INVMUX_SECURITY_PRE_SHARED_KEY_FILE"] = key_file  # the Secret's mount, here
+        r = subprocess.run([launcher, "sidecar", "--config", path, "--print-config"], env=run_env,
+                           capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        problem(where, f"the sidecar's loader rejects invmux.yaml (exit {r.returncode}):\n"
+                + (r.stderr or r.stdout).strip())
+        return None
+    return yaml.safe_load(r.stdout)
+
+
+def check_workload(launcher, obj, objects, source):
+    before = len(problems)
+    summary = check_workload_(launcher, obj, objects, source)
+    name = f"{source}: {obj['kind']}/{obj['metadata']['name']}"
+    if len(problems) == before:
+        print(f"ok    {name}: {summary}")
+    else:
+        print(f"FAIL  {name}: {len(problems) - before} violation(s)")
+
+
+def check_workload_(launcher, obj, objects, source):
+    name = f"{source}: {obj['kind']}/{obj['metadata']['name']}"
+    template = pod_template(obj)
+    labels = (template.get("metadata") or {}).get("labels") or {}
+    spec = template.get("spec") or {}
+    pod_sc = spec.get("securityContext") or {}
+    volumes = {v["name"]: v for v in spec.get("volumes") or []}
+    namespace = obj["metadata"].get("namespace")
+
+    # the pod
+    if pod_sc.get("runAsNonRoot") is not True:
+        problem(name, "pod securityContext.runAsNonRoot must be true")
+    if (pod_sc.get("seccompProfile") or {}).get("type") not in ("RuntimeDefault", "Localhost"):
+        problem(name, "pod securityContext.seccompProfile.type must be RuntimeDefault")
+    for host in ("hostNetwork", "hostPID", "hostIPC"):
+        if spec.get(host):
+            problem(name, f"{host} is on")
+    for v in volumes.values():
+        if "hostPath" in v:
+            problem(name, f"volume {v['name']} is a hostPath")
+    if spec.get("enableServiceLinks") is not False:
+        problem(name, "enableServiceLinks must be false: Service links add INVMUX_* variables to the sidecar's "
+                      "environment (a Service named invmux...), and the sidecar refuses unknown INVMUX_ variables")
+
+    # every container
+    init = spec.get("initContainers") or []
+    regular = spec.get("containers") or []
+    sidecars = [c for c in init if is_sidecar(c)]
+    for c in init + regular:
+        where = f"{name} container {c['name']}"
+        check_security(where, pod_sc, c, c in sidecars)
+        check_resources(where, c)
+        check_tmp(where, c, volumes)
+    if not sidecars:
+        problem(name, "no InvMux init container (image invmux, or command/args running `invmux sidecar`)")
+        return
+    for c in [c for c in regular if is_sidecar(c)]:
+        problem(f"{name} container {c['name']}", "InvMux runs as a regular container: make it a native sidecar "
+                "(initContainers, restartPolicy: Always)")
+    sc = sidecars[0]
+    where = f"{name} init container {sc['name']}"
+    if sc.get("restartPolicy") != "Always":
+        problem(where, "restartPolicy must be Always (a native sidecar; Kubernetes >= 1.29)")
+
+    # its config: from a ConfigMap at the --config path
+    args = (sc.get("command") or [])[2:] + (sc.get("args") or [])
+    config_path = "/etc/invmux/invmux.yaml"  # the image's CMD
+    for i, a in enumerate(args):
+        if a in ("--config", "-c") and i + 1 < len(args):
+            config_path = args[i + 1]
+        elif a.startswith("--config="):
+            config_path = a.split("=", 1)[1]
+    mount = mount_for(sc, config_path)
+    if mount is None or "configMap" not in volumes.get(mount["name"], {}):
+        problem(where, f"{config_path} is not in a mounted ConfigMap")
+        return
+    cm_name = volumes[mount["name"]]["configMap"]["name"]
+    key = os.path.relpath(config_path, mount["mountPath"])
+    sub = mount.get("subPath")
+    if sub:
+        key = sub
+    cm = find(objects, "ConfigMap", cm_name, namespace)
+    if cm is None or key not in (cm.get("data") or {}):
+        problem(where, f"ConfigMap {cm_name} with key {key} is not among the rendered objects")
+        return
+    text = cm["data"][key]
+    raw = yaml.safe_load(text) or {}
+
+    # the join key: the file named by the config, in a mounted Secret that holds that key
+    psk = None
+    key_file = ((raw.get("security") or {}).get("preSharedKeyFile")) or ""
+    if key_file:
+        kmount = mount_for(sc, key_file)
+        if kmount is None or "secret" not in volumes.get(kmount["name"], {}):
+            problem(where, f"security.preSharedKeyFile {key_file} is not in a mounted Secret")
+        else:
+            secret_name = volumes[kmount["name"]]["secret"]["secretName"]
+            item = kmount.get("subPath") or os.path.relpath(key_file, kmount["mountPath"])
+            secret = find(objects, "Secret", secret_name, namespace)
+            if secret is None:
+                problem(where, f"Secret {secret_name} is not among the rendered objects")
+            elif item in (secret.get("stringData") or {}):
+                psk = secret["stringData"][item]
+            elif item in (secret.get("data") or {}):
+                psk = base64.b64decode(secret["data"][item]).decode()
+            else:
+                problem(where, f"Secret {secret_name} has no key {item} (security.preSharedKeyFile {key_file})")
+
+    env = {}
+    for e in sc.get("env") or []:
+        if "value" in e:
+            env[e["name"]] = str(e["value"])
+        elif e["name"].startswith("INVMUX_"):
+            env[e["name"]] = "x"  # valueFrom: unknown here; still checked as a key name by the loader
+    if "INVMUX_JAVA_OPTS" in env:
+        problem(where, "INVMUX_JAVA_OPTS in the sidecar's env: its config loader rejects it (use JAVA_TOOL_OPTIONS)")
+        env.pop("INVMUX_JAVA_OPTS")
+    cfg = run_loader(launcher, f"{where} ConfigMap {cm_name} {key}", text, env, psk)
+    if cfg is None:
+        return
+
+    # probes: native gRPC on the health port, the right services
+    health = (cfg.get("health") or {}).get("address") or ""
+    api = str((cfg.get("api") or {}).get("address") or "")
+    if not health:
+        problem(where, "health.address is off: the gRPC probes need it")
+        return
+    if health.startswith(LOOPBACK):
+        problem(where, f"health.address {health} is loopback: the kubelet probes the pod IP")
+    if not (api.startswith(LOOPBACK) or api.startswith("unix://")):
+        problem(where, f"api.address {api} must stay on loopback (or a unix socket)")
+    health_port = port_of(health)
+    for probe, service in (("startupProbe", "liveness"), ("readinessProbe", "readiness"),
+                           ("livenessProbe", "liveness")):
+        p = sc.get(probe)
+        if not p:
+            problem(where, f"no {probe}")
+            continue
+        g = p.get("grpc")
+        if not g:
+            problem(where, f"{probe} must be a native gRPC probe (grpc: {{port: {health_port}, service: {service}}})")
+            continue
+        if g.get("port") != health_port:
+            problem(where, f"{probe} probes port {g.get('port')}, the health listener is on {health_port}")
+        if g.get("service") != service:
+            problem(where, f"{probe} asks service {g.get('service')!r}, expected {service!r}")
+
+    # graceful stop fits the drain
+    drain = seconds((cfg.get("limits") or {}).get("drainTimeout", "20s"))
+    grace = spec.get("terminationGracePeriodSeconds", 30)
+    if not grace > drain:
+        problem(name, f"terminationGracePeriodSeconds {grace} must exceed limits.drainTimeout ({drain:g}s)")
+
+    # NetworkPolicy, Service, PDB
+    listener_ports = {int(u.rsplit(":", 1)[1].split("?")[0].split("/")[0]) for u in cfg.get("listeners") or []
+                      if str(u).startswith("tcp://")}
+    named = {p["name"]: p["containerPort"] for c in init + regular for p in c.get("ports") or [] if "name" in p}
+    policies = [o for o in objects if o["kind"] == "NetworkPolicy" and same_ns(o, namespace)
+                and matches(o["spec"].get("podSelector"), labels)
+                and "Ingress" in (o["spec"].get("policyTypes") or ["Ingress"])]
+    if not policies:
+        problem(name, "no NetworkPolicy restricts ingress to these pods")
+    for pol in policies:
+        pwhere = f"{source}: NetworkPolicy/{pol['metadata']['name']}"
+        for rule in pol["spec"].get("ingress") or []:
+            if not rule.get("from"):
+                problem(pwhere, "an ingress rule admits every source: name the peers (podSelector ...)")
+            ports = rule.get("ports")
+            if not ports:
+                problem(pwhere, "an ingress rule admits every port")
+                continue
+            for p in ports:
+                port = named.get(p.get("port"), p.get("port"))
+                if port not in listener_ports:
+                    problem(pwhere, f"admits port {p.get('port')}, which is not a peer-link listener "
+                                    f"({sorted(listener_ports) or 'none'})")
+    services = [o for o in objects if o["kind"] == "Service" and same_ns(o, namespace)
+                and matches(o["spec"].get("selector"), labels) and o["spec"].get("selector")]
+    for svc in services:
+        for p in svc["spec"].get("ports") or []:
+            target = p.get("targetPort", p.get("port"))
+            target = named.get(target, target)
+            if target not in listener_ports:
+                problem(f"{source}: Service/{svc['metadata']['name']}",
+                        f"exposes port {target}, which is not a peer-link listener ({sorted(listener_ports)})")
+    if listener_ports and not services:
+        problem(name, f"the sidecar listens on {sorted(listener_ports)} but no Service exposes it")
+    if obj["kind"] in ("Deployment", "StatefulSet") and not any(
+            o["kind"] == "PodDisruptionBudget" and same_ns(o, namespace) and matches(o["spec"].get("selector"), labels)
+            for o in objects):
+        problem(name, "no PodDisruptionBudget selects these pods")
+    return (f"native sidecar {sc['name']}, gRPC probes on {health_port}, config {cm_name}/{key} "
+            f"loads (identity {cfg.get('identity')}, {len(cfg.get('peers') or [])} peer(s), "
+            f"{len(cfg.get('forwards') or [])} forward(s), {len(cfg.get('services') or [])} service(s)), "
+            f"{len(init) + len(regular)} container(s) restricted")
+
+
+def is_sidecar(c):
+    image = c.get("image", "")
+    repo = image.rsplit("@", 1)[0]
+    repo = repo.rsplit(":", 1)[0] if ":" in repo.rsplit("/", 1)[-1] else repo
+    cmd = (c.get("command") or []) + (c.get("args") or [])
+    return repo.rsplit("/", 1)[-1] == "invmux" or (len(cmd) > 1 and cmd[0].endswith("invmux") and cmd[1] == "sidecar")
+
+
+def mount_for(c, path):
+    best = None
+    for m in c.get("volumeMounts") or []:
+        mp = m["mountPath"].rstrip("/")
+        if (path == mp or path.startswith(mp + "/")) and (best is None or len(mp) > len(best["mountPath"])):
+            best = m
+    return best
+
+
+def same_ns(o, namespace):
+    return o["metadata"].get("namespace") == namespace
+
+
+def find(objects, kind, name, namespace):
+    for o in objects:
+        if o["kind"] == kind and o["metadata"]["name"] == name and same_ns(o, namespace):
+            return o
+    return None
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    launcher = sys.argv[1]
+    for source in sys.argv[2:]:
+        with open(source) as f:
+            objects = [o for o in yaml.safe_load_all(f) if o]
+        workloads = [o for o in objects if o["kind"] in WORKLOADS]
+        if not workloads:
+            problem(source, "renders no workload")
+        for o in workloads:
+            check_workload(launcher, o, objects, source)
+    if problems:
+        print(f"\n{len(problems)} violation(s):", file=sys.stderr)
+        for p in problems:
+            print("  - " + p.replace("\n", "\n      "), file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

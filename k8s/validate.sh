@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Offline validation of the Kubernetes manifests (usable in CI; no cluster, no network but the Go module proxy
+# and PyPI the first time, to install the pinned tools):
+#
+#   1. renders k8s/base and every overlay with kustomize (pinned);
+#   2. validates every rendered object with kubeconform (pinned) in strict mode against the JSON schemas shipped
+#      in k8s/schemas/ (Kubernetes v1.29.0, the oldest with native sidecars, and v1.37.0; see k8s/schemas/README.md):
+#      unknown fields, wrong types and kinds without a schema all fail;
+#   3. checks the InvMux invariants with k8s/check_invariants.py, which also loads every ConfigMap's invmux.yaml
+#      with the sidecar's own loader (bin/invmux sidecar --config FILE --print-config; the jar is built if missing).
+#
+# Usage: k8s/validate.sh [--skip-build]
+# Tools are cached in $INVMUX_TOOLS_DIR (default ~/.cache/invmux-tools): a repeated run takes seconds.
+set -euo pipefail
+
+KUSTOMIZE_VERSION=v5.8.1     # sigs.k8s.io/kustomize/kustomize/v5, from the Go module proxy
+KUBECONFORM_VERSION=v0.7.0   # github.com/yannh/kubeconform, from the Go module proxy
+PYYAML_VERSION=6.0.3         # only if python3 has no yaml module
+KUBERNETES_VERSIONS=(1.29.0 1.37.0)
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+tools=${INVMUX_TOOLS_DIR:-$HOME/.cache/invmux-tools}
+skip_build=0
+[ "${1:-}" = "--skip-build" ] && skip_build=1
+started=$(date +%s)
+
+step() { printf '\n== %s\n' "$*"; }
+fail() { printf '\nvalidate: FAILED: %s\n' "$*" >&2; exit 1; }
+out=$(mktemp -d "${TMPDIR:-/tmp}/invmux-validate.XXXXXX")
+trap 'rm -rf "$out"' EXIT
+
+# ------------------------------------------------------------------------------------------------ tools
+go_tool() {  # go_tool NAME MODULE VERSION: installs once into $tools/NAME-VERSION/, prints the binary's path
+  local name=$1 module=$2 version=$3 dir="$tools/$1-$3"
+  if [ ! -x "$dir/$name" ]; then
+    command -v go >/dev/null || fail "$name $version is not cached in $dir and there is no Go toolchain to build it (install Go >= 1.22)"
+    echo "installing $name $version into $dir (go install $module@$version)" >&2
+    mkdir -p "$dir"
+    GOBIN="$dir" GOFLAGS=-mod=mod go install "$module@$version" >&2 || fail "go install $module@$version failed"
+  fi
+  echo "$dir/$name"
+}
+step "tools (cache: $tools)"
+kustomize=$(go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMIZE_VERSION")
+kubeconform=$(go_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION")
+python=python3
+if ! python3 -c 'import yaml' 2>/dev/null; then
+  if [ ! -x "$tools/venv-pyyaml-$PYYAML_VERSION/bin/python" ]; then
+    echo "installing PyYAML $PYYAML_VERSION into $tools/venv-pyyaml-$PYYAML_VERSION" >&2
+    python3 -m venv "$tools/venv-pyyaml-$PYYAML_VERSION" || fail "python3 -m venv failed (apt-get install python3-venv)"
+    "$tools/venv-pyyaml-$PYYAML_VERSION/bin/pip" install --quiet "PyYAML==$PYYAML_VERSION" || fail "pip install PyYAML failed"
+  fi
+  python="$tools/venv-pyyaml-$PYYAML_VERSION/bin/python"
+fi
+echo "kustomize $("$kustomize" version), kubeconform $("$kubeconform" -v), $("$python" --version)"
+
+# ------------------------------------------------------------------------------------------------ 1. render
+targets=(k8s/base)
+for d in k8s/overlays/*/; do
+  [ -f "$d/kustomization.yaml" ] && targets+=("${d%/}")
+done
+step "render: ${targets[*]}"
+rendered=()
+for t in "${targets[@]}"; do
+  file="$out/$(echo "$t" | tr '/' '_').yaml"
+  "$kustomize" build "$t" >"$file" 2>"$out/kustomize.err" || fail "kustomize build $t: $(cat "$out/kustomize.err")"
+  echo "$t: $(grep -c '^kind:' "$file") objects ($(grep '^kind:' "$file" | sort | uniq -c | awk '{printf "%s%s %s", s, $1, $3; s=", "}'))"
+  rendered+=("$file")
+done
+
+# ------------------------------------------------------------------------------------------------ 2. schemas
+for v in "${KUBERNETES_VERSIONS[@]}"; do
+  step "kubeconform -strict against the Kubernetes v$v schemas in k8s/schemas/"
+  [ -d "k8s/schemas/v$v-standalone-strict" ] || fail "no k8s/schemas/v$v-standalone-strict (python3 k8s/schemas/generate.py)"
+  for f in "${rendered[@]}"; do
+    # No -ignore-missing-schemas: a kind without a shipped schema fails (add it to k8s/schemas/generate.py).
+    if ! "$kubeconform" -strict -summary -kubernetes-version "$v" \
+        -schema-location "$repo/k8s/schemas/{{ .NormalizedKubernetesVersion }}-standalone-strict/{{ .ResourceKind }}{{ .KindSuffix }}.json" \
+        "$f" >"$out/kubeconform.out" 2>&1; then
+      cat "$out/kubeconform.out" >&2
+      fail "$(basename "$f" .yaml | tr '_' '/') is not valid Kubernetes v$v (above)"
+    fi
+    echo "$(basename "$f" .yaml | tr '_' '/'): $(tail -n 1 "$out/kubeconform.out" | sed "s#$out/##")"
+  done
+done
+
+# ------------------------------------------------------------------------------------------------ 3. invariants
+jar=$(find server/target -maxdepth 1 -name "invmux-server-*-all.jar" 2>/dev/null | head -n 1 || true)
+if [ -z "$jar" ]; then
+  [ $skip_build -eq 0 ] || fail "no server/target/invmux-server-*-all.jar: build it or run without --skip-build"
+  step "build the sidecar jar (its config loader checks every ConfigMap)"
+  ./mvnw -B -q -pl server -am package -DskipTests || fail "the Maven build failed"
+fi
+step "InvMux invariants and each ConfigMap's invmux.yaml through the sidecar's loader"
+(cd "$out" && "$python" "$repo/k8s/check_invariants.py" "$repo/bin/invmux" "${rendered[@]##*/}") \
+  || fail "invariants violated (above)"
+
+printf '\nvalidate: OK in %ss: %d targets, %d Kubernetes versions, invariants hold\n' \
+  "$(( $(date +%s) - started ))" "${#rendered[@]}" "${#KUBERNETES_VERSIONS[@]}"
