@@ -124,6 +124,7 @@ public final class Sidecar implements AutoCloseable {
             forwards.addForward(f.listen().host() + ":" + f.listen().port(), f.listen(), f.peer(), f.service());
         }
         for (SidecarConfig.Peer peer : config.peers()) {
+            runtime.addKnownPeer(peer.name());
             dialPeer(peer, 0);
         }
         updateReadiness();

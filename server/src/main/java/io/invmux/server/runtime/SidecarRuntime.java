@@ -46,6 +46,7 @@ public final class SidecarRuntime implements AutoCloseable {
     private final Map<String, CompletableFuture<Session>> dialed = new ConcurrentHashMap<>(); // peer -> session
     private final Map<String, Tracked> sessions = new ConcurrentHashMap<>(); // session id -> tracked
     private final List<RuntimeListener> listeners = new CopyOnWriteArrayList<>();
+    private final java.util.Set<String> knownPeers = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
     /** A session and the peer name it is known by. */
@@ -146,6 +147,7 @@ public final class SidecarRuntime implements AutoCloseable {
             return CompletableFuture.failedFuture(new InvMuxException(ErrorCode.SESSION_CLOSED,
                     "the sidecar is shutting down"));
         }
+        knownPeers.add(peer);
         CompletableFuture<Session> mine = new CompletableFuture<>();
         CompletableFuture<Session> existing = dialed.putIfAbsent(peer, mine);
         CompletableFuture<Connection> link;
@@ -222,6 +224,11 @@ public final class SidecarRuntime implements AutoCloseable {
         });
     }
 
+    /** A peer this sidecar dials (from its config); asked-for before it connects, it is UNAVAILABLE, not unknown. */
+    public void addKnownPeer(String name) {
+        knownPeers.add(name);
+    }
+
     /** Every session, dialed and accepted. */
     public List<Tracked> sessions() {
         return new ArrayList<>(sessions.values());
@@ -254,9 +261,9 @@ public final class SidecarRuntime implements AutoCloseable {
                 return x.session();
             }
         }
-        if (f != null) {
-            throw new InvMuxException(ErrorCode.LINKS_LOST, "the session with peer '" + peer
-                    + "' is still being dialed or failed to start");
+        if (f != null || knownPeers.contains(peer)) {
+            throw new InvMuxException(ErrorCode.LINKS_LOST, "peer '" + peer + "' is known but not connected now"
+                    + " (its links are being dialed); try again later");
         }
         List<String> known = new ArrayList<>(dialed.keySet());
         for (Tracked x : sessions.values()) {
