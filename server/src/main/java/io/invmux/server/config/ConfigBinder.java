@@ -168,7 +168,6 @@ final class ConfigBinder {
             problems.add(src, path, node == null ? null : "[]", "must have at least one link");
         }
         List<SidecarConfig.Link> out = new ArrayList<>();
-        Map<URI, KeyPath> seen = new HashMap<>();
         for (int i = 0; i < items.size(); i++) {
             if (!(items.get(i) instanceof TMap link)) {
                 continue;
@@ -177,12 +176,8 @@ final class ConfigBinder {
             V<URI> address = required(link, p, "address", t -> linkUri(t, false), "every link needs an address");
             V<Integer> priority = optional(link, p, "priority", intIn(-100, 100), "0");
             V<Double> weight = optional(link, p, "weight", ConfigBinder::weight, "1.0");
-            if (address.ok()) {
-                KeyPath first = seen.putIfAbsent(address.value(), address.path());
-                if (first != null) {
-                    report(address, false, "is listed twice (also " + first + ")");
-                }
-            }
+            // The same address may be listed more than once on purpose: several TCP connections over one path
+            // beat a per-flow rate limit.
             if (address.ok() && priority.ok() && weight.ok()) {
                 out.add(new SidecarConfig.Link(address.value(), priority.value(), weight.value()));
             }

@@ -411,10 +411,10 @@ class ConfigValidationTest {
     }
 
     @Test
-    void duplicateLinksOfAPeer() {
-        assertThat(problems("peers: [{name: b, links: [{address: 'tcp://h:1'}, {address: 'tcp://h:1'}]}]\n"))
-                .containsExactly("config.yaml: peers[0].links[1].address = tcp://h:1: is listed twice (also "
-                        + "peers[0].links[0].address)");
+    void aPeerMayListTheSameAddressTwiceForParallelConnections() throws ConfigException {
+        SidecarConfig c = new ConfigLoader().hostname("pod-a").yaml("config.yaml",
+                "peers: [{name: b, links: [{address: 'tcp://h:1'}, {address: 'tcp://h:1'}]}]\n").load();
+        assertThat(c.peers().get(0).links()).hasSize(2);
     }
 
     // ---------------------------------------------------------------- services and forwards

@@ -126,7 +126,9 @@ public final class SidecarProcess implements AutoCloseable {
 
     /** SIGTERM, then the exit code (the sidecar drains first). */
     public int stop() throws InterruptedException {
-        process.destroy();
+        // Through the handle: Process.destroy() would also close our end of its output, losing what it logs
+        // while it drains.
+        process.toHandle().destroy();
         if (!process.waitFor(60, TimeUnit.SECONDS)) {
             process.destroyForcibly();
             process.waitFor(10, TimeUnit.SECONDS);
