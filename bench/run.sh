@@ -4,7 +4,7 @@
 #
 #   bench/run.sh [--quick] [--no-build] [CASE...]
 #
-#   CASE     throughput-1x1 | throughput-4x4 | idle-streams | pingpong | jmh
+#   CASE     throughput-1x1 | throughput-4x4 | idle-streams | pingpong | failover | jmh
 #            default: the four cases throughput-1x1 throughput-4x4 idle-streams pingpong (~1.5-2.5 minutes);
 #            jmh (the FrameCodecBenchmark, ~1 minute) runs only when named
 #   --quick  short smoke run of each case (seconds, figures not meaningful)
@@ -26,12 +26,12 @@ for a in "$@"; do
     --quick) quick="--quick" ;;
     --no-build) build=0 ;;
     -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
-    throughput-1x1|throughput-4x4|idle-streams|pingpong|jmh) cases+=("$a") ;;
+    throughput-1x1|throughput-4x4|idle-streams|pingpong|failover|jmh) cases+=("$a") ;;
     *) echo "unknown argument: $a (see $0 --help)" >&2; exit 2 ;;
   esac
 done
 if [ ${#cases[@]} -eq 0 ]; then
-  cases=(throughput-1x1 throughput-4x4 idle-streams pingpong)
+  cases=(throughput-1x1 throughput-4x4 idle-streams pingpong failover)
 fi
 
 if [ "$build" = 1 ]; then
@@ -73,6 +73,7 @@ for c in "${cases[@]}"; do
     throughput-4x4) run_main io.invmux.bench.ThroughputBench --pairs 4 ;;
     idle-streams)   run_main io.invmux.bench.IdleStreamsBench --streams 10000 ;;
     pingpong)       run_main io.invmux.bench.PingPongBench --size 64 ;;
+    failover)       java "${java_opts[@]}" -cp "$cp" io.invmux.bench.FailoverBench 5 2>&1 | tee -a "$out" ;;
     jmh)
       if [ -n "$quick" ]; then
         jmh_args=(-f 1 -wi 1 -i 1 -w 1s -r 1s)
@@ -87,4 +88,4 @@ done
 
 echo "" | tee -a "$out"
 echo "== summary ($(( $(date +%s) - start )) s; full log: $out)" | tee -a "$out"
-grep '^bench: ' "$out" || true
+grep -E '^(bench|failover): ' "$out" || true

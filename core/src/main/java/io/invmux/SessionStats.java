@@ -9,7 +9,8 @@ import java.util.List;
  * @param bytesReceived stream bytes received, duplicates excluded
  * @param chunksSent chunks sent, first transmissions only
  * @param chunksReceived chunks received, duplicates included
- * @param chunksResent chunks sent again after their link was lost
+ * @param chunksResent chunks sent again after their link was lost or went quiet
+ * @param bytesResent stream bytes in those re-sent chunks
  * @param duplicateChunks chunks received that carried only bytes already held
  * @param reorderHighWaterMark most bytes any stream held out of order at once
  * @param openStreams streams open now
@@ -17,7 +18,7 @@ import java.util.List;
  * @param links per-link counters
  */
 public record SessionStats(long bytesSent, long bytesReceived, long chunksSent, long chunksReceived,
-        long chunksResent, long duplicateChunks, long reorderHighWaterMark, int openStreams, long refusedLinks,
+        long chunksResent, long bytesResent, long duplicateChunks, long reorderHighWaterMark, int openStreams, long refusedLinks,
         List<LinkStats> links) {
 
     /**

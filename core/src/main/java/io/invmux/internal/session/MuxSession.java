@@ -124,6 +124,7 @@ public final class MuxSession implements Session {
     private long chunksSent;
     private long chunksReceived;
     private long chunksResent;
+    private long bytesResent;
     private long duplicateChunks;
     private long reorderHighWater;
     final AtomicLong refusedLinks = new AtomicLong();
@@ -450,7 +451,7 @@ public final class MuxSession implements Session {
                     l.bytesSent, l.bytesReceived, l.chunksSent, l.chunksReceived, l.reinjectedChunks,
                     l.inFlightBytes, l.quality()));
         }
-        return new SessionStats(bytesSent, bytesReceived, chunksSent, chunksReceived, chunksResent,
+        return new SessionStats(bytesSent, bytesReceived, chunksSent, chunksReceived, chunksResent, bytesResent,
                 duplicateChunks, reorderHighWater, openStreams.get(), refusedLinks.get(), linkStats);
     }
 
@@ -1158,8 +1159,9 @@ public final class MuxSession implements Session {
         chunksSent++;
     }
 
-    void onChunkResent() {
+    void onChunkResent(int length) {
         chunksResent++;
+        bytesResent += length;
     }
 
     ByteBuf applyOutbound(int streamId, ByteBuf chunk) {

@@ -737,7 +737,7 @@ final class MuxStream implements Stream {
             c.link = link;
             link.onChunkInFlight(c.length);
             link.write(new DataFrame(id, c.fin ? Frame.FLAG_FIN : 0, c.offset, c.payload.retainedDuplicate()));
-            session.onChunkResent();
+            session.onChunkResent(c.length);
             if (resendCount == 0) {
                 return false;
             }
