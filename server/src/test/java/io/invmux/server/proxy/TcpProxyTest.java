@@ -251,9 +251,17 @@ class TcpProxyTest {
         Socket client = connect(forwarder);
         pingPong(client);
 
+        long accepted = forwarder.stats().connectionsAccepted();
         forwarder.close();
 
-        assertThatThrownBy(() -> connect(forwarder)).isInstanceOf(ConnectException.class);
+        // Nothing listens there any more (on a busy machine another process may take the freed port at once, so
+        // what counts is that the forwarder takes no new connection).
+        try {
+            connect(forwarder).close();
+        } catch (ConnectException expected) {
+            // the usual case
+        }
+        assertThat(forwarder.stats().connectionsAccepted()).isEqualTo(accepted);
         pingPong(client);
         client.shutdownOutput();
         assertThat(client.getInputStream().read()).isEqualTo(-1); // the echo server's FIN, passed through
