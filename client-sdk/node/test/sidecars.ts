@@ -1,0 +1,36 @@
+// Live-test fixture: two real sidecar processes, pod-a (apps open streams to peer "pod-b" there) and pod-b (apps
+// accept them there). Endpoints come from $INVMUX_A_ENDPOINT / $INVMUX_B_ENDPOINT (as written by
+// client-sdk/testing/sidecars.sh); when those are not set, a pair is started with that script.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export interface Sidecars {
+  a: string;
+  b: string;
+  peer: string;
+  stop(): void;
+}
+
+const SCRIPT = resolve(__dirname, "../../../testing/sidecars.sh");
+
+export function sidecars(): Sidecars {
+  const peer = process.env.INVMUX_PEER || "pod-b";
+  const a = process.env.INVMUX_A_ENDPOINT;
+  const b = process.env.INVMUX_B_ENDPOINT;
+  if (a && b) {
+    return { a, b, peer, stop: () => undefined };
+  }
+  const dir = mkdtempSync(join(tmpdir(), "invmux-node-live-"));
+  execFileSync(SCRIPT, ["start", dir], { stdio: ["ignore", "inherit", "inherit"] });
+  const env = Object.fromEntries(readFileSync(join(dir, "sidecars.env"), "utf8").split("\n")
+    .filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+  return {
+    a: env.INVMUX_A_ENDPOINT, b: env.INVMUX_B_ENDPOINT, peer,
+    stop: () => {
+      execFileSync(SCRIPT, ["stop", dir], { stdio: ["ignore", "inherit", "inherit"] });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

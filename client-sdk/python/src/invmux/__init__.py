@@ -1,0 +1,23 @@
+"""Python client of the InvMux sidecar.
+
+    import invmux
+
+    with invmux.Client() as client:          # $INVMUX_GRPC_ENDPOINT (default 127.0.0.1:7701), $INVMUX_API_TOKEN
+        client.wait_for_sidecar(timeout=30)
+        with client.open_stream("pod-b", "echo") as stream:
+            stream.write(b"hello")
+            stream.close_write()
+            print(stream.read_all())
+
+The generated protobuf/gRPC stubs of the API are in :mod:`invmux.v1`.
+"""
+
+from ._client import DEFAULT_ENDPOINT, ENV_ENDPOINT, ENV_TOKEN, Client
+from ._errors import InvMuxError, StreamClosedError
+from ._stream import MAX_WRITE_CHUNK, Stream
+
+__all__ = [
+    "Client", "Stream", "InvMuxError", "StreamClosedError", "DEFAULT_ENDPOINT", "ENV_ENDPOINT", "ENV_TOKEN",
+    "MAX_WRITE_CHUNK",
+]
+__version__ = "0.1.0"
