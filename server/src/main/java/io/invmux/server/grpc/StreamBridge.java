@@ -35,7 +35,8 @@ final class StreamBridge<Resp> implements StreamHandler {
     private boolean clientDone;
     private boolean closedWrite;
     // guarded by out
-    private boolean wantsChunk;
+    /** Chunks delivered while the call was not ready, to ask the stream for again once it is. */
+    private int owed;
     /** The peer's end of stream was passed on as an eof message. */
     private boolean eofSent;
     /** The call is over (status sent): both directions finished, or an error. */
@@ -56,8 +57,12 @@ final class StreamBridge<Resp> implements StreamHandler {
      */
     void start() {
         stream.setHandler(this);
-        stream.request(1);
+        // A few chunks in flight between the stream and the call keep the event loop and the gRPC transport
+        // busy at once; each further chunk is asked for only while the call is ready.
+        stream.request(CHUNKS_IN_FLIGHT);
     }
+
+    private static final int CHUNKS_IN_FLIGHT = 4;
 
     // ------------------------------------------------------------------ call → stream
 
@@ -152,7 +157,9 @@ final class StreamBridge<Resp> implements StreamHandler {
             }
             out.onNext(dataMessage.apply(bytes));
             more = out.isReady();
-            wantsChunk = !more;
+            if (!more) {
+                owed++;
+            }
         }
         if (more) {
             stream.request(1);
@@ -160,15 +167,13 @@ final class StreamBridge<Resp> implements StreamHandler {
     }
 
     void onCallReady() {
-        boolean more;
+        int ask;
         synchronized (out) {
-            more = wantsChunk && out.isReady() && !finished;
-            if (more) {
-                wantsChunk = false;
-            }
+            ask = out.isReady() && !finished ? owed : 0;
+            owed -= ask;
         }
-        if (more) {
-            stream.request(1);
+        if (ask > 0) {
+            stream.request(ask);
         }
     }
 
