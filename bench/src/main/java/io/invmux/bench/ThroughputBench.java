@@ -87,7 +87,7 @@ public final class ThroughputBench {
         List<Double> muxCpu = new ArrayList<>();
         List<Double> otherLoad = new ArrayList<>();
         Config config = BenchSupport.configFrom(args);
-        if (config != Config.defaults()) {
+        {
             log("  config: windowSize=" + config.windowSize() + " maxWindowSize=" + config.maxWindowSize()
                     + " maxChunkSize=" + config.maxChunkSize() + " linkWriteBufferSize="
                     + config.linkWriteBufferSize());
