@@ -67,6 +67,8 @@ final class Link implements Connection {
     private long lastDeliveredChunks;
     private long lastReinjectedChunks;
     long inFlightBytes;
+    /** The link's queue reached half its cap during the current check interval. */
+    private boolean wasSaturated;
     HealthState health = HealthState.HEALTHY;
 
     // [L] counters
@@ -189,6 +191,9 @@ final class Link implements Connection {
             lastAckedNanos = System.nanoTime();
         }
         inFlightBytes += length;
+        if (inFlightBytes >= inFlightCap() / 2) {
+            wasSaturated = true; // the scheduler kept it full at some point of this interval
+        }
     }
 
     /** [L] A chunk sent on this link was acknowledged. */
@@ -319,7 +324,8 @@ final class Link implements Connection {
             pingCount--;
             lossEwma = lossEwma * (1 - LOSS_GAIN) + LOSS_GAIN;
         }
-        rate.sample(deliveredBytes, inFlightBytes > 0, now);
+        rate.sample(deliveredBytes, wasSaturated || inFlightBytes >= inFlightCap() / 2, now);
+        wasSaturated = false;
         long delivered = deliveredChunks - lastDeliveredChunks;
         long reinjected = reinjectedChunks - lastReinjectedChunks;
         lastDeliveredChunks = deliveredChunks;

@@ -3,10 +3,14 @@ package io.invmux.internal.session;
 /**
  * Delivery rate of a link, from the bytes its acknowledgements cover. Every check interval the link reports its
  * cumulative delivered bytes; the estimate is the best rate seen over any three consecutive samples within the
- * last ten, counting only samples during which the link had bytes in flight. Three samples together smooth the
- * lumpiness of whole chunks on a slow link; the maximum over the window (as BBR's bandwidth filter) keeps an
- * idle or briefly starved link from looking slower than it is; ten samples let a link that really slowed down
- * show it within about a second. Event loop only.
+ * last ten. Three samples together smooth the lumpiness of whole chunks on a slow link; the maximum over the
+ * window (as BBR's bandwidth filter) keeps a briefly starved link from looking slower than it is; ten samples let
+ * a link that really slowed down show it within about a second.
+ *
+ * <p>As in BBR, a sample taken while the link was not kept full (its queue well below its cap: the scheduler gave
+ * it little) says only that the link carried at least that much: it may raise the estimate, never lower it, and it
+ * never sets a first estimate. Otherwise a link that got few chunks early would measure slow, get fewer chunks
+ * still, and never be measured again. Event loop only.
  */
 final class RateEstimator {
     private static final int WINDOW = 10;
@@ -20,8 +24,11 @@ final class RateEstimator {
     private long lastNanos;
     private long estimate;
 
-    /** Takes a sample: {@code delivered} is cumulative; {@code busy} says the link had bytes in flight. */
-    void sample(long delivered, boolean busy, long now) {
+    /**
+     * Takes a sample: {@code delivered} is cumulative; {@code saturated} says the link was kept full over the
+     * interval, so the sample measures its capacity rather than what it was given.
+     */
+    void sample(long delivered, boolean saturated, long now) {
         if (lastNanos == 0) {
             lastNanos = now;
             lastDelivered = delivered;
@@ -31,8 +38,11 @@ final class RateEstimator {
         long dt = now - lastNanos;
         lastDelivered = delivered;
         lastNanos = now;
-        if (dt <= 0 || (!busy && b == 0)) {
-            return; // an idle interval says nothing about capacity
+        if (dt <= 0) {
+            return;
+        }
+        if (!saturated && (estimate == 0 || b * 1e9 / dt <= estimate)) {
+            return; // given too little to say anything about capacity
         }
         bytes[next] = b;
         nanos[next] = dt;
