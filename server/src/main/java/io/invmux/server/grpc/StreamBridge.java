@@ -1,6 +1,7 @@
 package io.invmux.server.grpc;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.invmux.Stream;
 import io.invmux.StreamHandler;
@@ -144,22 +145,22 @@ final class StreamBridge<Resp> implements StreamHandler {
 
     @Override
     public void onData(Stream s, ByteBuf data) {
-        ByteString bytes;
+        boolean more;
         try {
-            bytes = ByteString.copyFrom(data.nioBuffer());
+            synchronized (out) {
+                if (finished || eofSent) {
+                    return;
+                }
+                // No copy here: gRPC serializes the message into its own buffers within onNext, so the chunk's
+                // memory is only read before it is released below.
+                out.onNext(dataMessage.apply(UnsafeByteOperations.unsafeWrap(data.nioBuffer())));
+                more = out.isReady();
+                if (!more) {
+                    owed++;
+                }
+            }
         } finally {
             data.release();
-        }
-        boolean more;
-        synchronized (out) {
-            if (finished || eofSent) {
-                return;
-            }
-            out.onNext(dataMessage.apply(bytes));
-            more = out.isReady();
-            if (!more) {
-                owed++;
-            }
         }
         if (more) {
             stream.request(1);
