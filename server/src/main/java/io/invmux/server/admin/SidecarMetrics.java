@@ -25,42 +25,40 @@ public final class SidecarMetrics implements MultiCollector {
     private final SidecarRuntime runtime;
     private final LongSupplier forwardedConnections;
 
+    /** The single data point of a metric without labels. */
+    private static final List<Row<Void>> ONE = List.of(new Row<>(Labels.EMPTY, null));
+
     public SidecarMetrics(SidecarRuntime runtime, LongSupplier forwardedConnections) {
         this.runtime = runtime;
         this.forwardedConnections = forwardedConnections;
     }
 
-    private record LinkRow(Labels labels, SessionStats.LinkStats stats) {
-    }
-
-    private record SessionRow(Labels labels, SessionStats stats) {
-    }
 
     @Override
     public MetricSnapshots collect() {
-        List<SessionRow> sessions = new ArrayList<>();
-        List<LinkRow> links = new ArrayList<>();
+        List<Row<SessionStats>> sessions = new ArrayList<>();
+        List<Row<SessionStats.LinkStats>> links = new ArrayList<>();
         for (SidecarRuntime.Tracked t : runtime.sessions()) {
             SessionStats s = t.session().stats();
             Labels sl = Labels.of("session", t.session().id(), "peer", t.peer());
-            sessions.add(new SessionRow(sl, s));
+            sessions.add(new Row<>(sl, s));
             for (SessionStats.LinkStats l : s.links()) {
-                links.add(new LinkRow(Labels.of("session", t.session().id(), "peer", t.peer(), "link", l.id(),
+                links.add(new Row<>(Labels.of("session", t.session().id(), "peer", t.peer(), "link", l.id(),
                         "remote", l.remoteAddress()), l));
             }
         }
         List<MetricSnapshot> out = new ArrayList<>();
-        out.add(gauge("invmux_sessions", "Sessions alive.", List.of(Labels.EMPTY), x -> runtime.sessions().size()));
+        out.add(gauge("invmux_sessions", "Sessions alive.", ONE, x -> runtime.sessions().size()));
         java.lang.management.MemoryUsage heap = java.lang.management.ManagementFactory.getMemoryMXBean()
                 .getHeapMemoryUsage();
-        out.add(gauge("invmux_jvm_heap_used_bytes", "Java heap in use.", List.of(Labels.EMPTY), x -> heap.getUsed()));
-        out.add(gauge("invmux_jvm_heap_max_bytes", "Java heap limit.", List.of(Labels.EMPTY), x -> heap.getMax()));
+        out.add(gauge("invmux_jvm_heap_used_bytes", "Java heap in use.", ONE, x -> heap.getUsed()));
+        out.add(gauge("invmux_jvm_heap_max_bytes", "Java heap limit.", ONE, x -> heap.getMax()));
         out.add(gauge("invmux_direct_memory_used_bytes", "Direct (off-heap) buffer memory in use.",
-                List.of(Labels.EMPTY), x -> directMemory()));
+                ONE, x -> directMemory()));
         out.add(counter("invmux_refused_links", "Links refused at the handshake by this sidecar's listeners.",
-                List.of(Labels.EMPTY), x -> runtime.refusedLinks()));
+                ONE, x -> runtime.refusedLinks()));
         out.add(counter("invmux_forwarded_connections", "TCP connections carried by the forwarding proxy.",
-                List.of(Labels.EMPTY), x -> forwardedConnections.getAsLong()));
+                ONE, x -> forwardedConnections.getAsLong()));
         Map<String, ToDoubleFunction<SessionStats>> sessionCounters = new LinkedHashMap<>();
         sessionCounters.put("invmux_session_sent_bytes", SessionStats::bytesSent);
         sessionCounters.put("invmux_session_received_bytes", SessionStats::bytesReceived);
@@ -68,81 +66,48 @@ public final class SidecarMetrics implements MultiCollector {
         sessionCounters.put("invmux_session_resent_chunks", SessionStats::chunksResent);
         sessionCounters.put("invmux_session_duplicate_chunks", SessionStats::duplicateChunks);
         for (Map.Entry<String, ToDoubleFunction<SessionStats>> e : sessionCounters.entrySet()) {
-            out.add(sessionCounter(e.getKey(), sessions, e.getValue()));
+            out.add(counter(e.getKey(), e.getKey().replace('_', ' ') + ".", sessions, e.getValue()));
         }
-        out.add(sessionGauge("invmux_session_open_streams", "Streams open in the session.", sessions,
+        out.add(gauge("invmux_session_open_streams", "Streams open in the session.", sessions,
                 SessionStats::openStreams));
-        out.add(sessionGauge("invmux_session_reorder_high_water_bytes",
+        out.add(gauge("invmux_session_reorder_high_water_bytes",
                 "Most bytes one stream held out of order at once.", sessions, SessionStats::reorderHighWaterMark));
-        out.add(linkCounter("invmux_link_sent_bytes", "Stream bytes sent on the link.", links,
+        out.add(counter("invmux_link_sent_bytes", "Stream bytes sent on the link.", links,
                 SessionStats.LinkStats::bytesSent));
-        out.add(linkCounter("invmux_link_received_bytes", "Stream bytes received on the link.", links,
+        out.add(counter("invmux_link_received_bytes", "Stream bytes received on the link.", links,
                 SessionStats.LinkStats::bytesReceived));
-        out.add(linkCounter("invmux_link_sent_chunks", "Chunks sent on the link.", links,
+        out.add(counter("invmux_link_sent_chunks", "Chunks sent on the link.", links,
                 SessionStats.LinkStats::chunksSent));
-        out.add(linkCounter("invmux_link_reinjected_chunks", "Chunks sent on the link and then re-sent elsewhere.",
+        out.add(counter("invmux_link_reinjected_chunks", "Chunks sent on the link and then re-sent elsewhere.",
                 links, SessionStats.LinkStats::chunksReinjected));
-        out.add(linkGauge("invmux_link_rtt_seconds", "Smoothed heartbeat round-trip time.", links,
+        out.add(gauge("invmux_link_rtt_seconds", "Smoothed heartbeat round-trip time.", links,
                 l -> l.quality().latency().toNanos() / 1e9));
-        out.add(linkGauge("invmux_link_rate_bytes_per_second", "Measured delivery rate.", links,
+        out.add(gauge("invmux_link_rate_bytes_per_second", "Measured delivery rate.", links,
                 l -> l.quality().bandwidth()));
-        out.add(linkGauge("invmux_link_loss_ratio", "Heartbeat loss, 0 to 1.", links, l -> l.quality().packetLoss()));
-        out.add(linkGauge("invmux_link_score", "Link quality score, 0 to 1.", links, l -> l.quality().score()));
-        out.add(linkGauge("invmux_link_queued_bytes", "Bytes sent on the link and not yet acknowledged.", links,
+        out.add(gauge("invmux_link_loss_ratio", "Heartbeat loss, 0 to 1.", links, l -> l.quality().packetLoss()));
+        out.add(gauge("invmux_link_score", "Link quality score, 0 to 1.", links, l -> l.quality().score()));
+        out.add(gauge("invmux_link_queued_bytes", "Bytes sent on the link and not yet acknowledged.", links,
                 SessionStats.LinkStats::queuedBytes));
-        out.add(linkGauge("invmux_link_healthy", "1 when the link is schedulable (healthy, degraded, probation).",
+        out.add(gauge("invmux_link_healthy", "1 when the link is schedulable (healthy, degraded, probation).",
                 links, l -> l.state().schedulable() ? 1 : 0));
         return new MetricSnapshots(out);
     }
 
-    private static CounterSnapshot counter(String name, String help, List<Labels> labels,
-            ToDoubleFunction<Object> value) {
-        CounterSnapshot.Builder b = CounterSnapshot.builder().name(stripTotal(name)).help(help);
-        for (Labels l : labels) {
-            b.dataPoint(CounterDataPointSnapshot.builder().labels(l).value(value.applyAsDouble(null)).build());
-        }
-        return b.build();
+    /** One labelled data point's source: its labels and the object its value is read from. */
+    private record Row<S>(Labels labels, S stats) {
     }
 
-    private static GaugeSnapshot gauge(String name, String help, List<Labels> labels, ToDoubleFunction<Object> value) {
-        GaugeSnapshot.Builder b = GaugeSnapshot.builder().name(name).help(help);
-        for (Labels l : labels) {
-            b.dataPoint(GaugeDataPointSnapshot.builder().labels(l).value(value.applyAsDouble(null)).build());
-        }
-        return b.build();
-    }
-
-    private static CounterSnapshot sessionCounter(String name, List<SessionRow> rows,
-            ToDoubleFunction<SessionStats> f) {
-        CounterSnapshot.Builder b = CounterSnapshot.builder().name(name).help(name.replace('_', ' ') + ".");
-        for (SessionRow r : rows) {
-            b.dataPoint(CounterDataPointSnapshot.builder().labels(r.labels()).value(f.applyAsDouble(r.stats())).build());
-        }
-        return b.build();
-    }
-
-    private static GaugeSnapshot sessionGauge(String name, String help, List<SessionRow> rows,
-            ToDoubleFunction<SessionStats> f) {
-        GaugeSnapshot.Builder b = GaugeSnapshot.builder().name(name).help(help);
-        for (SessionRow r : rows) {
-            b.dataPoint(GaugeDataPointSnapshot.builder().labels(r.labels()).value(f.applyAsDouble(r.stats())).build());
-        }
-        return b.build();
-    }
-
-    private static CounterSnapshot linkCounter(String name, String help, List<LinkRow> rows,
-            ToDoubleFunction<SessionStats.LinkStats> f) {
+    private static <S> CounterSnapshot counter(String name, String help, List<Row<S>> rows, ToDoubleFunction<S> f) {
         CounterSnapshot.Builder b = CounterSnapshot.builder().name(name).help(help);
-        for (LinkRow r : rows) {
+        for (Row<S> r : rows) {
             b.dataPoint(CounterDataPointSnapshot.builder().labels(r.labels()).value(f.applyAsDouble(r.stats())).build());
         }
         return b.build();
     }
 
-    private static GaugeSnapshot linkGauge(String name, String help, List<LinkRow> rows,
-            ToDoubleFunction<SessionStats.LinkStats> f) {
+    private static <S> GaugeSnapshot gauge(String name, String help, List<Row<S>> rows, ToDoubleFunction<S> f) {
         GaugeSnapshot.Builder b = GaugeSnapshot.builder().name(name).help(help);
-        for (LinkRow r : rows) {
+        for (Row<S> r : rows) {
             b.dataPoint(GaugeDataPointSnapshot.builder().labels(r.labels()).value(f.applyAsDouble(r.stats())).build());
         }
         return b.build();
@@ -159,7 +124,4 @@ public final class SidecarMetrics implements MultiCollector {
         return Math.max(used, io.netty.util.internal.PlatformDependent.usedDirectMemory());
     }
 
-    private static String stripTotal(String name) {
-        return name.endsWith("_total") ? name.substring(0, name.length() - 6) : name;
-    }
 }
