@@ -30,8 +30,12 @@ class LinkHandshakeTest {
     }
 
     private static HelloFrame hello(int flags, byte[] sessionId, byte[] auth) {
+        return hello(flags, sessionId, 9, auth);
+    }
+
+    private static HelloFrame hello(int flags, byte[] sessionId, int linkId, byte[] auth) {
         Config d = Config.defaults();
-        return new HelloFrame(flags, sessionId, 9, d.maxChunkSize(), d.windowSize(), d.sessionWindowSize(),
+        return new HelloFrame(flags, sessionId, linkId, d.maxChunkSize(), d.windowSize(), d.sessionWindowSize(),
                 List.of(), auth);
     }
 
@@ -105,6 +109,60 @@ class LinkHandshakeTest {
                 assertThat(peer.closedByPeer(WAIT)).isTrue();
             }
         });
+    }
+
+    /**
+     * A dialer joins more links as soon as its first link's proof is written, so on another path a join can reach
+     * the listener before that proof does. The join must wait for the first link, not be refused.
+     */
+    @Test
+    void aJoinThatOvertakesTheFirstLinksProofWaitsForItInsteadOfBeingRefused() throws Exception {
+        byte[] psk = bytes(32, 11);
+        Config config = Config.builder().preSharedKey(psk).build();
+        SessionListener listener = InvMux.listen(config, URI.create("tcp://127.0.0.1:0"));
+        try (listener; ScriptedPeer first = ScriptedPeer.connect(port(listener));
+                ScriptedPeer second = ScriptedPeer.connect(port(listener))) {
+            byte[] id = bytes(16, 12);
+            byte[] firstNonce = bytes(16, 13);
+            first.sendPreface().send(hello(Frame.FLAG_HELLO_NEW_SESSION, id, 1, firstNonce));
+            HelloFrame firstReply = first.readUntil(HelloFrame.class, WAIT);
+            byte[] secondNonce = bytes(16, 14);
+            second.sendPreface().send(hello(0, id, 2, secondNonce));
+            assertThatThrownBy(() -> second.read(Duration.ofMillis(300)))
+                    .as("no reply (and no refusal) while the first link has not proven itself")
+                    .isInstanceOf(java.net.SocketTimeoutException.class);
+
+            first.send(hello(Frame.FLAG_HELLO_PROOF, id, 1, Handshake.mac(psk, "dialer", id, 1, firstNonce,
+                    Arrays.copyOf(firstReply.auth, 16))));
+            HelloFrame secondReply = second.readUntil(HelloFrame.class, WAIT);
+            assertThat(secondReply.isReply()).isTrue();
+            second.send(hello(Frame.FLAG_HELLO_PROOF, id, 2, Handshake.mac(psk, "dialer", id, 2, secondNonce,
+                    Arrays.copyOf(secondReply.auth, 16))));
+            Session accepted = listener.accept(WAIT);
+            await().atMost(WAIT).until(() -> accepted.numConnections() == 2);
+            assertThat(listener.refusedLinks()).isZero();
+            accepted.close();
+        }
+    }
+
+    @Test
+    void aJoinWaitingForAFirstLinkThatNeverProvesItselfIsRefusedAsUnknown() throws Exception {
+        Config config = Config.builder().preSharedKey(bytes(32, 21)).build();
+        SessionListener listener = InvMux.listen(config, URI.create("tcp://127.0.0.1:0"));
+        try (listener; ScriptedPeer second = ScriptedPeer.connect(port(listener))) {
+            byte[] id = bytes(16, 22);
+            try (ScriptedPeer first = ScriptedPeer.connect(port(listener))) {
+                first.sendPreface().send(hello(Frame.FLAG_HELLO_NEW_SESSION, id, 1, bytes(16, 23)));
+                first.readUntil(HelloFrame.class, WAIT);
+                second.sendPreface().send(hello(0, id, 2, bytes(16, 24)));
+                assertThatThrownBy(() -> second.read(Duration.ofMillis(200)))
+                        .isInstanceOf(java.net.SocketTimeoutException.class);
+            } // the first link goes away without its proof
+            GoAwayFrame goAway = second.readUntil(GoAwayFrame.class, WAIT);
+            assertThat(goAway.errorCode).isEqualTo(ErrorCode.UNKNOWN_SESSION);
+            assertThat(goAway.message).contains("no session with id " + java.util.HexFormat.of().formatHex(id));
+            assertThat(second.closedByPeer(WAIT)).isTrue();
+        }
     }
 
     @Test

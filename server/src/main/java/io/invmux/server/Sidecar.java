@@ -159,6 +159,26 @@ public final class Sidecar implements AutoCloseable {
         log.info("sidecar '{}' API on {}", config.identity(), apiAddress);
     }
 
+    /**
+     * Adds one more configured link to a peer's session, retrying with backoff while that session lives: a path
+     * that is down when the sidecar starts (a NIC not up yet, a route still converging) joins when it comes up.
+     * Once in, a lost link is the session's to redial.
+     */
+    private void addPeerLink(SidecarConfig.Peer peer, SidecarConfig.Link link, Session session, int attempt) {
+        if (closed || draining || session.isClosed()) {
+            return;
+        }
+        runtime.dialLink(peer.name(), link.address(), link.priority(), link.weight()).whenComplete((c, err) -> {
+            if (err != null) {
+                long delay = Math.min(PEER_RETRY_MAX_MS, PEER_RETRY_MIN_MS << Math.min(attempt, 8));
+                log.warn("peer '{}': link {} not added ({}); retrying in {} ms", peer.name(), link.address(),
+                        rootMessage(err), delay);
+                peerDialer.schedule(() -> addPeerLink(peer, link, session, attempt + 1), delay,
+                        TimeUnit.MILLISECONDS);
+            }
+        });
+    }
+
     /** Dials a configured peer's links; retries the whole peer with backoff until it has a session. */
     private void dialPeer(SidecarConfig.Peer peer, int attempt) {
         if (closed || draining) {
@@ -174,16 +194,11 @@ public final class Sidecar implements AutoCloseable {
                 peerDialer.schedule(() -> dialPeer(peer, attempt + 1), delay, TimeUnit.MILLISECONDS);
                 return;
             }
-            for (SidecarConfig.Link l : links.subList(1, links.size())) {
-                runtime.dialLink(peer.name(), l.address(), l.priority(), l.weight()).whenComplete((x, err) -> {
-                    if (err != null) {
-                        log.warn("peer '{}': link {} not added ({}); the session redials lost links, not this one",
-                                peer.name(), l.address(), rootMessage(err));
-                    }
-                });
-            }
             try {
                 Session s = runtime.sessionFor(peer.name());
+                for (SidecarConfig.Link l : links.subList(1, links.size())) {
+                    addPeerLink(peer, l, s, 0);
+                }
                 s.closeFuture().whenComplete((v, x) -> {
                     if (!closed && !draining) {
                         log.warn("peer '{}': session ended; dialing again", peer.name());

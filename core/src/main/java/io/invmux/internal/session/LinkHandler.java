@@ -178,6 +178,16 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         MuxSessionListener.Challenge c = listener.challenge(hello);
+        if (c.retryWhenDone != null) {
+            // The session's first link is still proving itself; ask again once it is in or out. The handshake
+            // timer keeps running, so a first link that never finishes cannot hold this one forever.
+            c.retryWhenDone.whenComplete((v, e) -> ctx.executor().execute(() -> {
+                if (ctx.channel().isActive() && link == null && challenge == null) {
+                    onHelloRequest(ctx, hello);
+                }
+            }));
+            return;
+        }
         if (c.error != null) {
             refuse(ctx, c.errorCode, c.error);
             return;
@@ -259,6 +269,9 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
     public void channelInactive(ChannelHandlerContext ctx) {
         if (handshakeTimer != null) {
             handshakeTimer.cancel(false);
+        }
+        if (challenge != null) {
+            listener.firstLinkSettled(challenge);
         }
         if (batch != null) {
             for (Frame f : batch) {

@@ -43,6 +43,12 @@ public final class MuxSessionListener implements SessionListener {
     private final Map<String, MuxSession> sessions = new ConcurrentHashMap<>();
     private final List<Channel> serverChannels = new CopyOnWriteArrayList<>();
     private final AtomicLong refused = new AtomicLong();
+    /**
+     * New sessions whose first link got its reply but has not proven itself yet. The dialer joins more links as
+     * soon as its proof is written, so a join can overtake that proof (another path, another loop); such a join
+     * waits for the first link's outcome here instead of being refused as an unknown session.
+     */
+    private final Map<String, CompletableFuture<Void>> pendingSessions = new ConcurrentHashMap<>();
     private final Object acceptLock = new Object();
     private final ArrayDeque<MuxSession> ready = new ArrayDeque<>(); // guarded by acceptLock
     private final ArrayDeque<CompletableFuture<Session>> waiters = new ArrayDeque<>(); // guarded by acceptLock
@@ -99,19 +105,26 @@ public final class MuxSessionListener implements SessionListener {
         final byte[] serverNonce;
         final ErrorCode errorCode;
         final String error;
+        /** Set when the request joins a session whose first link is still proving itself: ask again then. */
+        final CompletableFuture<Void> retryWhenDone;
 
         private Challenge(HelloFrame request, byte[] key, byte[] clientNonce, byte[] serverNonce,
-                ErrorCode errorCode, String error) {
+                ErrorCode errorCode, String error, CompletableFuture<Void> retryWhenDone) {
             this.request = request;
             this.key = key;
             this.clientNonce = clientNonce;
             this.serverNonce = serverNonce;
             this.errorCode = errorCode;
             this.error = error;
+            this.retryWhenDone = retryWhenDone;
         }
 
         static Challenge refused(ErrorCode code, String error) {
-            return new Challenge(null, null, null, null, code, error);
+            return new Challenge(null, null, null, null, code, error, null);
+        }
+
+        static Challenge deferred(CompletableFuture<Void> firstLinkOutcome) {
+            return new Challenge(null, null, null, null, null, null, firstLinkOutcome);
         }
     }
 
@@ -157,7 +170,7 @@ public final class MuxSessionListener implements SessionListener {
         byte[] clientNonce = java.util.Arrays.copyOf(hello.auth, Handshake.NONCE_LENGTH);
         byte[] secret;
         if (hello.newSession()) {
-            if (sessions.containsKey(key)) {
+            if (sessions.containsKey(key) || pendingSessions.putIfAbsent(key, new CompletableFuture<>()) != null) {
                 return Challenge.refused(ErrorCode.HANDSHAKE_FAILED, "session id " + key + " is already in use");
             }
             secret = withPsk ? null : java.util.Arrays.copyOfRange(hello.auth, Handshake.NONCE_LENGTH,
@@ -165,15 +178,42 @@ public final class MuxSessionListener implements SessionListener {
         } else {
             MuxSession session = sessions.get(key);
             if (session == null || session.isClosed()) {
+                CompletableFuture<Void> pending = pendingSessions.get(key);
+                if (session == null && pending != null) {
+                    return Challenge.deferred(pending);
+                }
                 return Challenge.refused(ErrorCode.UNKNOWN_SESSION, "no session with id " + key + " to join");
             }
             secret = session.secret();
         }
-        return new Challenge(hello, Handshake.key(config, secret), clientNonce, Handshake.nonce(), null, null);
+        return new Challenge(hello, Handshake.key(config, secret), clientNonce, Handshake.nonce(), null, null,
+                null);
+    }
+
+    /**
+     * The handshake of a new session's first link ended (admitted, refused or closed): joins waiting for it go
+     * on. Idempotent; any thread.
+     */
+    void firstLinkSettled(Challenge challenge) {
+        if (challenge.request != null && challenge.request.newSession()) {
+            CompletableFuture<Void> pending = pendingSessions.remove(HexFormat.of().formatHex(
+                    challenge.request.sessionId));
+            if (pending != null) {
+                pending.complete(null);
+            }
+        }
     }
 
     /** Checks the dialer's proof and starts or joins the session (channel's event loop). */
     Admission admit(Channel channel, Challenge challenge, HelloFrame proof) {
+        try {
+            return admitOrRefuse(channel, challenge, proof);
+        } finally {
+            firstLinkSettled(challenge);
+        }
+    }
+
+    private Admission admitOrRefuse(Channel channel, Challenge challenge, HelloFrame proof) {
         HelloFrame hello = challenge.request;
         String key = HexFormat.of().formatHex(hello.sessionId);
         if (!proof.isProof() || !java.util.Arrays.equals(proof.sessionId, hello.sessionId)
