@@ -46,7 +46,7 @@ fi
 cp="$here/target/classes:$(cat "$cpfile")"
 
 # -Xmx2g as asked; Netty leak detection off (its default SIMPLE level samples 1% of buffers; paranoid is for tests).
-java_opts=(-Xmx2g -Dio.netty.leakDetection.level=disabled -Dorg.slf4j.simpleLogger.defaultLogLevel=warn)
+java_opts=(-Xmx2g -Dio.netty.leakDetection.level=disabled -Dio.grpc.netty.shaded.io.netty.leakDetection.level=disabled -Dorg.slf4j.simpleLogger.defaultLogLevel=warn)
 # shellcheck disable=SC2206
 java_opts+=(${BENCH_JAVA_OPTS:-})
 # shellcheck disable=SC2206

@@ -58,7 +58,12 @@ public interface Stream extends Closeable {
     /** Switches reading to push mode; chunks go to {@code handler} as {@link #request(long)} allows. */
     void setHandler(StreamHandler handler);
 
-    /** Allows {@code chunks} more {@link StreamHandler#onData} calls. */
+    /**
+     * Allows {@code chunks} more {@link StreamHandler#onData} calls. Each call carries at least one chunk; chunks
+     * that became readable together (one network read, or while demand was zero) may come merged in one call of
+     * up to 256 KiB. Either way the bytes were already received: demand bounds calls, the stream window bounds
+     * bytes.
+     */
     void request(long chunks);
 
     /** Half-closes: the peer reads what was written, then end of stream. Reading goes on. */

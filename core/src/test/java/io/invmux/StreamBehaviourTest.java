@@ -27,6 +27,54 @@ class StreamBehaviourTest {
         assertThat(pool.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
     }
 
+    /**
+     * Chunks that became readable while the handler had no demand come in one call (up to 256 KiB), in order:
+     * a handler that forwards each call as one message then pays per batch, not per chunk.
+     */
+    @Test
+    void chunksReadableTogetherAreHandedOverInOneCall() throws Exception {
+        try (Pair p = Pair.tcp(Config.builder().windowSize(1024 * 1024).build(), 2)) {
+            byte[] sent = new byte[300 * 1024];
+            new java.util.SplittableRandom(5).nextBytes(sent);
+            Stream c = p.client.openStream();
+            c.outputStream().write(sent);
+            c.closeWrite();
+            Stream s = p.server.acceptStream(Duration.ofSeconds(10));
+            List<byte[]> calls = new java.util.concurrent.CopyOnWriteArrayList<>();
+            CompletableFuture<Void> ended = new CompletableFuture<>();
+            s.setHandler(new StreamHandler() {
+                @Override
+                public void onData(Stream stream, io.netty.buffer.ByteBuf data) {
+                    calls.add(io.netty.buffer.ByteBufUtil.getBytes(data));
+                    data.release();
+                }
+
+                @Override
+                public void onEnd(Stream stream) {
+                    ended.complete(null);
+                }
+
+                @Override
+                public void onError(Stream stream, Throwable cause) {
+                    ended.completeExceptionally(cause);
+                }
+            });
+            await().atMost(Duration.ofSeconds(10)).until(() -> p.server.stats().bytesReceived() >= sent.length);
+            s.request(1);
+            await().atMost(Duration.ofSeconds(10)).until(() -> calls.size() == 1);
+            assertThat(calls.get(0).length).as("one call, several chunks")
+                    .isGreaterThan(Config.defaults().maxChunkSize()).isLessThanOrEqualTo(256 * 1024);
+            s.request(20);
+            ended.get(10, TimeUnit.SECONDS);
+            java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+            for (byte[] b : calls) {
+                all.write(b);
+            }
+            assertThat(all.toByteArray()).isEqualTo(sent);
+            assertThat(calls.size()).as("300 KiB in calls of at most 256 KiB").isBetween(2, 4);
+        }
+    }
+
     @Test
     void halfCloseFromTheOpenerStillLetsThePeerAnswer() throws Exception {
         try (Pair p = Pair.tcp(Config.defaults(), 2)) {

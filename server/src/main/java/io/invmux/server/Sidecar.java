@@ -10,6 +10,7 @@ import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.invmux.Session;
+import io.invmux.proto.v1.StreamServiceGrpc;
 import io.invmux.server.admin.AdminServer;
 import io.invmux.server.admin.SidecarMetrics;
 import io.invmux.server.config.SidecarConfig;
@@ -143,7 +144,7 @@ public final class Sidecar implements AutoCloseable {
             TcpAddress t = (TcpAddress) api.address();
             b = NettyServerBuilder.forAddress(new InetSocketAddress(t.host(), t.port()));
         }
-        var services = List.of(new StreamServiceImpl(runtime).bindService(),
+        var services = List.of(StreamServiceImpl.bind(runtime),
                 new ConnectionServiceImpl(runtime).bindService(), monitor.bindService(),
                 new ForwardServiceImpl(forwards).bindService(), ProtoReflectionServiceV1.newInstance().bindService());
         for (var svc : services) {
@@ -151,6 +152,17 @@ public final class Sidecar implements AutoCloseable {
                     ? ServerInterceptors.intercept(svc, new AuthInterceptor(api.tokenIfSet().get())) : svc);
         }
         b.addService(health.getHealthService());
+        // The stream calls never block (StreamBridge writes with tryWrite/onWritable and reads on request), so
+        // they run on the transport's own threads: a hop through the call executor per message costs more than
+        // the message's bytes at gigabit rates. Everything else keeps the default executor.
+        b.callExecutor(new io.grpc.ServerCallExecutorSupplier() {
+            @Override
+            public <ReqT, RespT> java.util.concurrent.Executor getExecutor(io.grpc.ServerCall<ReqT, RespT> call,
+                    io.grpc.Metadata headers) {
+                return StreamServiceGrpc.SERVICE_NAME.equals(call.getMethodDescriptor().getServiceName())
+                        ? com.google.common.util.concurrent.MoreExecutors.directExecutor() : null;
+            }
+        });
         b.maxInboundMessageSize(api.maxMessageSize()).maxConcurrentCallsPerConnection(api.maxStreamsPerClient())
                 .permitKeepAliveTime(10, TimeUnit.SECONDS).permitKeepAliveWithoutCalls(true);
         Server server = b.build().start();

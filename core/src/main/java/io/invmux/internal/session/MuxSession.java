@@ -131,6 +131,8 @@ public final class MuxSession implements Session {
 
     // Any thread
     private final ConcurrentLinkedQueue<MuxStream> signals = new ConcurrentLinkedQueue<>();
+    /** [L] Streams that got in-order bytes in the current read batch (see {@link #afterInbound}). */
+    private final ArrayDeque<MuxStream> deliveries = new ArrayDeque<>();
     private final AtomicBoolean wakeupScheduled = new AtomicBoolean();
     private final AtomicLong consumedTotal = new AtomicLong();
     private volatile long sessionCreditThreshold;
@@ -757,7 +759,20 @@ public final class MuxSession implements Session {
 
     /** [L] After a batch of inbound frames: send the ACKs they earned and whatever they unblocked. */
     void afterInbound() {
+        MuxStream s;
+        while ((s = deliveries.poll()) != null) {
+            s.deliveryQueued = false;
+            s.deliverToHandler();
+        }
         pump();
+    }
+
+    /** [L] {@code stream} got bytes in this read batch: hand them to its handler once the batch is in. */
+    void deliverAfterInbound(MuxStream stream) {
+        if (!stream.deliveryQueued) {
+            stream.deliveryQueued = true;
+            deliveries.add(stream);
+        }
     }
 
     private void onDataFrame(Link link, DataFrame frame) {

@@ -13,6 +13,7 @@ import io.invmux.internal.frame.DataFrame;
 import io.invmux.internal.frame.Frame;
 import io.invmux.internal.frame.OpenFrame;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -48,6 +49,8 @@ final class MuxStream implements Stream {
     final boolean local;
     private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
     private final AtomicBoolean signalQueued = new AtomicBoolean();
+    /** [L] Queued for delivery at the end of the current read batch. */
+    boolean deliveryQueued;
     private volatile byte[] metadata;
 
     // ---------------- [this] shared with application threads ----------------
@@ -858,7 +861,8 @@ final class MuxStream implements Stream {
             }
         }
         owesAckForData();
-        deliverToHandler();
+        // Delivery waits for the end of the read batch, so the chunks of one batch reach the handler together.
+        session.deliverAfterInbound(this);
     }
 
     /** [L] In-order bytes for the application. */
@@ -883,8 +887,15 @@ final class MuxStream implements Stream {
         session.onConsumed(n);
     }
 
-    /** [L] Hands readable bytes to the handler while it has demand. */
-    private void deliverToHandler() {
+    /** Most bytes one {@link StreamHandler#onData} call carries when several chunks are readable at once. */
+    static final int MAX_DELIVERY_BYTES = 256 * 1024;
+
+    /**
+     * [L] Hands readable bytes to the handler while it has demand. Chunks readable at the same time go in one call
+     * (up to {@link #MAX_DELIVERY_BYTES}): a handler that forwards each call as one message (gRPC, a socket
+     * write) then pays its per-message cost per batch, not per chunk.
+     */
+    void deliverToHandler() {
         StreamHandler h;
         while (true) {
             ByteBuf buf = null;
@@ -896,7 +907,7 @@ final class MuxStream implements Stream {
                     return;
                 }
                 if (readableBytes > 0 && demand > 0) {
-                    buf = readable.pollFirst();
+                    buf = takeReadable();
                     demand--;
                     readableBytes -= buf.readableBytes();
                     consumed += buf.readableBytes();
@@ -920,6 +931,22 @@ final class MuxStream implements Stream {
                 return;
             }
         }
+    }
+
+    /** [L, this] The first readable buffer, merged with those after it up to {@link #MAX_DELIVERY_BYTES}. */
+    private ByteBuf takeReadable() {
+        ByteBuf first = readable.pollFirst();
+        ByteBuf next = readable.peekFirst();
+        if (next == null || first.readableBytes() + next.readableBytes() > MAX_DELIVERY_BYTES) {
+            return first;
+        }
+        CompositeByteBuf merged = first.alloc().compositeBuffer(readable.size() + 1);
+        merged.addComponent(true, first);
+        while ((next = readable.peekFirst()) != null
+                && merged.readableBytes() + next.readableBytes() <= MAX_DELIVERY_BYTES) {
+            merged.addComponent(true, readable.pollFirst());
+        }
+        return merged;
     }
 
     // ---------------- end of life ----------------

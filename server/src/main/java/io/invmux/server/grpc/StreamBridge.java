@@ -1,14 +1,12 @@
 package io.invmux.server.grpc;
 
 import com.google.protobuf.ByteString;
-import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.invmux.Stream;
 import io.invmux.StreamHandler;
 import io.netty.buffer.ByteBuf;
-import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.function.Function;
+import java.io.IOException;
 
 /**
  * Carries bytes between one gRPC call and one data-plane stream, with back-pressure both ways and nothing
@@ -28,7 +26,6 @@ import java.util.function.Function;
 final class StreamBridge<Resp> implements StreamHandler {
     private final ServerCallStreamObserver<Resp> out;
     private final Stream stream;
-    private final Function<ByteString, Resp> dataMessage;
     private final Resp eofMessage;
 
     // guarded by this
@@ -43,11 +40,9 @@ final class StreamBridge<Resp> implements StreamHandler {
     /** The call is over (status sent): both directions finished, or an error. */
     private boolean finished;
 
-    StreamBridge(ServerCallStreamObserver<Resp> out, Stream stream, Function<ByteString, Resp> dataMessage,
-            Resp eofMessage) {
+    StreamBridge(ServerCallStreamObserver<Resp> out, Stream stream, Resp eofMessage) {
         this.out = out;
         this.stream = stream;
-        this.dataMessage = dataMessage;
         this.eofMessage = eofMessage;
     }
 
@@ -64,6 +59,18 @@ final class StreamBridge<Resp> implements StreamHandler {
     }
 
     private static final int CHUNKS_IN_FLIGHT = 4;
+    /**
+     * isReady() turns false once this many bytes wait in the call's transport: room for a few chunks, so the
+     * stream is not throttled to one chunk per on-ready round trip between two threads. gRPC takes it only
+     * before the service returns its observer, hence {@link #prepare}.
+     */
+    private static final int ON_READY_THRESHOLD = 256 * 1024;
+
+    /** Settings a call must get before its service method returns; call first thing in the method. */
+    static void prepare(ServerCallStreamObserver<?> call) {
+        call.disableAutoRequest();
+        call.setOnReadyThreshold(ON_READY_THRESHOLD);
+    }
 
     // ------------------------------------------------------------------ call → stream
 
@@ -151,9 +158,9 @@ final class StreamBridge<Resp> implements StreamHandler {
                 if (finished || eofSent) {
                     return;
                 }
-                // No copy here: gRPC serializes the message into its own buffers within onNext, so the chunk's
-                // memory is only read before it is released below.
-                out.onNext(dataMessage.apply(UnsafeByteOperations.unsafeWrap(data.nioBuffer())));
+                // The call's marshaller (StreamBytes.marshalling) writes the bytes as a data response, straight
+                // from the chunk into gRPC's buffers within onNext; the chunk is released below.
+                sendRaw(new StreamBytes(data));
                 more = out.isReady();
                 if (!more) {
                     owed++;
@@ -165,6 +172,12 @@ final class StreamBridge<Resp> implements StreamHandler {
         if (more) {
             stream.request(1);
         }
+    }
+
+    /** Sends what the call's marshaller writes for {@code Resp}: generics do not reach gRPC's calls. */
+    @SuppressWarnings("unchecked")
+    private void sendRaw(StreamBytes bytes) {
+        ((ServerCallStreamObserver<Object>) (ServerCallStreamObserver<?>) out).onNext(bytes);
     }
 
     void onCallReady() {

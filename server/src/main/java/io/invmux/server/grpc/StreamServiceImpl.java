@@ -29,6 +29,14 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
         this.runtime = runtime;
     }
 
+    /** The service, with data responses written straight from stream buffers (see {@link StreamBytes}). */
+    public static io.grpc.ServerServiceDefinition bind(SidecarRuntime runtime) {
+        return StreamBytes.marshalling(new StreamServiceImpl(runtime).bindService(), java.util.Map.of(
+                StreamServiceGrpc.getOpenStreamMethod().getFullMethodName(), OpenStreamResponse.getDefaultInstance(),
+                StreamServiceGrpc.getAcceptStreamMethod().getFullMethodName(),
+                AcceptStreamResponse.getDefaultInstance()));
+    }
+
     static void checkService(String field, String service) {
         if (!SERVICE_NAME.matcher(service).matches()) {
             throw Statuses.invalid(field, service, "must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_', '/', '-'");
@@ -38,7 +46,7 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
     @Override
     public StreamObserver<OpenStreamRequest> openStream(StreamObserver<OpenStreamResponse> responseObserver) {
         ServerCallStreamObserver<OpenStreamResponse> out = (ServerCallStreamObserver<OpenStreamResponse>) responseObserver;
-        out.disableAutoRequest();
+        StreamBridge.prepare(out);
         java.util.concurrent.atomic.AtomicReference<StreamBridge<OpenStreamResponse>> current =
                 new java.util.concurrent.atomic.AtomicReference<>();
         out.setOnReadyHandler(() -> {
@@ -83,9 +91,7 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
                                 "must be at most " + SidecarRuntime.MAX_METADATA_BYTES + " bytes in all");
                     }
                     Stream stream = runtime.openStream(t.getPeer(), t.getService(), t.getMetadataMap());
-                    bridge = new StreamBridge<>(out, stream,
-                            d -> OpenStreamResponse.newBuilder().setData(d).build(),
-                            OpenStreamResponse.newBuilder().setEof(true).build());
+                    bridge = new StreamBridge<>(out, stream, OpenStreamResponse.newBuilder().setEof(true).build());
                     current.set(bridge);
                     if (out.isCancelled()) {
                         stream.reset();
@@ -126,7 +132,7 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
     public StreamObserver<AcceptStreamRequest> acceptStream(StreamObserver<AcceptStreamResponse> responseObserver) {
         ServerCallStreamObserver<AcceptStreamResponse> out =
                 (ServerCallStreamObserver<AcceptStreamResponse>) responseObserver;
-        out.disableAutoRequest();
+        StreamBridge.prepare(out);
         java.util.concurrent.atomic.AtomicReference<StreamBridge<AcceptStreamResponse>> current =
                 new java.util.concurrent.atomic.AtomicReference<>();
         java.util.concurrent.atomic.AtomicReference<CompletableFuture<Incoming>> pending =
@@ -194,7 +200,6 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
 
             private void onAccepted(Incoming in) {
                 StreamBridge<AcceptStreamResponse> b = new StreamBridge<>(out, in.stream(),
-                        d -> AcceptStreamResponse.newBuilder().setData(d).build(),
                         AcceptStreamResponse.newBuilder().setEof(true).build());
                 synchronized (out) {
                     if (out.isCancelled()) {

@@ -42,13 +42,14 @@ import org.slf4j.LoggerFactory;
  * or is released here when the bridge has already finished.
  *
  * <p>Memory: socket to stream, at most the current read batch waits here (reading stops while the stream is
- * full); stream to socket, at most {@link #DEMAND_WINDOW} chunks sit between the stream and the kernel. Everything
- * else waits in the stream's flow-controlled buffers or in socket buffers, i.e. the sender is pushed back on.
+ * full); stream to socket, at most {@link #DEMAND_WINDOW} deliveries sit between the stream and the kernel (bytes
+ * the stream had already received, so never more than its receive window). Everything else waits in the stream's flow-controlled buffers or in socket buffers, i.e. the sender is pushed back on.
  */
 final class StreamSocketBridge extends ChannelInboundHandlerAdapter {
     /**
-     * Chunks (at most {@code maxChunkSize}, 32 KiB by default) the stream may hand over before the socket has taken
-     * the earlier ones. Four keep the socket busy on a fast path while bounding what a slow reader costs us.
+     * Deliveries (each one or more chunks, see {@link io.invmux.Stream#request}) the stream may hand over before
+     * the socket has taken the earlier ones. Four keep the socket busy on a fast path while bounding what a slow
+     * reader costs us.
      */
     static final int DEMAND_WINDOW = 4;
 
