@@ -11,7 +11,7 @@
 #   --cut I@T        T seconds after the bulk transfer starts, link I goes down on both ends (lab.sh cut);
 #                    brought back after each run
 #   --skip-baseline  build the lab with lab.sh up and skip the iperf3 / MPTCP figures (sum and mptcp are then "-")
-#   --no-build       do not run ./mvnw package even if the bench classes are missing
+#   --no-build       do not run ./mvnw package (use the jars under */target as they are)
 #   --no-probe       no echo probe (no latency figures); for checking the probe's effect on the balancer
 #
 # Environment: LAB_PREFIX, LAB_CC as for lab.sh; BENCH_ARGS: extra BondingBench arguments for BOTH sides (Config
@@ -89,10 +89,12 @@ if [[ -n "$event_kind" ]] && ((event_link < 1 || event_link > n)); then die "lin
 
 # ---- build (package only: never install into the shared ~/.m2)
 cpfile="$BENCH_DIR/target/classpath.txt"
-if [[ ! -s "$cpfile" || ! -f "$BENCH_DIR/target/classes/io/invmux/bench/BondingBench.class" ]]; then
-    ((build)) || die "bench classes missing; run without --no-build"
+# Always rebuild unless told not to: the bench runs the modules' target/ jars, which may predate the sources.
+if ((build)); then
     log "building (./mvnw -B -q -pl bench -am package -DskipTests)"
     (cd "$ROOT" && ./mvnw -B -q -pl bench -am package -DskipTests)
+elif [[ ! -s "$cpfile" || ! -f "$BENCH_DIR/target/classes/io/invmux/bench/BondingBench.class" ]]; then
+    die "bench classes missing; run without --no-build"
 fi
 CP="$BENCH_DIR/target/classes:$(cat "$cpfile")"
 # shellcheck disable=SC2206

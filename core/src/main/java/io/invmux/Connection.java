@@ -37,4 +37,14 @@ public interface Connection {
 
     /** Stream bytes sent on this link and not yet acknowledged: its queue, as the scheduler sees it. */
     long queuedBytes();
+
+    /**
+     * Whether the session gives this link new chunks at all: it is active, not being removed, and not suspected of
+     * stalling (its chunks stopped getting through and were re-sent elsewhere). A link that is merely full still
+     * takes data: it has room again soon. A balancer that holds a chunk back for a busy link holds it only for a
+     * link that takes data.
+     */
+    default boolean takesData() {
+        return isActive();
+    }
 }

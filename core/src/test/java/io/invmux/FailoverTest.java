@@ -114,6 +114,28 @@ class FailoverTest {
         t.assertIntact();
     }
 
+    /**
+     * One link slows to a crawl mid-transfer. Its chunks hold up the stream, so the other links' chunks go
+     * unacknowledged too; but the peer's per-link reports show those links delivering, so only the slow link is
+     * suspected and only its chunks are re-sent.
+     */
+    @Test
+    void onlyTheLinkThatStallsIsSuspectedAndReSent() throws Exception {
+        Transfer t = new Transfer(Config.defaults());
+        t.awaitWritten(0.3);
+        proxies.get(1).throttle(100 * 1024);
+        t.awaitWritten(0.5);
+        proxies.get(1).heal();
+        t.received.get(120, TimeUnit.SECONDS);
+        assertThat(t.client.stats().chunksResent()).as("chunks re-sent from the slowed link").isPositive();
+        String slowPort = ":" + proxies.get(1).port();
+        List<SessionStats.LinkStats> untouched = t.client.stats().links().stream()
+                .filter(l -> !l.remoteAddress().endsWith(slowPort)).toList();
+        assertThat(untouched).hasSize(2).allSatisfy(l -> assertThat(l.chunksReinjected())
+                .as("chunks re-sent from untouched link %s", l.remoteAddress()).isZero());
+        t.assertIntact();
+    }
+
     @Test
     void aBlackHoledLinkIsDetectedWithinASecondAndLosesNothing() throws Exception {
         Transfer t = new Transfer(Config.defaults());

@@ -13,7 +13,9 @@ import java.util.List;
  * <p>As in ECF/BLEST, it also looks at links that are full right now: when one of them would still deliver the
  * chunk sooner than the best free link by more than a margin ({@value #HOLD_MARGIN} of the free link's time),
  * it holds the chunk back (returns null) instead of sending it the slow way; the session asks again when a link
- * frees up. Links with no rate measured yet are credited with the mean of the measured ones, so they get probed.
+ * frees up. It never holds for a link that does not {@linkplain Connection#takesData take data} (suspected of
+ * stalling, being removed): that link would not free up. Links with no rate measured yet are credited with the
+ * mean of the measured ones, so they get probed.
  */
 public final class EarliestDeliveryLoadBalancer implements LoadBalancer {
     /** How much sooner a full link must deliver before a chunk waits for it rather than take a free slow link. */
@@ -38,7 +40,7 @@ public final class EarliestDeliveryLoadBalancer implements LoadBalancer {
         int tier = best.priority();
         for (int i = 0; i < all.size(); i++) {
             Connection c = all.get(i);
-            if (c.priority() != tier || !c.isActive() || !c.health().schedulable() || connections.contains(c)) {
+            if (c.priority() != tier || !c.takesData() || !c.health().schedulable() || connections.contains(c)) {
                 continue;
             }
             if (deliveryTime(c, chunkLength, fallback) * (1 + HOLD_MARGIN) < bestTime) {

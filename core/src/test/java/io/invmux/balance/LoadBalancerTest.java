@@ -87,6 +87,18 @@ class LoadBalancerTest {
         assertThat(lb.select(List.of(slow), 1, CHUNK)).isSameAs(slow);
     }
 
+    /** A link suspected of stalling looks idle (its chunks were taken back) but will not free up: never wait for it. */
+    @Test
+    void earliestDeliveryNeverHoldsForALinkThatTakesNoData() {
+        FakeConnection stalled = FakeConnection.of("stalled", 1000, 1).takesData(false);
+        FakeConnection slow = FakeConnection.of("slow", 1, 50);
+        LoadBalancer lb = withLinks(new EarliestDeliveryLoadBalancer(), stalled, slow);
+        assertThat(lb.select(List.of(slow), 1, CHUNK)).isSameAs(slow);
+        stalled.takesData(true);
+        assertThat(lb.select(List.of(slow), 1, CHUNK)).as("the same link taking data again is worth waiting for")
+                .isNull();
+    }
+
     @Test
     void earliestDeliveryProbesLinksWhoseRateIsUnknown() {
         FakeConnection known = FakeConnection.of("known", 10, 10);

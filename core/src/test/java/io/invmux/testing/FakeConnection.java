@@ -14,6 +14,7 @@ public final class FakeConnection implements Connection {
     private double weight = 1;
     private HealthState health = HealthState.HEALTHY;
     private boolean active = true;
+    private boolean takesData = true;
 
     public FakeConnection(String id) {
         this.id = id;
@@ -47,6 +48,17 @@ public final class FakeConnection implements Connection {
     public FakeConnection active(boolean a) {
         active = a;
         return this;
+    }
+
+    /** False: the link is suspected of stalling or being removed; the session gives it nothing. */
+    public FakeConnection takesData(boolean t) {
+        takesData = t;
+        return this;
+    }
+
+    @Override
+    public boolean takesData() {
+        return active && takesData;
     }
 
     @Override

@@ -192,7 +192,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                 return new ResetFrame(streamId, code, in.readCharSequence(length - 4, UTF_8).toString());
             }
             case FrameType.PING:
-                return new PingFrame((flags & Frame.FLAG_ACK) != 0, in.readLong());
+                return new PingFrame((flags & Frame.FLAG_ACK) != 0, in.readLong(), in.readLong());
             case FrameType.GOAWAY: {
                 ErrorCode code = ErrorCode.fromCode(in.readUnsignedInt());
                 return new GoAwayFrame((flags & Frame.FLAG_GOAWAY_LINK) != 0, code,

@@ -100,9 +100,11 @@ public final class FrameEncoder extends ChannelOutboundHandlerAdapter {
                 writeMessage(buf, rst.message);
                 break;
             }
-            case FrameType.PING:
-                buf.writeLong(((PingFrame) frame).opaque);
+            case FrameType.PING: {
+                PingFrame ping = (PingFrame) frame;
+                buf.writeLong(ping.opaque).writeLong(ping.receivedBytes);
                 break;
+            }
             case FrameType.GOAWAY: {
                 GoAwayFrame goAway = (GoAwayFrame) frame;
                 buf.writeInt(goAway.errorCode.code());

@@ -33,7 +33,7 @@ public final class Wire {
     /** ACK payload: ack offset (u64), max offset (u64). */
     public static final int ACK_PAYLOAD_LENGTH = 16;
     /** PING payload: opaque (u64). */
-    public static final int PING_PAYLOAD_LENGTH = 8;
+    public static final int PING_PAYLOAD_LENGTH = 16;
     /** RST / GOAWAY payload: error code (u32) then a UTF-8 message. */
     public static final int ERROR_PREFIX_LENGTH = 4;
 

@@ -41,11 +41,24 @@ final class Link implements Connection {
     boolean drainReceived;
     long drainStartNanos;
     boolean lost;
-    /** In-flight chunks stopped being acknowledged: no new chunk goes here until acks move again. */
+    /**
+     * Its chunks stopped getting through (see MuxSession#onKeepAliveTick): they were re-sent elsewhere and no new
+     * chunk goes here until the peer reports having received everything that was sent on it.
+     */
     boolean suspect;
+    /** When the current suspicion began, and what the peer had reported receiving on the link by then. */
+    private long suspectSinceNanos;
+    private long peerReceivedAtSuspect;
+    private long peerReportAtSuspectNanos;
+    /** DATA payload bytes the peer last reported having received on this link, and when that report came. */
+    private long peerReceivedBytes;
+    private long peerReportNanos;
+    /** A ring of (time, {@link #bytesSent}) marks, one per keep-alive tick: what had been sent on the link by when. */
+    private final long[] sentMarkNanos = new long[SENT_MARKS];
+    private final long[] sentMarkBytes = new long[SENT_MARKS];
+    private int sentMarkNext;
+    private static final int SENT_MARKS = 64;
     int inFlightChunks;
-    /** Last time a chunk sent on this link was acknowledged, or it went from idle to busy. */
-    long lastAckedNanos;
     long lastReceivedNanos;
     long unwritableSinceNanos;
     private boolean needsFlush;
@@ -57,6 +70,8 @@ final class Link implements Connection {
     // [L] measurements behind quality()
     private final RateEstimator rate = new RateEstimator();
     private final long[] pingTimes = new long[64];
+    /** {@link #bytesSent} when the heartbeat of the same index in {@link #pingTimes} went out. */
+    private final long[] pingSentBytes = new long[64];
     private int pingCount;
     private double lossEwma;
     private double errorEwma;
@@ -150,6 +165,11 @@ final class Link implements Connection {
     }
 
     @Override
+    public boolean takesData() {
+        return !lost && !draining && !suspect && channel.isActive();
+    }
+
+    @Override
     public HealthState health() {
         return session.loop.inEventLoop() ? health : publishedHealth;
     }
@@ -187,9 +207,7 @@ final class Link implements Connection {
 
     /** [L] A chunk of {@code length} bytes goes out on this link. */
     void onChunkInFlight(int length) {
-        if (inFlightChunks++ == 0) {
-            lastAckedNanos = System.nanoTime();
-        }
+        inFlightChunks++;
         inFlightBytes += length;
         if (inFlightBytes >= inFlightCap() / 2) {
             wasSaturated = true; // the scheduler kept it full at some point of this interval
@@ -200,7 +218,6 @@ final class Link implements Connection {
     void onChunkDelivered(int length, long now) {
         inFlightChunks--;
         inFlightBytes -= length;
-        lastAckedNanos = now;
         deliveredBytes += length;
         deliveredChunks++;
     }
@@ -275,25 +292,101 @@ final class Link implements Connection {
         pingsSent++;
         if (pingCount == pingTimes.length) {
             System.arraycopy(pingTimes, 1, pingTimes, 0, pingCount - 1); // oldest counts as lost
+            System.arraycopy(pingSentBytes, 1, pingSentBytes, 0, pingCount - 1);
             pingCount--;
             lossEwma = lossEwma * (1 - LOSS_GAIN) + LOSS_GAIN;
         }
+        pingSentBytes[pingCount] = bytesSent;
         pingTimes[pingCount++] = sentNanos;
     }
 
+    /** [L] The peer's report of the DATA payload bytes it has received on this link (every PING and PONG). */
+    void onPeerReport(long received, long now) {
+        if (received > peerReceivedBytes) {
+            peerReceivedBytes = received;
+            peerReportNanos = now;
+        }
+    }
+
+    /** [L] Notes how much has been sent on the link by {@code now} (once per keep-alive tick). */
+    void markSent(long now) {
+        sentMarkNanos[sentMarkNext] = now;
+        sentMarkBytes[sentMarkNext] = bytesSent;
+        sentMarkNext = (sentMarkNext + 1) % SENT_MARKS;
+    }
+
     /**
-     * [L] A heartbeat came back: its round trip, smoothed as TCP does (RFC 6298: gain 1/8, 1/4 for the variance).
+     * [L] Bytes sent on the link by {@code time} that the peer has not reported receiving: the link's bytes are
+     * one FIFO (TCP), so any such byte has been on its way for longer than {@code now - time}. Uses the latest
+     * mark at or before {@code time}; 0 when there is none that old.
      */
-    void onPong(long sentNanos, long now) {
+    long undeliveredSentBefore(long time) {
+        long sent = -1;
+        long markTime = Long.MIN_VALUE;
+        for (int i = 0; i < SENT_MARKS; i++) {
+            long t = sentMarkNanos[i];
+            if (t != 0 && t <= time && t > markTime) {
+                markTime = t;
+                sent = sentMarkBytes[i];
+            }
+        }
+        return sent < 0 ? 0 : Math.max(0, sent - peerReceivedBytes);
+    }
+
+    /**
+     * [L] A heartbeat came back with the peer's report: its round trip, smoothed as TCP does (RFC 6298: gain 1/8,
+     * 1/4 for the variance). Returns true when the report covers every byte sent on the link before a heartbeat
+     * sent since the link became suspect: its queue has drained.
+     */
+    boolean onPong(long sentNanos, long received, long now) {
         pongsReceived++;
+        long sentBefore = -1;
         for (int i = 0; i < pingCount; i++) {
             if (pingTimes[i] == sentNanos) {
+                sentBefore = pingSentBytes[i];
                 System.arraycopy(pingTimes, i + 1, pingTimes, i, pingCount - i - 1);
+                System.arraycopy(pingSentBytes, i + 1, pingSentBytes, i, pingCount - i - 1);
                 pingCount--;
                 lossEwma *= 1 - LOSS_GAIN;
                 break;
             }
         }
+        onPeerReport(received, now);
+        boolean caughtUp = sentBefore >= 0 && received >= sentBefore; // all sent before the heartbeat got through
+        updateRtt(sentNanos, now);
+        return caughtUp && suspect && sentNanos >= suspectSinceNanos;
+    }
+
+    /** [L] Its chunks stopped getting through: the session re-sends them elsewhere and gives it nothing new. */
+    void markSuspect(long now) {
+        suspect = true;
+        suspectSinceNanos = now;
+        peerReceivedAtSuspect = peerReceivedBytes;
+        // A link too new to have had a report yet counts from now: the rate measured over its drain then also
+        // credits what arrived before, an overestimate, but better than keeping the credit it was given unmeasured.
+        peerReportAtSuspectNanos = peerReportNanos != 0 ? peerReportNanos : now;
+    }
+
+    /**
+     * [L] The link drained what it held: it takes chunks again. If draining took longer than {@code
+     * slowDrainNanos}, it was delivering flat out the whole time, so what it delivered meanwhile is its rate now;
+     * when that is below the estimate (the link was re-shaped slower), the estimate starts again from it, and the
+     * link's cap shrinks at once instead of over the estimator's one-second window. Returns that rate, or -1.
+     */
+    long clearSuspect(long now, long slowDrainNanos) {
+        suspect = false;
+        long reportSpan = peerReportNanos - peerReportAtSuspectNanos;
+        if (now - suspectSinceNanos <= slowDrainNanos || reportSpan <= 0) {
+            return -1;
+        }
+        long drained = (long) ((peerReceivedBytes - peerReceivedAtSuspect) * 1e9 / reportSpan);
+        if (drained < rate.bytesPerSecond()) {
+            rate.restart(drained);
+        }
+        return drained;
+    }
+
+    private void updateRtt(long sentNanos, long now) {
         long rttNanos = now - sentNanos;
         if (rttNanos < 0) {
             return;
@@ -321,6 +414,7 @@ final class Link implements Connection {
         long lostAfter = Math.max(4 * Math.max(srttNanos, 0), 3 * intervalNanos) + intervalNanos;
         while (pingCount > 0 && now - pingTimes[0] > lostAfter) {
             System.arraycopy(pingTimes, 1, pingTimes, 0, pingCount - 1);
+            System.arraycopy(pingSentBytes, 1, pingSentBytes, 0, pingCount - 1);
             pingCount--;
             lossEwma = lossEwma * (1 - LOSS_GAIN) + LOSS_GAIN;
         }
@@ -351,6 +445,17 @@ final class Link implements Connection {
 
     long rateBytesPerSecond() {
         return rate.bytesPerSecond();
+    }
+
+    /**
+     * [L] The round trip the link shows now: its smoothed RTT, or longer while its oldest unanswered heartbeat has
+     * waited longer than that; {@code Long.MAX_VALUE} before the first sample.
+     */
+    long currentRttNanos(long now) {
+        if (srttNanos == RTT_UNSET) {
+            return Long.MAX_VALUE;
+        }
+        return pingCount > 0 ? Math.max(srttNanos, now - pingTimes[0]) : srttNanos;
     }
 
     /** [L] Smoothed RTT, or -1 before the first sample. */

@@ -84,6 +84,10 @@ public final class MuxSession implements Session {
     // [L] links and streams
     private final List<Link> links = new ArrayList<>();
     private final List<Link> usable = new ArrayList<>();
+    /** [L] The control link ACKs last went on (see flushAcks). */
+    private Link lastControlLink;
+    /** [L] Scratch list of {@link #collectResendable}. */
+    private final List<Link> resendable = new ArrayList<>();
     private final IntObjectHashMap<MuxStream> streams = new IntObjectHashMap<>();
     private final IdRangeSet closedPeerStreams = new IdRangeSet();
     private final ArrayDeque<MuxStream> sendQueue = new ArrayDeque<>();
@@ -521,7 +525,7 @@ public final class MuxSession implements Session {
             sessionAckOwed = true;
         }
         long now = System.nanoTime();
-        link.write(new PingFrame(false, now));
+        link.write(new PingFrame(false, now, link.bytesReceived));
         link.onPingSent(now);
         for (HealthListener listener : healthListeners) {
             try {
@@ -601,10 +605,22 @@ public final class MuxSession implements Session {
      * scheduling and send its unacknowledged chunks again on the other links, so a black-holed path costs a few
      * hundred milliseconds rather than the whole keep-alive timeout.
      */
-    private void markSuspect(Link link, long stalledNanos) {
-        link.suspect = true;
-        log.info("session {}: {} suspect: no acknowledgement for {} ms with {} chunk(s) in flight", idHex, link,
-                stalledNanos / 1_000_000, link.inFlightChunks);
+    /**
+     * How long bytes may take to reach the peer on {@code link} before it is suspected of stalling: three
+     * keep-alive intervals, two round trips, or twice the time a full queue (its cap) takes at its measured rate,
+     * whichever is longest. The last matters on slow links, where a couple of chunks are a long wait.
+     */
+    private long suspectAfter(Link link) {
+        long rate = link.rateBytesPerSecond();
+        long drainNanos = rate > 0 ? (long) (link.inFlightCap() * 1e9 / rate) : 0;
+        return Math.max(Math.max(3 * config.keepAliveInterval().toNanos(), 2 * Math.max(0, link.srttNanos())),
+                2 * drainNanos);
+    }
+
+    private void markSuspect(Link link, long lateBytes, long afterNanos, long now) {
+        link.markSuspect(now);
+        log.info("session {}: {} suspect: {} bytes sent over {} ms ago have not arrived; re-sending its {} chunk(s)"
+                + " in flight elsewhere", idHex, link, lateBytes, afterNanos / 1_000_000, link.inFlightChunks);
         for (MuxStream s : streams.values()) {
             if (s.reinjectFrom(link)) {
                 queueResend(s);
@@ -662,12 +678,16 @@ public final class MuxSession implements Session {
                 link.channel.close();
                 continue;
             }
-            long stalled = now - link.lastAckedNanos;
-            long suspectAfter = Math.max(3 * config.keepAliveInterval().toNanos(), 2 * Math.max(0, link.srttNanos()));
-            if (link.inFlightChunks > 0 && stalled > suspectAfter && !link.suspect && links.size() > 1) {
-                markSuspect(link, stalled);
-            } else if (link.suspect && link.inFlightChunks == 0) {
-                link.suspect = false; // its chunks were re-sent; give it another chance
+            // Stalled: bytes sent on this link a while ago have not reached the peer, as its per-link reports (in
+            // every PING and PONG) say. Not acknowledgements: when one link stalls, the others' chunks wait behind
+            // the gap in the stream and go unacknowledged too, though they arrived.
+            link.markSent(now);
+            long after = suspectAfter(link);
+            if (link.inFlightChunks > 0 && !link.suspect && links.size() > 1) {
+                long late = link.undeliveredSentBefore(now - after);
+                if (late > 0) {
+                    markSuspect(link, late, after, now);
+                }
             }
             if (!link.channel.isWritable()) {
                 if (link.unwritableSinceNanos == 0) {
@@ -680,31 +700,34 @@ public final class MuxSession implements Session {
             } else {
                 link.unwritableSinceNanos = 0;
             }
-            link.write(new PingFrame(false, now));
+            link.write(new PingFrame(false, now, link.bytesReceived));
             link.onPingSent(now);
             link.flush();
         }
         pump();
     }
 
-    /** [L] The link for control frames: the active link with the lowest round-trip time. */
+    /**
+     * [L] The link for control frames: the active link with the lowest round-trip time as it stands now, so a link
+     * whose heartbeat has gone unanswered for longer than another link's round trip (cut, or stuck behind a queue)
+     * stops carrying the session's ACKs within about one heartbeat interval, not at the keep-alive timeout.
+     */
     Link controlLink() {
+        long now = System.nanoTime();
         Link best = null;
+        long bestRtt = 0;
         for (Link l : links) {
             if (l.lost) {
                 continue;
             }
+            long rtt = l.currentRttNanos(now);
             if (best == null || (l.draining ? 1 : 0) < (best.draining ? 1 : 0)
-                    || (l.draining == best.draining && rttOrMax(l) < rttOrMax(best))) {
+                    || (l.draining == best.draining && rtt < bestRtt)) {
                 best = l;
+                bestRtt = rtt;
             }
         }
         return best;
-    }
-
-    private static long rttOrMax(Link l) {
-        long rtt = l.srttNanos();
-        return rtt < 0 ? Long.MAX_VALUE : rtt;
     }
 
     /** [L] Smallest smoothed RTT over the links, or 0 when unknown. */
@@ -904,10 +927,17 @@ public final class MuxSession implements Session {
     }
 
     private void onPingFrame(Link link, PingFrame frame) {
+        long now = System.nanoTime();
         if (frame.isAck()) {
-            link.onPong(frame.opaque, System.nanoTime());
+            if (link.onPong(frame.opaque, frame.receivedBytes, now)) {
+                long rate = link.clearSuspect(now, suspectAfter(link));
+                log.info("session {}: {} delivers again{}", idHex, link, rate < 0 ? ""
+                        : String.format(java.util.Locale.ROOT, " (drained at %.1f Mbit/s)", rate * 8 / 1e6));
+                requestPump();
+            }
         } else {
-            link.write(new PingFrame(true, frame.opaque));
+            link.onPeerReport(frame.receivedBytes, now);
+            link.write(new PingFrame(true, frame.opaque, link.bytesReceived));
         }
     }
 
@@ -1058,18 +1088,18 @@ public final class MuxSession implements Session {
         }
     }
 
+    /** [L] Sends everything that waits for a re-send, ahead of new chunks. */
     private void pumpResends() {
-        while (!usable.isEmpty()) {
-            MuxStream s = resendQueue.peekFirst();
-            if (s == null) {
-                return;
-            }
-            if (!s.resendSome(usable)) {
-                resendQueue.pollFirst();
-                s.inResendQueue = false;
-            }
-            pruneUsable();
+        collectResendable();
+        if (resendable.isEmpty()) {
+            return;
         }
+        MuxStream s;
+        while ((s = resendQueue.pollFirst()) != null) {
+            s.inResendQueue = false;
+            s.resendAll(resendable);
+        }
+        pruneUsable();
     }
 
     /**
@@ -1079,7 +1109,20 @@ public final class MuxSession implements Session {
      * at all (a bad link beats none).
      */
     private void collectUsable() {
-        usable.clear();
+        collectTier(usable, Link::canTakeData);
+    }
+
+    /**
+     * [L] Where re-sends may go: as {@link #collectUsable} but full links count. A re-sent chunk must not wait for
+     * room: a link is often full precisely because its chunks wait behind the gap this re-send fills.
+     */
+    private void collectResendable() {
+        collectTier(resendable, Link::takesData);
+    }
+
+    /** [L] The links that pass {@code takes}, of the highest priority tier among them (see collectUsable). */
+    private void collectTier(List<Link> into, java.util.function.Predicate<Link> takes) {
+        into.clear();
         boolean anySchedulable = false;
         for (Link l : links) {
             if (l.health.schedulable() && !l.lost && !l.draining) {
@@ -1089,13 +1132,13 @@ public final class MuxSession implements Session {
         }
         int best = Integer.MIN_VALUE;
         for (Link l : links) {
-            if (l.canTakeData() && (l.health.schedulable() || !anySchedulable)) {
+            if (takes.test(l) && (l.health.schedulable() || !anySchedulable)) {
                 best = Math.max(best, l.priority());
             }
         }
         for (Link l : links) {
-            if (l.canTakeData() && (l.health.schedulable() || !anySchedulable) && l.priority() == best) {
-                usable.add(l);
+            if (takes.test(l) && (l.health.schedulable() || !anySchedulable) && l.priority() == best) {
+                into.add(l);
             }
         }
     }
@@ -1113,6 +1156,17 @@ public final class MuxSession implements Session {
             return;
         }
         Link link = controlLink();
+        if (link != lastControlLink) {
+            if (lastControlLink != null && !lastControlLink.lost) {
+                // Moved off a live link that stopped answering: what was sent on it may never arrive, and the
+                // peer may be waiting for it to send more. ACKs are absolute, so repeat them all.
+                for (MuxStream st : streams.values()) {
+                    st.owesAck();
+                }
+                sessionAckOwed = true;
+            }
+            lastControlLink = link;
+        }
         if (sessionAckOwed) {
             sessionAckOwed = false;
             link.write(new AckFrame(0, 0, 0, recvSessionMax));

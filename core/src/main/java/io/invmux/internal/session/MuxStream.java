@@ -721,31 +721,31 @@ final class MuxStream implements Stream {
         return any;
     }
 
-    /** [L] Sends chunks waiting for a re-send; returns false when none is left. */
-    boolean resendSome(List<Link> usable) {
+    /**
+     * [L] Sends every chunk waiting for a re-send, each on the link the balancer says delivers it first, full or
+     * not ({@code candidates} are the links that take data). Never held back: the peer's reorder buffer waits for
+     * these, and links wait for the peer's acknowledgements.
+     */
+    void resendAll(List<Link> candidates) {
         if (resendCount == 0 || unacked == null || removed) {
             resendCount = 0;
-            return false;
+            return;
         }
         for (SentChunk c : unacked) {
             if (!c.needsResend) {
                 continue;
             }
-            if (usable.isEmpty()) {
-                return true;
-            }
-            Link link = session.selectNow(usable, id, c.length);
+            Link link = session.selectNow(candidates, id, c.length);
             c.needsResend = false;
-            resendCount--;
             c.link = link;
             link.onChunkInFlight(c.length);
             link.write(new DataFrame(id, c.fin ? Frame.FLAG_FIN : 0, c.offset, c.payload.retainedDuplicate()));
             session.onChunkResent(c.length);
-            if (resendCount == 0) {
-                return false;
+            if (--resendCount == 0) {
+                return;
             }
         }
-        return resendCount > 0;
+        resendCount = 0; // fewer were marked than counted: nothing is left to send
     }
 
     /** [L] The peer's cumulative acknowledgement and window for this stream. */

@@ -65,6 +65,13 @@ final class RateEstimator {
         estimate = best;
     }
 
+    /** Forgets the samples and starts again from {@code bytesPerSecond} (the link was measured anew). */
+    void restart(long bytesPerSecond) {
+        filled = 0;
+        next = 0;
+        estimate = Math.max(1, bytesPerSecond);
+    }
+
     /** Bytes per second, or 0 while unknown. */
     long bytesPerSecond() {
         return estimate;

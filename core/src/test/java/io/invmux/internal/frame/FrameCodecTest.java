@@ -161,10 +161,10 @@ class FrameCodecTest {
         @Test
         void pingAndPongRoundTripWithTheirOpaqueValue() {
             assertRoundTrip(() -> List.of(
-                    new PingFrame(false, 0x0123_4567_89AB_CDEFL),
-                    new PingFrame(true, -1L),
-                    new PingFrame(true, 0)));
-            List<Frame> frames = roundTrip(new PingFrame(false, 1), new PingFrame(true, 1));
+                    new PingFrame(false, 0x0123_4567_89AB_CDEFL, 0),
+                    new PingFrame(true, -1L, Long.MAX_VALUE),
+                    new PingFrame(true, 0, 123_456_789L)));
+            List<Frame> frames = roundTrip(new PingFrame(false, 1, 2), new PingFrame(true, 1, 3));
             assertThat(((PingFrame) frames.get(0)).isAck()).isFalse();
             assertThat(((PingFrame) frames.get(1)).isAck()).isTrue();
         }
@@ -292,8 +292,11 @@ class FrameCodecTest {
         EmbeddedChannel decoder = decoderChannel(MAX_CHUNK);
         assertThat(feed(decoder, raw(FrameCodecTest::writePreface))).isEmpty();
         assertThat(feed(decoder, raw(b -> b.writeByte(FrameType.PING).writeByte(0).writeInt(0)))).isEmpty();
-        assertThat(feed(decoder, raw(b -> b.writeInt(Wire.PING_PAYLOAD_LENGTH).writeLong(99)))).singleElement()
-                .isInstanceOfSatisfying(PingFrame.class, p -> assertThat(p.opaque).isEqualTo(99));
+        assertThat(feed(decoder, raw(b -> b.writeInt(Wire.PING_PAYLOAD_LENGTH).writeLong(99).writeLong(7)))).singleElement()
+                .isInstanceOfSatisfying(PingFrame.class, p -> {
+                    assertThat(p.opaque).isEqualTo(99);
+                    assertThat(p.receivedBytes).isEqualTo(7);
+                });
     }
 
     @Test
@@ -637,7 +640,7 @@ class FrameCodecTest {
                 header(b, 0x7F, 0, 1, 0);
                 header(b, 0x7E, 0, 1, 0); // a second violation in the same buffer: no second exception
             }));
-            ByteBuf validFrames = encodeWithoutPreface(new PingFrame(false, 1), new OpenFrame(1, new byte[] {1}));
+            ByteBuf validFrames = encodeWithoutPreface(new PingFrame(false, 1, 0), new OpenFrame(1, new byte[] {1}));
             assertThat(decoder.writeInbound(validFrames)).isFalse();
             assertThat(decoder.writeInbound(buffer("more garbage".getBytes(UTF_8)))).isFalse();
             decoder.checkException();
@@ -651,8 +654,8 @@ class FrameCodecTest {
             expectFailure(decoder, buffer("XXXX".getBytes(UTF_8)));
             ByteBuf valid = raw(b -> {
                 writePreface(b);
-                header(b, FrameType.PING, 0, 0, 8);
-                b.writeLong(1);
+                header(b, FrameType.PING, 0, 0, Wire.PING_PAYLOAD_LENGTH);
+                b.writeLong(1).writeLong(0);
             });
             assertThat(decoder.writeInbound(valid)).isFalse();
             decoder.checkException();
@@ -664,8 +667,8 @@ class FrameCodecTest {
             EmbeddedChannel decoder = decoderChannel(MAX_CHUNK);
             ByteBuf input = raw(b -> {
                 writePreface(b);
-                header(b, FrameType.PING, 0, 0, 8);
-                b.writeLong(42);
+                header(b, FrameType.PING, 0, 0, Wire.PING_PAYLOAD_LENGTH);
+                b.writeLong(42).writeLong(0);
                 header(b, FrameType.DATA, 0, 1, 8 + 2);
                 b.writeLong(0).writeShort(0x0102);
                 header(b, 0x09, 0, 0, 0);
@@ -813,7 +816,7 @@ class FrameCodecTest {
                 return new ResetFrame(stream, ErrorCode.values()[random.nextInt(ErrorCode.values().length)],
                         "reset " + random.nextInt());
             case 4:
-                return new PingFrame(random.nextBoolean(), random.nextLong());
+                return new PingFrame(random.nextBoolean(), random.nextLong(), random.nextLong());
             case 5:
                 return new GoAwayFrame(random.nextBoolean(), ErrorCode.NO_ERROR, "going " + random.nextInt());
             default:
@@ -846,8 +849,8 @@ class FrameCodecTest {
                 new AckFrame(1, Frame.FLAG_ACK_FIN, 300, 1 << 20),
                 new AckFrame(5, Frame.FLAG_ACK_CLOSED, 0, 0),
                 new ResetFrame(3, ErrorCode.CANCEL, "cancelled"),
-                new PingFrame(false, 123),
-                new PingFrame(true, 123),
+                new PingFrame(false, 123, 4096),
+                new PingFrame(true, 123, 0),
                 new GoAwayFrame(true, ErrorCode.KEEPALIVE_TIMEOUT, "link"),
                 new GoAwayFrame(false, ErrorCode.NO_ERROR, "session"));
     }
