@@ -90,12 +90,54 @@ final class StreamBytes {
     }
 
     /**
+     * Parses request messages so that their {@code bytes} fields share the message's buffer: gRPC's protobuf
+     * marshaller reads a message into a reused buffer and then copies every bytes field out of it, one more copy
+     * of every client byte on its way to the stream. Here each message gets a buffer of its own (one copy out of
+     * the transport, as before) and the {@code data} field is a view of it.
+     */
+    private static final class AliasingMarshaller<M extends Message> implements MethodDescriptor.Marshaller<M> {
+        private final MethodDescriptor.Marshaller<M> proto;
+        private final com.google.protobuf.Parser<M> parser;
+
+        @SuppressWarnings("unchecked")
+        AliasingMarshaller(M defaultInstance) {
+            this.proto = ProtoUtils.marshaller(defaultInstance);
+            this.parser = (com.google.protobuf.Parser<M>) defaultInstance.getParserForType();
+        }
+
+        @Override
+        public InputStream stream(M value) {
+            return proto.stream(value);
+        }
+
+        @Override
+        public M parse(InputStream stream) {
+            if (!(stream instanceof KnownLength)) {
+                return proto.parse(stream);
+            }
+            try {
+                byte[] message = stream.readAllBytes();
+                com.google.protobuf.CodedInputStream in = com.google.protobuf.CodedInputStream.newInstance(message);
+                in.enableAliasing(true);
+                M parsed = parser.parseFrom(in);
+                in.checkLastTagWas(0);
+                return parsed;
+            } catch (IOException e) {
+                throw io.grpc.Status.INTERNAL.withDescription("Invalid protobuf byte sequence").withCause(e)
+                        .asRuntimeException();
+            }
+        }
+    }
+
+    /**
      * {@code service} with the response marshaller of the named bidi-streaming methods replaced by one that also
-     * writes {@link StreamBytes}. Their handlers are unchanged: gRPC passes response objects through untyped.
+     * writes {@link StreamBytes}, and their request marshaller by an {@link AliasingMarshaller}. Their handlers
+     * are unchanged: gRPC passes response objects through untyped. {@code requests} and {@code responses} map
+     * full method names to the default instances of their message types.
      */
     @SuppressWarnings({"unchecked", "rawtypes"})
     static ServerServiceDefinition marshalling(ServerServiceDefinition service,
-            java.util.Map<String, Message> responses) {
+            java.util.Map<String, Message> requests, java.util.Map<String, Message> responses) {
         ServiceDescriptor original = service.getServiceDescriptor();
         ServiceDescriptor.Builder descriptor = ServiceDescriptor.newBuilder(original.getName())
                 .setSchemaDescriptor(original.getSchemaDescriptor());
@@ -104,8 +146,9 @@ final class StreamBytes {
             Message response = responses.get(m.getMethodDescriptor().getFullMethodName());
             if (response != null) {
                 MethodDescriptor md = m.getMethodDescriptor();
-                MethodDescriptor<Object, Object> replaced = md.toBuilder(md.getRequestMarshaller(),
-                        new Marshaller<>(response)).build();
+                MethodDescriptor<Object, Object> replaced = md.toBuilder(
+                        new AliasingMarshaller<>(requests.get(md.getFullMethodName())), new Marshaller<>(response))
+                        .build();
                 m = ServerMethodDefinition.create(replaced, (ServerCallHandler) m.getServerCallHandler());
             }
             descriptor.addMethod(m.getMethodDescriptor());

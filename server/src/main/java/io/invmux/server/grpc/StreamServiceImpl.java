@@ -32,6 +32,9 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
     /** The service, with data responses written straight from stream buffers (see {@link StreamBytes}). */
     public static io.grpc.ServerServiceDefinition bind(SidecarRuntime runtime) {
         return StreamBytes.marshalling(new StreamServiceImpl(runtime).bindService(), java.util.Map.of(
+                StreamServiceGrpc.getOpenStreamMethod().getFullMethodName(), OpenStreamRequest.getDefaultInstance(),
+                StreamServiceGrpc.getAcceptStreamMethod().getFullMethodName(),
+                AcceptStreamRequest.getDefaultInstance()), java.util.Map.of(
                 StreamServiceGrpc.getOpenStreamMethod().getFullMethodName(), OpenStreamResponse.getDefaultInstance(),
                 StreamServiceGrpc.getAcceptStreamMethod().getFullMethodName(),
                 AcceptStreamResponse.getDefaultInstance()));
