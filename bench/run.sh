@@ -5,7 +5,7 @@
 #   bench/run.sh [--quick] [--no-build] [CASE...]
 #
 #   CASE     throughput-1x1 | throughput-4x4 | idle-streams | pingpong | failover | sidecar | jmh
-#            default: the four cases throughput-1x1 throughput-4x4 idle-streams pingpong (~1.5-2.5 minutes);
+#            default: every case but jmh (about 6-8 minutes; sidecar alone about 2.5);
 #            jmh (the FrameCodecBenchmark, ~1 minute) runs only when named
 #   --quick  short smoke run of each case (seconds, figures not meaningful)
 #   --no-build  skip `./mvnw install` (use what bench/target holds)
