@@ -116,8 +116,15 @@ final class StreamBytes {
                 return proto.parse(stream);
             }
             try {
-                byte[] message = stream.readAllBytes();
-                com.google.protobuf.CodedInputStream in = com.google.protobuf.CodedInputStream.newInstance(message);
+                byte[] message = new byte[stream.available()]; // KnownLength: the whole message
+                int n = stream.readNBytes(message, 0, message.length);
+                if (n != message.length || stream.read() != -1) {
+                    throw new IOException("message length " + message.length + " announced, " + n + " read");
+                }
+                // Aliasing takes effect only on input protobuf knows to be immutable: this buffer is not reused,
+                // and a ByteString view of it says so.
+                com.google.protobuf.CodedInputStream in = com.google.protobuf.UnsafeByteOperations
+                        .unsafeWrap(message).newCodedInput();
                 in.enableAliasing(true);
                 M parsed = parser.parseFrom(in);
                 in.checkLastTagWas(0);
