@@ -182,13 +182,17 @@ public final class Sidecar implements AutoCloseable {
         }
         runtime.dialLink(peer.name(), link.address(), link.priority(), link.weight()).whenComplete((c, err) -> {
             if (err != null) {
-                long delay = Math.min(PEER_RETRY_MAX_MS, PEER_RETRY_MIN_MS << Math.min(attempt, 8));
+                long delay = peerRetryDelayMs(attempt);
                 log.warn("peer '{}': link {} not added ({}); retrying in {} ms", peer.name(), link.address(),
                         rootMessage(err), delay);
                 peerDialer.schedule(() -> addPeerLink(peer, link, session, attempt + 1), delay,
                         TimeUnit.MILLISECONDS);
             }
         });
+    }
+
+    private static long peerRetryDelayMs(int attempt) {
+        return Math.min(PEER_RETRY_MAX_MS, PEER_RETRY_MIN_MS << Math.min(attempt, 8));
     }
 
     /** Dials a configured peer's links; retries the whole peer with backoff until it has a session. */
@@ -200,7 +204,7 @@ public final class Sidecar implements AutoCloseable {
         SidecarConfig.Link first = links.get(0);
         runtime.dialLink(peer.name(), first.address(), first.priority(), first.weight()).whenComplete((c, e) -> {
             if (e != null) {
-                long delay = Math.min(PEER_RETRY_MAX_MS, PEER_RETRY_MIN_MS << Math.min(attempt, 8));
+                long delay = peerRetryDelayMs(attempt);
                 log.warn("peer '{}': cannot dial {} ({}); retrying in {} ms", peer.name(), first.address(),
                         rootMessage(e), delay);
                 peerDialer.schedule(() -> dialPeer(peer, attempt + 1), delay, TimeUnit.MILLISECONDS);

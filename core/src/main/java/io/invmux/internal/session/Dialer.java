@@ -50,7 +50,7 @@ public final class Dialer {
             }
             List<CompletableFuture<?>> joins = new ArrayList<>();
             for (URI uri : uris.subList(1, uris.size())) {
-                joins.add(join(session, uri, 0).handle((link, e) -> {
+                joins.add(connectLink(session, uri, false).handle((link, e) -> {
                     if (e != null) {
                         log.warn("session {}: link {} not added: {}", session.id(), uri, unwrap(e).getMessage());
                     }
@@ -61,31 +61,6 @@ public final class Dialer {
                     .whenComplete((v, e) -> result.complete(session));
         });
         return result;
-    }
-
-    /**
-     * Joins one more link to a new session. The first link completes when its proof is written, so a join can
-     * reach the listener before the listener has admitted the session; such a join is refused as UNKNOWN_SESSION
-     * and is tried again a few times, briefly.
-     */
-    private static CompletableFuture<Link> join(MuxSession session, URI uri, int attempt) {
-        return connectLink(session, uri, false).handle((link, e) -> {
-            Throwable cause = e == null ? null : unwrap(e);
-            if (cause instanceof io.invmux.InvMuxException
-                    && ((io.invmux.InvMuxException) cause).errorCode() == io.invmux.ErrorCode.UNKNOWN_SESSION
-                    && attempt < 5 && !session.isClosed()) {
-                CompletableFuture<Link> retry = new CompletableFuture<>();
-                session.loop.schedule(() -> join(session, uri, attempt + 1).whenComplete((l, x) -> {
-                    if (x != null) {
-                        retry.completeExceptionally(x);
-                    } else {
-                        retry.complete(l);
-                    }
-                }), 20L << attempt, TimeUnit.MILLISECONDS);
-                return retry;
-            }
-            return e == null ? CompletableFuture.completedFuture(link) : CompletableFuture.<Link>failedFuture(cause);
-        }).thenCompose(f -> f);
     }
 
     /** Dials one link of {@code session} and completes when its handshake is done. */

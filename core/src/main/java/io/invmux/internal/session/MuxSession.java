@@ -601,11 +601,6 @@ public final class MuxSession implements Session {
     }
 
     /**
-     * [L] Chunks on this link stopped being acknowledged although the link may still look alive: take it out of
-     * scheduling and send its unacknowledged chunks again on the other links, so a black-holed path costs a few
-     * hundred milliseconds rather than the whole keep-alive timeout.
-     */
-    /**
      * How long bytes may take to reach the peer on {@code link} before it is suspected of stalling: three
      * keep-alive intervals, two round trips, or twice the time a full queue (its cap) takes at its measured rate,
      * whichever is longest. The last matters on slow links, where a couple of chunks are a long wait.
@@ -617,6 +612,11 @@ public final class MuxSession implements Session {
                 2 * drainNanos);
     }
 
+    /**
+     * [L] Bytes sent on this link stopped arriving although the link may still look alive: take it out of
+     * scheduling and send its unacknowledged chunks again on the other links, so a black-holed or throttled path
+     * costs a few hundred milliseconds rather than the whole keep-alive timeout.
+     */
     private void markSuspect(Link link, long lateBytes, long afterNanos, long now) {
         link.markSuspect(now);
         log.info("session {}: {} suspect: {} bytes sent over {} ms ago have not arrived; re-sending its {} chunk(s)"

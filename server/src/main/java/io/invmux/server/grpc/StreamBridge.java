@@ -5,8 +5,8 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.invmux.Stream;
 import io.invmux.StreamHandler;
 import io.netty.buffer.ByteBuf;
-import java.nio.ByteBuffer;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 
 /**
  * Carries bytes between one gRPC call and one data-plane stream, with back-pressure both ways and nothing

@@ -138,24 +138,22 @@ final class StreamBytes {
 
     /**
      * {@code service} with the response marshaller of the named bidi-streaming methods replaced by one that also
-     * writes {@link StreamBytes}, and their request marshaller by an {@link AliasingMarshaller}. Their handlers
-     * are unchanged: gRPC passes response objects through untyped. {@code requests} and {@code responses} map
-     * full method names to the default instances of their message types.
+     * writes {@link StreamBytes}, and their request marshaller by an {@link AliasingMarshaller}; both take the
+     * message types from the methods' protobuf marshallers. Their handlers are unchanged: gRPC passes response
+     * objects through untyped.
      */
     @SuppressWarnings({"unchecked", "rawtypes"})
-    static ServerServiceDefinition marshalling(ServerServiceDefinition service,
-            java.util.Map<String, Message> requests, java.util.Map<String, Message> responses) {
+    static ServerServiceDefinition marshalling(ServerServiceDefinition service, java.util.Set<String> methodNames) {
         ServiceDescriptor original = service.getServiceDescriptor();
         ServiceDescriptor.Builder descriptor = ServiceDescriptor.newBuilder(original.getName())
                 .setSchemaDescriptor(original.getSchemaDescriptor());
         java.util.List<ServerMethodDefinition<?, ?>> methods = new java.util.ArrayList<>();
         for (ServerMethodDefinition<?, ?> m : service.getMethods()) {
-            Message response = responses.get(m.getMethodDescriptor().getFullMethodName());
-            if (response != null) {
-                MethodDescriptor md = m.getMethodDescriptor();
+            MethodDescriptor md = m.getMethodDescriptor();
+            if (methodNames.contains(md.getFullMethodName())) {
                 MethodDescriptor<Object, Object> replaced = md.toBuilder(
-                        new AliasingMarshaller<>(requests.get(md.getFullMethodName())), new Marshaller<>(response))
-                        .build();
+                        new AliasingMarshaller<>(prototype(md.getRequestMarshaller())),
+                        new Marshaller<>(prototype(md.getResponseMarshaller()))).build();
                 m = ServerMethodDefinition.create(replaced, (ServerCallHandler) m.getServerCallHandler());
             }
             descriptor.addMethod(m.getMethodDescriptor());
@@ -164,5 +162,9 @@ final class StreamBytes {
         ServerServiceDefinition.Builder b = ServerServiceDefinition.builder(descriptor.build());
         methods.forEach(b::addMethod);
         return b.build();
+    }
+
+    private static Message prototype(MethodDescriptor.Marshaller<?> protobuf) {
+        return (Message) ((MethodDescriptor.PrototypeMarshaller<?>) protobuf).getMessagePrototype();
     }
 }

@@ -31,13 +31,9 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
 
     /** The service, with data responses written straight from stream buffers (see {@link StreamBytes}). */
     public static io.grpc.ServerServiceDefinition bind(SidecarRuntime runtime) {
-        return StreamBytes.marshalling(new StreamServiceImpl(runtime).bindService(), java.util.Map.of(
-                StreamServiceGrpc.getOpenStreamMethod().getFullMethodName(), OpenStreamRequest.getDefaultInstance(),
-                StreamServiceGrpc.getAcceptStreamMethod().getFullMethodName(),
-                AcceptStreamRequest.getDefaultInstance()), java.util.Map.of(
-                StreamServiceGrpc.getOpenStreamMethod().getFullMethodName(), OpenStreamResponse.getDefaultInstance(),
-                StreamServiceGrpc.getAcceptStreamMethod().getFullMethodName(),
-                AcceptStreamResponse.getDefaultInstance()));
+        return StreamBytes.marshalling(new StreamServiceImpl(runtime).bindService(), java.util.Set.of(
+                StreamServiceGrpc.getOpenStreamMethod().getFullMethodName(),
+                StreamServiceGrpc.getAcceptStreamMethod().getFullMethodName()));
     }
 
     static void checkService(String field, String service) {
