@@ -1,5 +1,6 @@
 package io.invmux;
 
+import io.netty.buffer.ByteBuf;
 import java.io.Closeable;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -14,9 +15,9 @@ import java.util.concurrent.CompletableFuture;
  * <ul>
  *   <li>blocking: {@link #inputStream()} / {@link #outputStream()}, with {@link #setReadTimeout} and
  *       {@link #setWriteTimeout};</li>
- *   <li>non-blocking: {@link #tryWrite(ByteBuffer)} accepts what fits and {@link #onWritable(Runnable)} says when
- *       more fits; {@link #setHandler(StreamHandler)} plus {@link #request(long)} deliver received chunks on demand.
- *   </li>
+ *   <li>non-blocking: {@link #tryWrite(ByteBuffer)} accepts what fits (or {@link #write(ByteBuf)} hands over a
+ *       buffer without a copy) and {@link #onWritable(Runnable)} says when more fits;
+ *       {@link #setHandler(StreamHandler)} plus {@link #request(long)} deliver received chunks on demand.</li>
  * </ul>
  * All methods are thread-safe.
  */
@@ -48,6 +49,18 @@ public interface Stream extends Closeable {
      * @throws java.io.IOException if the stream was reset, write-closed or its session closed
      */
     int tryWrite(ByteBuffer src) throws java.io.IOException;
+
+    /**
+     * Queues all of {@code data} for sending without copying it, taking ownership: the stream releases it once its
+     * bytes are acknowledged by the peer, or when the stream fails. Never blocks and never refuses for lack of
+     * room: the buffer is taken whole even past the send buffer's limit, so a writer that must stay bounded checks
+     * {@link #isWritable()} (or waits for {@link #onWritable}) before its next write. For a writer that already
+     * holds its bytes in a {@code ByteBuf}, e.g. a proxy handing on what it read.
+     *
+     * @throws java.io.IOException if the stream was reset, write-closed or its session closed; {@code data} is
+     *     released then too
+     */
+    void write(ByteBuf data) throws java.io.IOException;
 
     /** True when {@link #tryWrite} would accept at least one byte. */
     boolean isWritable();

@@ -75,6 +75,64 @@ class StreamBehaviourTest {
         }
     }
 
+    /**
+     * write(ByteBuf) hands buffers over without a copy, in order with tryWrite's bytes; the stream takes each
+     * whole even past its limit (isWritable says when to stop), and releases it once the peer has acknowledged it.
+     */
+    @Test
+    void ownedBuffersAreSentInOrderWithCopiedBytesAndReleasedOnceAcknowledged() throws Exception {
+        try (Pair p = Pair.tcp(Config.builder().windowSize(64 * 1024).build(), 2)) {
+            byte[] sent = new byte[3 * 1024 * 1024];
+            new java.util.SplittableRandom(11).nextBytes(sent);
+            Stream c = p.client.openStream();
+            Stream s = p.server.acceptStream(Duration.ofSeconds(10));
+            Future<byte[]> read = pool.submit(() -> s.inputStream().readAllBytes());
+            List<io.netty.buffer.ByteBuf> owned = new ArrayList<>();
+            boolean sawNotWritable = false;
+            int at = 0;
+            int piece = 0;
+            while (at < sent.length) {
+                int n = Math.min(sent.length - at, 200 * 1024);
+                if (piece++ % 2 == 0) {
+                    io.netty.buffer.ByteBuf b = io.netty.buffer.Unpooled.directBuffer(n).writeBytes(sent, at, n);
+                    owned.add(b);
+                    c.write(b); // taken whole, whatever the room
+                } else {
+                    java.nio.ByteBuffer src = java.nio.ByteBuffer.wrap(sent, at, n);
+                    while (src.hasRemaining()) {
+                        if (c.tryWrite(src) == 0) {
+                            CompletableFuture<Void> writable = new CompletableFuture<>();
+                            c.onWritable(() -> writable.complete(null));
+                            writable.get(10, TimeUnit.SECONDS);
+                        }
+                    }
+                }
+                at += n;
+                if (!c.isWritable()) {
+                    sawNotWritable = true;
+                    CompletableFuture<Void> writable = new CompletableFuture<>();
+                    c.onWritable(() -> writable.complete(null));
+                    writable.get(10, TimeUnit.SECONDS);
+                }
+            }
+            c.closeWrite();
+            assertThat(read.get(20, TimeUnit.SECONDS)).isEqualTo(sent);
+            assertThat(sawNotWritable).as("a 200 KiB buffer fills a 64 KiB window's send buffer").isTrue();
+            await().atMost(Duration.ofSeconds(10)).until(() -> owned.stream().allMatch(b -> b.refCnt() == 0));
+        }
+    }
+
+    @Test
+    void anOwnedBufferWrittenAfterCloseWriteIsReleasedAndRefused() throws Exception {
+        try (Pair p = Pair.tcp(Config.defaults(), 1)) {
+            Stream c = p.client.openStream();
+            c.closeWrite();
+            io.netty.buffer.ByteBuf b = io.netty.buffer.Unpooled.directBuffer(16).writeLong(1).writeLong(2);
+            assertThatThrownBy(() -> c.write(b)).isInstanceOf(IOException.class);
+            assertThat(b.refCnt()).isZero();
+        }
+    }
+
     @Test
     void halfCloseFromTheOpenerStillLetsThePeerAnswer() throws Exception {
         try (Pair p = Pair.tcp(Config.defaults(), 2)) {

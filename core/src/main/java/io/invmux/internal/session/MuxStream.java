@@ -182,6 +182,31 @@ final class MuxStream implements Stream {
     }
 
     @Override
+    public void write(ByteBuf data) throws IOException {
+        synchronized (this) {
+            try {
+                checkWritable();
+            } catch (IOException e) {
+                data.release();
+                throw e;
+            }
+            int n = data.readableBytes();
+            if (n == 0) {
+                data.release();
+                return;
+            }
+            if (pending == null) {
+                pending = new ArrayDeque<>(4);
+            }
+            // Read-only: appendPending fills a writable tail buffer, and this one is the caller's memory.
+            pending.addLast(data.asReadOnly());
+            pendingBytes += n;
+            bufferedBytes += n;
+        }
+        signal();
+    }
+
+    @Override
     public synchronized boolean isWritable() {
         return failure == null && !writeClosed && bufferedBytes < writeLimit;
     }
