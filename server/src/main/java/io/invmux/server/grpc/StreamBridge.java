@@ -13,7 +13,7 @@ import java.nio.ByteBuffer;
  * buffered without bound:
  * <ul>
  *   <li>call → stream: one message is requested at a time, and the next only once the stream has taken all of
- *       the previous one ({@code tryWrite}, then {@code onWritable} when full). A slow remote reader thus stalls
+ *       the previous one and has room ({@code write} or {@code tryWrite}, then {@code onWritable} when full). A slow remote reader thus stalls
  *       the gRPC client through HTTP/2 flow control instead of growing this process's memory.</li>
  *   <li>stream → call: chunks are requested from the stream one at a time, and the next only while the call
  *       {@code isReady()}; otherwise the call's on-ready handler asks for it. A gRPC client that stops reading
@@ -78,6 +78,26 @@ final class StreamBridge<Resp> implements StreamHandler {
     void onClientData(ByteString data) {
         synchronized (this) {
             writing = data.asReadOnlyByteBuffer();
+        }
+        continueWriting();
+    }
+
+    /**
+     * A data message from the client as a buffer this bridge now owns (gRPC's receive buffers, see
+     * {@link StreamBytes}): handed to the stream whole, without a copy; the next message is asked for once the
+     * stream has room again.
+     */
+    void onClientData(ByteBuf data) {
+        try {
+            stream.write(data);
+        } catch (IOException e) {
+            fail(e);
+            return;
+        }
+        if (!stream.isWritable()) {
+            // Full (or failed: then the callback runs at once, and the next write reports the failure).
+            stream.onWritable(this::continueWriting);
+            return;
         }
         continueWriting();
     }

@@ -2,7 +2,9 @@ package io.invmux.server.grpc;
 
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.Message;
+import io.grpc.Detachable;
 import io.grpc.Drainable;
+import io.grpc.HasByteBuffer;
 import io.grpc.KnownLength;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerCallHandler;
@@ -11,22 +13,29 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.ServiceDescriptor;
 import io.grpc.protobuf.ProtoUtils;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledByteBufAllocator;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
 
 /**
- * Stream bytes on their way out of a stream call as a data response, written to gRPC straight from the stream's
- * buffer.
+ * The bytes of one data message of a stream call ({@code data}, field 2 of all four stream messages), carried
+ * without protobuf's copies, both ways.
  *
- * <p>Why: protobuf copies a direct buffer when it wraps it in a ByteString, and gRPC copies the message again when
- * it serializes it; at gigabit rates that first copy (and its garbage) is a measurable share of the sidecar's
- * CPU. A {@code StreamBytes} is handed to the response observer instead of an {@code OpenStreamResponse} /
- * {@code AcceptStreamResponse}; {@link #marshalling} makes those methods' response marshaller write it as the
- * same bytes that message would be ({@code data} is field 2 of both), so clients see no difference.
+ * <p>Out (stream → client): a {@code StreamBytes} is handed to the response observer instead of an
+ * {@code OpenStreamResponse} / {@code AcceptStreamResponse}; {@link #marshalling} makes those methods' response
+ * marshaller write it as the same bytes that message would be, straight from the stream's buffer into gRPC's, so
+ * clients see no difference. Why: protobuf copies a direct buffer when it wraps it in a ByteString, and gRPC copies
+ * the message again when it serializes it; at gigabit rates that first copy (and its garbage) is a measurable share
+ * of the sidecar's CPU. Ownership: the buffer stays the caller's; gRPC drains a message into its own buffers
+ * within {@code onNext}, so the caller may release it as soon as {@code onNext} returns.
  *
- * <p>Ownership: the buffer stays the caller's. gRPC drains a message into its own buffers within
- * {@code onNext}, so the caller may release the buffer as soon as {@code onNext} returns.
+ * <p>In (client → stream): the request marshaller turns a message holding only {@code data} into a
+ * {@code StreamBytes} over gRPC's own receive buffers (see {@link RequestMarshaller}). Ownership: the handler that
+ * receives it owns the buffer and must hand it on ({@link io.invmux.Stream#write}) or release it.
  */
 final class StreamBytes {
     /** Field 2, wire type 2 (length-delimited): {@code bytes data = 2} of both stream response messages. */
@@ -90,55 +99,176 @@ final class StreamBytes {
     }
 
     /**
-     * Parses request messages so that their {@code bytes} fields share the message's buffer: gRPC's protobuf
-     * marshaller reads a message into a reused buffer and then copies every bytes field out of it, one more copy
-     * of every client byte on its way to the stream. Here each message gets a buffer of its own (one copy out of
-     * the transport, as before) and the {@code data} field is a view of it.
+     * Parses request messages; one that holds nothing but {@code data} (every data message a client sends) comes
+     * out as a {@link StreamBytes} whose buffer <em>is</em> gRPC's receive buffers, detached from the call: no copy
+     * and no garbage on the way from the client's socket to the data plane's. Any other message (the first one, or
+     * a client that writes fields we do not expect) is parsed by protobuf into {@code M}, with its {@code bytes}
+     * fields sharing one buffer read for the message (gRPC's own marshaller copies each of them out of a reused
+     * buffer once more).
+     *
+     * <p>Ownership: a returned {@link StreamBytes} owns its buffer; the call's handler must hand it on or release
+     * it. Releasing it gives gRPC's buffers back.
      */
-    private static final class AliasingMarshaller<M extends Message> implements MethodDescriptor.Marshaller<M> {
+    private static final class RequestMarshaller<M extends Message> implements MethodDescriptor.Marshaller<Object> {
         private final MethodDescriptor.Marshaller<M> proto;
         private final com.google.protobuf.Parser<M> parser;
 
         @SuppressWarnings("unchecked")
-        AliasingMarshaller(M defaultInstance) {
+        RequestMarshaller(M defaultInstance) {
             this.proto = ProtoUtils.marshaller(defaultInstance);
             this.parser = (com.google.protobuf.Parser<M>) defaultInstance.getParserForType();
         }
 
         @Override
-        public InputStream stream(M value) {
-            return proto.stream(value);
+        @SuppressWarnings("unchecked")
+        public InputStream stream(Object value) {
+            return proto.stream((M) value);
         }
 
         @Override
-        public M parse(InputStream stream) {
+        public Object parse(InputStream stream) {
             if (!(stream instanceof KnownLength)) {
                 return proto.parse(stream);
             }
+            boolean detachable = stream instanceof Detachable && stream instanceof HasByteBuffer
+                    && ((HasByteBuffer) stream).byteBufferSupported() && stream.markSupported();
+            // Detached, the message's buffers stay valid after gRPC moves on; closing the stream releases them.
+            InputStream in = detachable ? ((Detachable) stream).detach() : stream;
+            boolean handedOver = false;
             try {
-                byte[] message = new byte[stream.available()]; // KnownLength: the whole message
-                int n = stream.readNBytes(message, 0, message.length);
-                if (n != message.length || stream.read() != -1) {
-                    throw new IOException("message length " + message.length + " announced, " + n + " read");
+                int total = in.available(); // KnownLength: the whole message
+                if (detachable) {
+                    in.mark(total);
+                    int header = dataOnlyHeaderLength(in, total);
+                    if (header > 0) {
+                        StreamBytes bytes = new StreamBytes(detachedView(in, total - header));
+                        handedOver = true;
+                        return bytes;
+                    }
+                    in.reset();
                 }
-                // Aliasing takes effect only on input protobuf knows to be immutable: this buffer is not reused,
-                // and a ByteString view of it says so.
-                com.google.protobuf.CodedInputStream in = com.google.protobuf.UnsafeByteOperations
-                        .unsafeWrap(message).newCodedInput();
-                in.enableAliasing(true);
-                M parsed = parser.parseFrom(in);
-                in.checkLastTagWas(0);
-                return parsed;
+                return parseAliasing(in, total);
             } catch (IOException e) {
                 throw io.grpc.Status.INTERNAL.withDescription("Invalid protobuf byte sequence").withCause(e)
                         .asRuntimeException();
+            } finally {
+                if (detachable && !handedOver) {
+                    closeQuietly(in);
+                }
             }
+        }
+
+        /** Reads the message into a buffer of its own and parses it with bytes fields as views of that buffer. */
+        private M parseAliasing(InputStream in, int total) throws IOException {
+            byte[] message = new byte[total];
+            int n = in.readNBytes(message, 0, message.length);
+            if (n != message.length || in.read() != -1) {
+                throw new IOException("message length " + message.length + " announced, " + n + " read");
+            }
+            // Aliasing takes effect only on input protobuf knows to be immutable: this buffer is not reused, and a
+            // ByteString view of it says so.
+            com.google.protobuf.CodedInputStream coded = com.google.protobuf.UnsafeByteOperations.unsafeWrap(message)
+                    .newCodedInput();
+            coded.enableAliasing(true);
+            M parsed = parser.parseFrom(coded);
+            coded.checkLastTagWas(0);
+            return parsed;
+        }
+    }
+
+    /**
+     * If the message of {@code total} bytes is exactly one {@code data} field (tag, varint length, the bytes), reads
+     * its tag and length and returns how many bytes they took; otherwise returns 0 (the caller resets the stream).
+     */
+    static int dataOnlyHeaderLength(InputStream in, int total) throws IOException {
+        if (total < 2 || in.read() != DATA_TAG) {
+            return 0;
+        }
+        long length = 0;
+        int header = 1;
+        for (int shift = 0; ; shift += 7) {
+            int b = in.read();
+            header++;
+            if (b < 0 || shift > 28) {
+                return 0;
+            }
+            length |= (long) (b & 0x7f) << shift;
+            if ((b & 0x80) == 0) {
+                break;
+            }
+        }
+        return length == total - header ? header : 0;
+    }
+
+    /**
+     * The next {@code length} bytes of a detached gRPC message stream as one buffer made of views of gRPC's own
+     * buffers; releasing it closes the stream, which gives those buffers back.
+     */
+    private static ByteBuf detachedView(InputStream in, int length) throws IOException {
+        DetachedMessage view = new DetachedMessage(in);
+        boolean done = false;
+        try {
+            int left = length;
+            while (left > 0) {
+                ByteBuffer piece = ((HasByteBuffer) in).getByteBuffer();
+                if (piece != null && !piece.hasRemaining()) {
+                    // The stream's current buffer is used up; gRPC moves to the next one on the next read.
+                    in.skip(0);
+                    piece = ((HasByteBuffer) in).getByteBuffer();
+                }
+                if (piece == null || !piece.hasRemaining()) {
+                    // Not expected from gRPC's buffers; copy the rest rather than fail the call.
+                    byte[] rest = in.readNBytes(left);
+                    if (rest.length != left) {
+                        throw new IOException("message ended " + (left - rest.length) + " bytes early");
+                    }
+                    view.addComponent(true, Unpooled.wrappedBuffer(rest));
+                    break;
+                }
+                int n = Math.min(piece.remaining(), left);
+                piece.limit(piece.position() + n);
+                view.addComponent(true, Unpooled.wrappedBuffer(piece));
+                if (in.skip(n) != n) {
+                    throw new IOException("message shorter than its " + length + " announced bytes");
+                }
+                left -= n;
+            }
+            done = true;
+            return view;
+        } finally {
+            if (!done) {
+                view.release(); // closes the stream
+            }
+        }
+    }
+
+    /** A buffer over a detached gRPC message's buffers that closes the message when released. */
+    private static final class DetachedMessage extends CompositeByteBuf {
+        private final InputStream message;
+
+        DetachedMessage(InputStream message) {
+            super(UnpooledByteBufAllocator.DEFAULT, true, Integer.MAX_VALUE);
+            this.message = message;
+        }
+
+        @Override
+        protected void deallocate() {
+            super.deallocate();
+            closeQuietly(message);
+        }
+    }
+
+    private static void closeQuietly(InputStream in) {
+        try {
+            in.close();
+        } catch (IOException ignored) {
+            // gRPC's buffer streams do not throw on close
         }
     }
 
     /**
      * {@code service} with the response marshaller of the named bidi-streaming methods replaced by one that also
-     * writes {@link StreamBytes}, and their request marshaller by an {@link AliasingMarshaller}; both take the
+     * writes {@link StreamBytes}, and their request marshaller by a {@link RequestMarshaller}; both take the
      * message types from the methods' protobuf marshallers. Their handlers are unchanged: gRPC passes response
      * objects through untyped.
      */
@@ -152,7 +282,7 @@ final class StreamBytes {
             MethodDescriptor md = m.getMethodDescriptor();
             if (methodNames.contains(md.getFullMethodName())) {
                 MethodDescriptor<Object, Object> replaced = md.toBuilder(
-                        new AliasingMarshaller<>(prototype(md.getRequestMarshaller())),
+                        new RequestMarshaller<>(prototype(md.getRequestMarshaller())),
                         new Marshaller<>(prototype(md.getResponseMarshaller()))).build();
                 m = ServerMethodDefinition.create(replaced, (ServerCallHandler) m.getServerCallHandler());
             }

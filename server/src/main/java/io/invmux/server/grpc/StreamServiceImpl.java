@@ -42,6 +42,16 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
         }
     }
 
+    /**
+     * The calls' request marshallers ({@link StreamBytes#marshalling}) deliver data messages as {@link StreamBytes}
+     * and others as the request type, so the request observers take {@code Object}; gRPC passes requests through
+     * untyped.
+     */
+    @SuppressWarnings("unchecked")
+    private static <T> StreamObserver<T> requests(StreamObserver<Object> observer) {
+        return (StreamObserver<T>) (StreamObserver<?>) observer;
+    }
+
     @Override
     public StreamObserver<OpenStreamRequest> openStream(StreamObserver<OpenStreamResponse> responseObserver) {
         ServerCallStreamObserver<OpenStreamResponse> out = (ServerCallStreamObserver<OpenStreamResponse>) responseObserver;
@@ -61,11 +71,21 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
             }
         });
         out.request(1);
-        return new StreamObserver<>() {
+        return requests(new StreamObserver<>() {
             private StreamBridge<OpenStreamResponse> bridge;
 
             @Override
-            public void onNext(OpenStreamRequest req) {
+            public void onNext(Object message) {
+                if (message instanceof StreamBytes bytes) {
+                    if (bridge != null) {
+                        bridge.onClientData(bytes.data);
+                    } else {
+                        bytes.data.release();
+                        out.onError(Statuses.invalid("open", "<missing>", "the first message must carry open"));
+                    }
+                    return;
+                }
+                OpenStreamRequest req = (OpenStreamRequest) message;
                 if (bridge != null) {
                     if (req.hasData()) {
                         bridge.onClientData(req.getData());
@@ -124,7 +144,7 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
                     out.onError(Statuses.invalid("open", "<missing>", "the call ended before its first message"));
                 }
             }
-        };
+        });
     }
 
     @Override
@@ -153,13 +173,23 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
             }
         });
         out.request(1);
-        return new StreamObserver<>() {
+        return requests(new StreamObserver<>() {
             private volatile StreamBridge<AcceptStreamResponse> bridge;
             private CompletableFuture<Incoming> waiting;
             private volatile boolean clientDone;
 
             @Override
-            public void onNext(AcceptStreamRequest req) {
+            public void onNext(Object message) {
+                if (message instanceof StreamBytes bytes) {
+                    StreamBridge<AcceptStreamResponse> b = bridge;
+                    if (b != null) {
+                        b.onClientData(bytes.data);
+                        return;
+                    }
+                    bytes.data.release();
+                    message = AcceptStreamRequest.getDefaultInstance(); // neither accept nor data: refused below
+                }
+                AcceptStreamRequest req = (AcceptStreamRequest) message;
                 if (waiting != null) {
                     StreamBridge<AcceptStreamResponse> b = bridge;
                     if (req.hasData() && b != null) {
@@ -242,6 +272,6 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
                     out.onError(Statuses.invalid("accept", "<missing>", "the call ended before its first message"));
                 }
             }
-        };
+        });
     }
 }
