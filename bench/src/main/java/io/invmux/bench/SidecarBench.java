@@ -35,7 +35,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * links to sidecar B, out over gRPC to the accepting application; against one direct grpc-java bidi stream (a sink
  * server answering the same OpenStream method) moving the same bytes in the same run. And the TCP forwarding path
  * (a socket into A's forward, out of B's service to a sink) against a direct socket to the sink. Reps interleave.
- * Everything runs in this one JVM (two sidecars, the applications, the sinks).
+ * Everything runs in this one JVM (two sidecars, the applications, the sinks), or with {@code --processes} each
+ * sidecar in a JVM of its own.
  */
 public final class SidecarBench {
     private static final int MESSAGE = 64 * 1024;
@@ -45,41 +46,43 @@ public final class SidecarBench {
 
     public static void main(String[] args) throws Exception {
         boolean quick = List.of(args).contains("--quick");
+        // For profiling: run only the gRPC path through the sidecars, 20 times, and print its rate.
+        boolean profileSidecars = List.of(args).contains("--profile-sidecars");
+        // Each sidecar in its own JVM, as deployed, instead of in this one.
+        boolean processes = List.of(args).contains("--processes");
+        int links = List.of(args).stream().filter(x -> x.startsWith("--links=")).map(x -> Integer.parseInt(x.substring(8)))
+                .findFirst().orElse(3);
         // Other arguments are sidecar settings for both ends (e.g. limits.maxChunkSize=64KiB).
         List<String> settings = List.of(args).stream().filter(x -> !x.startsWith("--")).toList();
         long bytes = (quick ? 64L : 1024L) << 20;
         int reps = quick ? 1 : 7;
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
-        int linkPort;
-        try (ServerSocket s = new ServerSocket(0)) {
-            linkPort = s.getLocalPort();
-        }
+        int linkPort = freePort();
         try (ServerSocket sink = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
             Thread sinkThread = new Thread(() -> sinkLoop(sink), "tcp-sink");
             sinkThread.setDaemon(true);
             sinkThread.start();
-            List<String> bSettings = new ArrayList<>(List.of("identity=pod-b", "api.address=127.0.0.1:0",
-                    "admin.address=", "listeners.0=tcp://127.0.0.1:" + linkPort, "services.0.name=sink",
+            int forwardPort = freePort();
+            List<String> bSettings = new ArrayList<>(List.of("identity=pod-b", "admin.address=",
+                    "listeners.0=tcp://127.0.0.1:" + linkPort, "services.0.name=sink",
                     "services.0.target=127.0.0.1:" + sink.getLocalPort()));
             bSettings.addAll(settings);
-            Sidecar b = Sidecar.start(ConfigLoader.load(null, Map.of(), bSettings));
-            List<String> a = new ArrayList<>(List.of("identity=pod-a", "api.address=127.0.0.1:0", "admin.address=",
-                    "listeners=[]", "peers.0.name=pod-b", "forwards.0.listen=127.0.0.1:0", "forwards.0.peer=pod-b",
-                    "forwards.0.service=sink"));
-            for (int i = 0; i < 3; i++) {
+            List<String> a = new ArrayList<>(List.of("identity=pod-a", "admin.address=",
+                    "listeners=[]", "peers.0.name=pod-b", "forwards.0.listen=127.0.0.1:" + forwardPort,
+                    "forwards.0.peer=pod-b", "forwards.0.service=sink"));
+            for (int i = 0; i < links; i++) {
                 a.add("peers.0.links." + i + ".address=tcp://127.0.0.1:" + linkPort);
             }
             a.addAll(settings);
-            Sidecar sa = Sidecar.start(ConfigLoader.load(null, Map.of(), a));
-            while (!sa.isReady()) {
-                Thread.sleep(20);
-            }
+            RunningSidecar b = RunningSidecar.start(bSettings, processes);
+            RunningSidecar sa = RunningSidecar.start(a, processes);
             Server direct = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
                     .addService(new SinkService()).build().start();
-            ManagedChannel chA = channel((InetSocketAddress) sa.apiAddress());
-            ManagedChannel chB = channel((InetSocketAddress) b.apiAddress());
+            ManagedChannel chA = channel(sa.api);
+            ManagedChannel chB = channel(b.api);
+            sa.awaitReady(chA);
             ManagedChannel chDirect = channel((InetSocketAddress) direct.getListenSockets().get(0));
-            InetSocketAddress forward = sa.forwards().forwards().values().iterator().next().boundAddress();
+            InetSocketAddress forward = new InetSocketAddress("127.0.0.1", forwardPort);
             InetSocketAddress sinkAddr = new InetSocketAddress("127.0.0.1", sink.getLocalPort());
 
             // Warm-up until the JIT has settled: the first full-size round of each path runs at half speed.
@@ -89,17 +92,37 @@ public final class SidecarBench {
                 tcp(sinkAddr, bytes);
                 tcp(forward, bytes);
             }
+            if (profileSidecars) {
+                for (int r = 0; r < 20; r++) {
+                    MESSAGES_RECEIVED.set(0);
+                    System.out.printf(Locale.ROOT, "through sidecars %.0f Mbit/s, mean message %d bytes%n",
+                            grpcThroughSidecars(chA, chB, bytes), bytes / Math.max(1, MESSAGES_RECEIVED.get()));
+                }
+                System.exit(0);
+            }
             double[] gd = new double[reps];
             double[] gs = new double[reps];
             double[] td = new double[reps];
             double[] ts = new double[reps];
+            // CPU seconds per GiB of each gRPC path (all threads of this process): says whether a path is bound by
+            // the two cores or by waiting.
+            double[] gdCpu = new double[reps];
+            double[] gsCpu = new double[reps];
+            double gib = bytes / (double) (1L << 30);
             for (int r = 0; r < reps; r++) {
+                long c0 = processCpuNanos();
                 gd[r] = grpcDirect(chDirect, bytes);
+                long c1 = processCpuNanos();
                 gs[r] = grpcThroughSidecars(chA, chB, bytes);
+                long c2 = processCpuNanos();
+                gdCpu[r] = (c1 - c0) / 1e9 / gib;
+                gsCpu[r] = (c2 - c1) / 1e9 / gib;
                 td[r] = tcp(sinkAddr, bytes);
                 ts[r] = tcp(forward, bytes);
-                System.out.printf(Locale.ROOT, "rep %d: grpc direct %.0f, through sidecars %.0f; tcp direct %.0f,"
-                        + " through forward %.0f Mbit/s%n", r + 1, gd[r], gs[r], td[r], ts[r]);
+                System.out.printf(Locale.ROOT, "rep %d: grpc direct %.0f (%.2f cpu s/GiB, %.2f cores), through"
+                        + " sidecars %.0f (%.2f cpu s/GiB, %.2f cores); tcp direct %.0f, through forward %.0f Mbit/s%n",
+                        r + 1, gd[r], gdCpu[r], cores(gdCpu[r], gd[r]), gs[r], gsCpu[r], cores(gsCpu[r], gs[r]),
+                        td[r], ts[r]);
             }
             // Each rep's paths ran back to back, so a rep's ratio compares like with like on this noisy machine; the
             // median ratio over reps is the figure.
@@ -111,8 +134,9 @@ public final class SidecarBench {
             }
             double grm = median(gr);
             System.out.printf(Locale.ROOT, "bench: case=sidecar-grpc direct_mbps=%.0f invmux_mbps=%.0f ratio=%.3f "
-                    + "ratio_min=%.3f ratio_max=%.3f target=0.70 met=%b%n", median(gd), median(gs), grm, min(gr),
-                    max(gr), grm >= 0.70);
+                    + "ratio_min=%.3f ratio_max=%.3f target=0.70 met=%b direct_cpu_s_per_gib=%.2f"
+                    + " invmux_cpu_s_per_gib=%.2f%n", median(gd), median(gs), grm, min(gr), max(gr), grm >= 0.70,
+                    median(gdCpu), median(gsCpu));
             System.out.printf(Locale.ROOT, "bench: case=sidecar-tcp-forward direct_mbps=%.0f invmux_mbps=%.0f "
                     + "ratio=%.3f ratio_min=%.3f ratio_max=%.3f%n", median(td), median(ts), median(tr), min(tr),
                     max(tr));
@@ -128,6 +152,98 @@ public final class SidecarBench {
 
     private static ManagedChannel channel(InetSocketAddress a) {
         return NettyChannelBuilder.forAddress(a.getHostString(), a.getPort()).usePlaintext().build();
+    }
+
+    private static int freePort() throws java.io.IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** A sidecar started for the bench: in this JVM, or as a child JVM running {@code invmux sidecar}. */
+    private static final class RunningSidecar {
+        final InetSocketAddress api;
+        private final Sidecar inProcess;
+        private final Process process;
+
+        private RunningSidecar(InetSocketAddress api, Sidecar inProcess, Process process) {
+            this.api = api;
+            this.inProcess = inProcess;
+            this.process = process;
+        }
+
+        static RunningSidecar start(List<String> settings, boolean asProcess) throws Exception {
+            int apiPort = freePort();
+            List<String> all = new ArrayList<>(settings);
+            all.add("api.address=127.0.0.1:" + apiPort);
+            InetSocketAddress api = new InetSocketAddress("127.0.0.1", apiPort);
+            if (!asProcess) {
+                return new RunningSidecar(api, Sidecar.start(ConfigLoader.load(null, Map.of(), all)), null);
+            }
+            List<String> cmd = new ArrayList<>(List.of(java.nio.file.Path.of(System.getProperty("java.home"), "bin",
+                    "java").toString(), "-Xmx1g", "-Dio.netty.leakDetection.level=disabled",
+                    "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", System.getProperty("java.class.path"),
+                    "io.invmux.server.cli.Main", "sidecar"));
+            for (String s : all) {
+                cmd.add("--set");
+                cmd.add(s);
+            }
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(
+                    ProcessBuilder.Redirect.INHERIT).start();
+            Runtime.getRuntime().addShutdownHook(new Thread(p::destroy));
+            CHILDREN.add(p);
+            return new RunningSidecar(api, null, p);
+        }
+
+        /** Waits until the sidecar's readiness check says SERVING (listeners bound, configured peers dialed). */
+        void awaitReady(ManagedChannel ch) throws InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (true) {
+                try {
+                    if (io.grpc.health.v1.HealthGrpc.newBlockingStub(ch).withDeadlineAfter(2, TimeUnit.SECONDS)
+                            .check(io.grpc.health.v1.HealthCheckRequest.newBuilder().setService("readiness").build())
+                            .getStatus() == io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING) {
+                        return;
+                    }
+                } catch (io.grpc.StatusRuntimeException notYet) {
+                    // not listening yet
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("sidecar on " + api + " not ready within 60 s");
+                }
+                Thread.sleep(50);
+            }
+        }
+
+        void close() throws InterruptedException {
+            if (inProcess != null) {
+                inProcess.close();
+            } else {
+                process.destroy();
+                process.waitFor(30, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    /** Data messages the accepting application got, to report their mean size. */
+    private static final AtomicLong MESSAGES_RECEIVED = new AtomicLong();
+
+    /** Sidecars running as child JVMs, whose CPU counts with this process's. */
+    private static final List<Process> CHILDREN = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    private static long processCpuNanos() {
+        long own = ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime();
+        for (Process p : CHILDREN) {
+            own += p.info().totalCpuDuration().map(java.time.Duration::toNanos).orElse(0L);
+        }
+        return own;
+    }
+
+    /** Cores busy on average during a rep that moved 1 GiB-equivalents at {@code mbps}. */
+    private static double cores(double cpuSecondsPerGib, double mbps) {
+        double secondsPerGib = (1L << 30) * 8 / (mbps * 1e6);
+        return cpuSecondsPerGib / secondsPerGib;
     }
 
     private static double min(double[] v) {
@@ -182,6 +298,7 @@ public final class SidecarBench {
             @Override
             public void onNext(AcceptStreamResponse r) {
                 got.addAndGet(r.getData().size());
+                MESSAGES_RECEIVED.incrementAndGet();
                 if (r.getEof()) {
                     accept[0].onCompleted();
                 }
