@@ -78,23 +78,38 @@ class StreamBehaviourTest {
     /**
      * write(ByteBuf) hands buffers over without a copy, in order with tryWrite's bytes; the stream takes each
      * whole even past its limit (isWritable says when to stop), and releases it once the peer has acknowledged it.
+     * Small copied writes in between leave a partly filled buffer behind, sent and empty, before the next owned one.
      */
     @Test
     void ownedBuffersAreSentInOrderWithCopiedBytesAndReleasedOnceAcknowledged() throws Exception {
         try (Pair p = Pair.tcp(Config.builder().windowSize(64 * 1024).build(), 2)) {
-            byte[] sent = new byte[3 * 1024 * 1024];
+            int[] sizes = {200 * 1024, 1000, 200 * 1024, 200 * 1024, 70_000, 3, 100_000, 200 * 1024, 5000, 1};
+            int total = java.util.Arrays.stream(sizes).sum();
+            byte[] sent = new byte[total];
             new java.util.SplittableRandom(11).nextBytes(sent);
             Stream c = p.client.openStream();
             Stream s = p.server.acceptStream(Duration.ofSeconds(10));
-            Future<byte[]> read = pool.submit(() -> s.inputStream().readAllBytes());
+            java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+            java.util.concurrent.atomic.AtomicLong gotCount = new java.util.concurrent.atomic.AtomicLong();
+            Future<?> read = pool.submit(() -> {
+                byte[] buf = new byte[8192];
+                int n;
+                while ((n = s.inputStream().read(buf)) >= 0) {
+                    synchronized (got) {
+                        got.write(buf, 0, n);
+                    }
+                    gotCount.addAndGet(n);
+                }
+                return null;
+            });
             List<io.netty.buffer.ByteBuf> owned = new ArrayList<>();
             boolean sawNotWritable = false;
             int at = 0;
-            int piece = 0;
-            while (at < sent.length) {
-                int n = Math.min(sent.length - at, 200 * 1024);
-                if (piece++ % 2 == 0) {
-                    io.netty.buffer.ByteBuf b = io.netty.buffer.Unpooled.directBuffer(n).writeBytes(sent, at, n);
+            for (int i = 0; i < sizes.length; i++) {
+                int n = sizes[i];
+                if (i % 2 == 0) {
+                    // Spare capacity, as a socket's read buffer has: the stream must not write into it.
+                    io.netty.buffer.ByteBuf b = io.netty.buffer.Unpooled.directBuffer(n + 4096).writeBytes(sent, at, n);
                     owned.add(b);
                     c.write(b); // taken whole, whatever the room
                 } else {
@@ -114,9 +129,13 @@ class StreamBehaviourTest {
                     c.onWritable(() -> writable.complete(null));
                     writable.get(10, TimeUnit.SECONDS);
                 }
+                long written = at;
+                // Everything so far has arrived before the next write: a copied write's buffer is sent and empty.
+                await().atMost(Duration.ofSeconds(10)).until(() -> gotCount.get() == written);
             }
             c.closeWrite();
-            assertThat(read.get(20, TimeUnit.SECONDS)).isEqualTo(sent);
+            read.get(20, TimeUnit.SECONDS);
+            assertThat(got.toByteArray()).isEqualTo(sent);
             assertThat(sawNotWritable).as("a 200 KiB buffer fills a 64 KiB window's send buffer").isTrue();
             await().atMost(Duration.ofSeconds(10)).until(() -> owned.stream().allMatch(b -> b.refCnt() == 0));
         }

@@ -198,8 +198,15 @@ final class MuxStream implements Stream {
             if (pending == null) {
                 pending = new ArrayDeque<>(4);
             }
-            // Read-only: appendPending fills a writable tail buffer, and this one is the caller's memory.
-            pending.addLast(data.asReadOnly());
+            ByteBuf tail = pending.peekLast();
+            if (tail != null && !tail.isReadable()) {
+                // A tail kept for appendPending to fill, all of it sent: the pump must not meet it at the head of
+                // the queue with bytes behind it (it would cut an empty chunk).
+                pending.pollLast().release();
+            }
+            // appendPending fills a tail buffer that isWritable(), and this one is the caller's memory: a slice's
+            // capacity is its length, so it never is (a read-only view would be: it reports the capacity beyond).
+            pending.addLast(data.slice());
             pendingBytes += n;
             bufferedBytes += n;
         }

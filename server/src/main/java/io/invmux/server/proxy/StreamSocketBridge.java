@@ -36,8 +36,9 @@ import org.slf4j.LoggerFactory;
  * {@code onWritable} callbacks on the session's event loop, usually another thread; those calls do nothing but hop
  * to the channel's loop with their arguments, so no state is shared between the two loops.
  *
- * <p>Ownership: a buffer read from the socket belongs to the bridge (queued in {@code inbound}) until the stream
- * has copied all of it ({@code tryWrite} copies), then it is released here. A buffer from
+ * <p>Ownership: a buffer read from the socket belongs to the bridge (queued in {@code inbound}) until it is handed
+ * to the stream whole ({@code write}, for reads of {@link #HAND_OVER_FROM} bytes or more), or until the stream has
+ * copied all of it ({@code tryWrite}), then it is released here. A buffer from
  * {@link StreamHandler#onData} passes to the channel with the write (Netty releases it once written or failed),
  * or is released here when the bridge has already finished.
  *
@@ -52,6 +53,12 @@ final class StreamSocketBridge extends ChannelInboundHandlerAdapter {
      * reader costs us.
      */
     static final int DEMAND_WINDOW = 4;
+
+    /**
+     * Socket reads of at least this many bytes are handed to the stream whole ({@code write(ByteBuf)}); smaller ones
+     * are copied, so that many small reads still make full chunks.
+     */
+    static final int HAND_OVER_FROM = 16 * 1024;
 
     private static final Logger log = LoggerFactory.getLogger(StreamSocketBridge.class);
 
@@ -126,7 +133,7 @@ final class StreamSocketBridge extends ChannelInboundHandlerAdapter {
             ReferenceCountUtil.release(msg);
             return;
         }
-        inbound.addLast((ByteBuf) msg); // ours until the stream has copied all of it
+        inbound.addLast((ByteBuf) msg); // ours until handed to the stream or copied into it
         drainInbound();
     }
 
@@ -150,7 +157,26 @@ final class StreamSocketBridge extends ChannelInboundHandlerAdapter {
         }
         ByteBuf head;
         while ((head = inbound.peekFirst()) != null) {
-            if (head.isReadable()) {
+            int n = head.readableBytes();
+            if (n >= HAND_OVER_FROM) {
+                // A large read goes to the stream as it is, no copy; the stream releases it once acknowledged.
+                inbound.pollFirst();
+                try {
+                    stream.write(head);
+                } catch (IOException e) {
+                    streamFailed(e);
+                    return;
+                }
+                bytesIn += n;
+                stats.addBytesIn(n);
+                if (!stream.isWritable()) {
+                    waitForStream();
+                    return;
+                }
+                continue;
+            }
+            if (n > 0) {
+                // A small one is copied: copies coalesce in the stream's chunk-sized buffers into fewer frames.
                 int accepted;
                 try {
                     accepted = stream.tryWrite(head.nioBuffer());
