@@ -50,6 +50,9 @@ public final class SidecarBench {
         boolean profileSidecars = List.of(args).contains("--profile-sidecars");
         // Each sidecar in its own JVM, as deployed, instead of in this one.
         boolean processes = List.of(args).contains("--processes");
+        // The applications talk to their sidecars over Unix sockets (as pods sharing a volume can) instead of
+        // loopback TCP; the direct stream stays TCP, as between two pods.
+        boolean apiUnix = List.of(args).contains("--api-unix");
         int links = List.of(args).stream().filter(x -> x.startsWith("--links=")).map(x -> Integer.parseInt(x.substring(8)))
                 .findFirst().orElse(3);
         // Other arguments are sidecar settings for both ends (e.g. limits.maxChunkSize=64KiB).
@@ -74,8 +77,8 @@ public final class SidecarBench {
                 a.add("peers.0.links." + i + ".address=tcp://127.0.0.1:" + linkPort);
             }
             a.addAll(settings);
-            RunningSidecar b = RunningSidecar.start(bSettings, processes);
-            RunningSidecar sa = RunningSidecar.start(a, processes);
+            RunningSidecar b = RunningSidecar.start(bSettings, processes, apiUnix);
+            RunningSidecar sa = RunningSidecar.start(a, processes, apiUnix);
             Server direct = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
                     .addService(new SinkService()).build().start();
             ManagedChannel chA = channel(sa.api);
@@ -150,7 +153,13 @@ public final class SidecarBench {
         System.exit(0);
     }
 
-    private static ManagedChannel channel(InetSocketAddress a) {
+    private static ManagedChannel channel(java.net.SocketAddress address) {
+        if (address instanceof io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress) {
+            return NettyChannelBuilder.forAddress(address)
+                    .channelType(io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel.class)
+                    .eventLoopGroup(UNIX_CLIENT_LOOPS.get()).usePlaintext().build();
+        }
+        InetSocketAddress a = (InetSocketAddress) address;
         return NettyChannelBuilder.forAddress(a.getHostString(), a.getPort()).usePlaintext().build();
     }
 
@@ -162,21 +171,31 @@ public final class SidecarBench {
 
     /** A sidecar started for the bench: in this JVM, or as a child JVM running {@code invmux sidecar}. */
     private static final class RunningSidecar {
-        final InetSocketAddress api;
+        final java.net.SocketAddress api;
         private final Sidecar inProcess;
         private final Process process;
 
-        private RunningSidecar(InetSocketAddress api, Sidecar inProcess, Process process) {
+        private RunningSidecar(java.net.SocketAddress api, Sidecar inProcess, Process process) {
             this.api = api;
             this.inProcess = inProcess;
             this.process = process;
         }
 
-        static RunningSidecar start(List<String> settings, boolean asProcess) throws Exception {
-            int apiPort = freePort();
+        static RunningSidecar start(List<String> settings, boolean asProcess, boolean unix) throws Exception {
             List<String> all = new ArrayList<>(settings);
-            all.add("api.address=127.0.0.1:" + apiPort);
-            InetSocketAddress api = new InetSocketAddress("127.0.0.1", apiPort);
+            java.net.SocketAddress api;
+            if (unix) {
+                java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("invmux-bench");
+                dir.toFile().deleteOnExit();
+                java.nio.file.Path socket = dir.resolve("api.sock");
+                socket.toFile().deleteOnExit();
+                all.add("api.address=unix://" + socket);
+                api = new io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress(socket.toString());
+            } else {
+                int apiPort = freePort();
+                all.add("api.address=127.0.0.1:" + apiPort);
+                api = new InetSocketAddress("127.0.0.1", apiPort);
+            }
             if (!asProcess) {
                 return new RunningSidecar(api, Sidecar.start(ConfigLoader.load(null, Map.of(), all)), null);
             }
@@ -224,6 +243,11 @@ public final class SidecarBench {
             }
         }
     }
+
+    /** Event loops for the applications' Unix-socket channels (gRPC's default loops are NIO, which cannot). */
+    private static final com.google.common.base.Supplier<io.grpc.netty.shaded.io.netty.channel.EventLoopGroup>
+            UNIX_CLIENT_LOOPS = com.google.common.base.Suppliers.memoize(
+                    () -> new io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup(2));
 
     /** Data messages the accepting application got, to report their mean size. */
     private static final AtomicLong MESSAGES_RECEIVED = new AtomicLong();

@@ -673,7 +673,14 @@ final class MuxStream implements Stream {
                 if (sessionCredit <= 0) {
                     return BLOCKED_SESSION_CREDIT;
                 }
-                n = (int) Math.min(Math.min(pending.peekFirst().readableBytes(), session.peerChunkLimit()),
+                ByteBuf head = pending.peekFirst();
+                while (!head.isReadable()) {
+                    // Never an empty chunk while bytes wait: it would be acknowledged by nothing. (Only a sent tail
+                    // with an owned buffer behind it could be here, and write() drops those.)
+                    pending.pollFirst().release();
+                    head = pending.peekFirst();
+                }
+                n = (int) Math.min(Math.min(head.readableBytes(), session.peerChunkLimit()),
                         Math.min(streamCredit, sessionCredit));
             }
         }
