@@ -113,13 +113,21 @@ public final class SidecarBench {
             double[] gsCpu = new double[reps];
             double gib = bytes / (double) (1L << 30);
             for (int r = 0; r < reps; r++) {
-                long c0 = processCpuNanos();
-                gd[r] = grpcDirect(chDirect, bytes);
-                long c1 = processCpuNanos();
-                gs[r] = grpcThroughSidecars(chA, chB, bytes);
-                long c2 = processCpuNanos();
-                gdCpu[r] = (c1 - c0) / 1e9 / gib;
-                gsCpu[r] = (c2 - c1) / 1e9 / gib;
+                // Which gRPC path goes first alternates: the second of two back-to-back runs inherits the first's
+                // garbage and the machine's drift, and would otherwise always be the same one.
+                double[] straight;
+                double[] through;
+                if (r % 2 == 0) {
+                    straight = timed(() -> grpcDirect(chDirect, bytes));
+                    through = timed(() -> grpcThroughSidecars(chA, chB, bytes));
+                } else {
+                    through = timed(() -> grpcThroughSidecars(chA, chB, bytes));
+                    straight = timed(() -> grpcDirect(chDirect, bytes));
+                }
+                gd[r] = straight[0];
+                gs[r] = through[0];
+                gdCpu[r] = straight[1] / gib;
+                gsCpu[r] = through[1] / gib;
                 td[r] = tcp(sinkAddr, bytes);
                 ts[r] = tcp(forward, bytes);
                 System.out.printf(Locale.ROOT, "rep %d: grpc direct %.0f (%.2f cpu s/GiB, %.2f cores), through"
@@ -161,6 +169,14 @@ public final class SidecarBench {
         }
         InetSocketAddress a = (InetSocketAddress) address;
         return NettyChannelBuilder.forAddress(a.getHostString(), a.getPort()).usePlaintext().build();
+    }
+
+    /** Runs one timed path after a full GC (each starts clean): its Mbit/s and the CPU seconds it cost. */
+    private static double[] timed(java.util.concurrent.Callable<Double> path) throws Exception {
+        System.gc();
+        long c0 = processCpuNanos();
+        double mbps = path.call();
+        return new double[] {mbps, (processCpuNanos() - c0) / 1e9};
     }
 
     private static int freePort() throws java.io.IOException {
