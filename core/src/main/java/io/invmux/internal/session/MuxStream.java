@@ -198,12 +198,6 @@ final class MuxStream implements Stream {
             if (pending == null) {
                 pending = new ArrayDeque<>(4);
             }
-            ByteBuf tail = pending.peekLast();
-            if (tail != null && !tail.isReadable()) {
-                // A tail kept for appendPending to fill, all of it sent: the pump must not meet it at the head of
-                // the queue with bytes behind it (it would cut an empty chunk).
-                pending.pollLast().release();
-            }
             // appendPending fills a tail buffer that isWritable(), and this one is the caller's memory: a slice's
             // capacity is its length, so it never is (a read-only view would be: it reports the capacity beyond).
             pending.addLast(data.slice());
@@ -675,8 +669,8 @@ final class MuxStream implements Stream {
                 }
                 ByteBuf head = pending.peekFirst();
                 while (!head.isReadable()) {
-                    // Never an empty chunk while bytes wait: it would be acknowledged by nothing. (Only a sent tail
-                    // with an owned buffer behind it could be here, and write() drops those.)
+                    // A buffer kept for appendPending to fill, all of it sent, with an owned buffer (write) behind
+                    // it: never cut an empty chunk from it while bytes wait (nothing would acknowledge it).
                     pending.pollFirst().release();
                     head = pending.peekFirst();
                 }
