@@ -161,12 +161,7 @@ public final class BondingBench {
             long next = System.nanoTime() + SAMPLE_NANOS;
             int tick = 0;
             while (!session.isClosed()) {
-                try {
-                    long wait = next - System.nanoTime();
-                    if (wait > 0) {
-                        TimeUnit.NANOSECONDS.sleep(wait);
-                    }
-                } catch (InterruptedException e) {
+                if (!sleepUntil(next)) {
                     return;
                 }
                 next += SAMPLE_NANOS;
@@ -420,12 +415,7 @@ public final class BondingBench {
             long next = System.nanoTime();
             while (!session.isClosed()) {
                 next += 1_000_000_000L;
-                try {
-                    long wait = next - System.nanoTime();
-                    if (wait > 0) {
-                        TimeUnit.NANOSECONDS.sleep(wait);
-                    }
-                } catch (InterruptedException e) {
+                if (!sleepUntil(next)) {
                     return;
                 }
                 try {
@@ -624,10 +614,7 @@ public final class BondingBench {
             long next = t0;
             while (!session.isClosed()) {
                 next += SAMPLE_NANOS;
-                long wait = next - System.nanoTime();
-                if (wait > 0) {
-                    TimeUnit.NANOSECONDS.sleep(wait);
-                }
+                sleepUntilOrThrow(next);
                 SessionStats s;
                 try {
                     s = session.stats();
@@ -686,10 +673,7 @@ public final class BondingBench {
                     }
                     next = System.nanoTime();
                 }
-                long wait = next - System.nanoTime();
-                if (wait > 0) {
-                    TimeUnit.NANOSECONDS.sleep(wait);
-                }
+                sleepUntilOrThrow(next);
                 next += 10_000_000L;
                 ByteBuffer.wrap(msg).putLong(seq++);
                 List<Double> target = phase.get();
@@ -801,5 +785,22 @@ public final class BondingBench {
 
     private static void err(String msg) {
         System.err.println(msg);
+    }
+
+    /** Sleeps until {@code deadline} ({@link System#nanoTime()}); false if interrupted (the caller stops). */
+    private static boolean sleepUntil(long deadline) {
+        try {
+            sleepUntilOrThrow(deadline);
+            return true;
+        } catch (InterruptedException e) {
+            return false;
+        }
+    }
+
+    private static void sleepUntilOrThrow(long deadline) throws InterruptedException {
+        long wait = deadline - System.nanoTime();
+        if (wait > 0) {
+            TimeUnit.NANOSECONDS.sleep(wait);
+        }
     }
 }
