@@ -47,34 +47,74 @@ final class StreamBytes {
         this.data = data;
     }
 
-    /** The encoded message: tag, length, bytes. */
+    /**
+     * The encoded message: tag, length, bytes. gRPC drains it ({@link Drainable}) into its buffers; it can also be
+     * read like any stream. Either way it reads {@code data} in place, within the {@code onNext} that sent it.
+     */
     private final class Encoded extends InputStream implements Drainable, KnownLength {
+        private final byte[] head;
         private final int length = data.readableBytes();
-        private boolean drained;
+        /** Bytes of head + data already read or drained. */
+        private int position;
+
+        Encoded() {
+            head = new byte[1 + CodedOutputStream.computeUInt32SizeNoTag(length)];
+            head[0] = DATA_TAG;
+            CodedOutputStream c = CodedOutputStream.newInstance(head, 1, head.length - 1);
+            try {
+                c.writeUInt32NoTag(length);
+            } catch (IOException e) {
+                throw new IllegalStateException("the header was sized for its length", e);
+            }
+        }
 
         @Override
         public int drainTo(OutputStream target) throws IOException {
-            if (drained) {
-                return 0;
+            int left = available();
+            if (position < head.length) {
+                target.write(head, position, head.length - position);
             }
-            drained = true;
-            byte[] head = new byte[1 + CodedOutputStream.computeUInt32SizeNoTag(length)];
-            head[0] = DATA_TAG;
-            CodedOutputStream c = CodedOutputStream.newInstance(head, 1, head.length - 1);
-            c.writeUInt32NoTag(length);
-            target.write(head);
-            data.getBytes(data.readerIndex(), target, length);
-            return head.length + length;
+            int dataAt = Math.max(0, position - head.length);
+            data.getBytes(data.readerIndex() + dataAt, target, length - dataAt);
+            position = head.length + length;
+            return left;
         }
 
         @Override
         public int available() {
-            return drained ? 0 : 1 + CodedOutputStream.computeUInt32SizeNoTag(length) + length;
+            return head.length + length - position;
         }
 
         @Override
         public int read() {
-            throw new UnsupportedOperationException("drained with drainTo, never read");
+            if (available() == 0) {
+                return -1;
+            }
+            int at = position++;
+            return at < head.length ? head[at] & 0xff : data.getUnsignedByte(data.readerIndex() + at - head.length);
+        }
+
+        @Override
+        public int read(byte[] into, int offset, int len) {
+            java.util.Objects.checkFromIndexSize(offset, len, into.length);
+            if (len == 0) {
+                return 0;
+            }
+            if (available() == 0) {
+                return -1;
+            }
+            int n = Math.min(len, available());
+            int done = 0;
+            if (position < head.length) {
+                int k = Math.min(n, head.length - position);
+                System.arraycopy(head, position, into, offset, k);
+                done = k;
+            }
+            if (done < n) {
+                data.getBytes(data.readerIndex() + position + done - head.length, into, offset + done, n - done);
+            }
+            position += n;
+            return n;
         }
     }
 

@@ -151,6 +151,31 @@ class StreamMarshallingTest {
         assertThat(closed.get()).as("a malformed message's buffers are given back too").isEqualTo(2);
     }
 
+    /** A transport that reads the response stream instead of draining it gets the same bytes. */
+    @Test
+    void streamBytesReadAsAStreamAreTheSameBytes() throws Exception {
+        MethodDescriptor<Object, Object> m = method(StreamServiceGrpc.getAcceptStreamMethod().getFullMethodName());
+        for (int size : new int[] {0, 1, 127, 128, 70_000}) {
+            byte[] payload = random(size);
+            ByteBuf buf = Unpooled.directBuffer(size + 3).writeZero(3).writeBytes(payload).skipBytes(3);
+            try {
+                byte[] expected = AcceptStreamResponse.newBuilder().setData(ByteString.copyFrom(payload)).build()
+                        .toByteArray();
+                assertThat(m.streamResponse(new StreamBytes(buf)).readAllBytes()).as("%d bytes", size)
+                        .isEqualTo(expected);
+                InputStream oneByOne = m.streamResponse(new StreamBytes(buf));
+                java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+                out.write(oneByOne.read());
+                out.write(oneByOne.read());
+                assertThat(((io.grpc.Drainable) oneByOne).drainTo(out)).isEqualTo(expected.length - 2);
+                assertThat(oneByOne.read()).isEqualTo(-1);
+                assertThat(out.toByteArray()).as("read two bytes, then drained").isEqualTo(expected);
+            } finally {
+                buf.release();
+            }
+        }
+    }
+
     @Test
     void streamBytesAreWrittenAsTheDataResponseProtobufWouldWrite() throws Exception {
         for (String name : new String[] {StreamServiceGrpc.getOpenStreamMethod().getFullMethodName(),
