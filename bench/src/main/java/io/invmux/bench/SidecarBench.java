@@ -111,6 +111,11 @@ public final class SidecarBench {
             // the two cores or by waiting.
             double[] gdCpu = new double[reps];
             double[] gsCpu = new double[reps];
+            // And of one loopback TCP connection (a socket writer and the sink): the price of each extra hop.
+            double[] tdCpu = new double[reps];
+            // Where each gRPC path's CPU went, summed over reps (this JVM's threads only: not with --processes).
+            Map<String, Double> gdGroups = processes ? null : new java.util.TreeMap<>();
+            Map<String, Double> gsGroups = processes ? null : new java.util.TreeMap<>();
             double gib = bytes / (double) (1L << 30);
             for (int r = 0; r < reps; r++) {
                 // Which gRPC path goes first alternates: the second of two back-to-back runs inherits the first's
@@ -118,22 +123,24 @@ public final class SidecarBench {
                 double[] straight;
                 double[] through;
                 if (r % 2 == 0) {
-                    straight = timed(() -> grpcDirect(chDirect, bytes));
-                    through = timed(() -> grpcThroughSidecars(chA, chB, bytes));
+                    straight = timed(() -> grpcDirect(chDirect, bytes), gdGroups);
+                    through = timed(() -> grpcThroughSidecars(chA, chB, bytes), gsGroups);
                 } else {
-                    through = timed(() -> grpcThroughSidecars(chA, chB, bytes));
-                    straight = timed(() -> grpcDirect(chDirect, bytes));
+                    through = timed(() -> grpcThroughSidecars(chA, chB, bytes), gsGroups);
+                    straight = timed(() -> grpcDirect(chDirect, bytes), gdGroups);
                 }
                 gd[r] = straight[0];
                 gs[r] = through[0];
                 gdCpu[r] = straight[1] / gib;
                 gsCpu[r] = through[1] / gib;
-                td[r] = tcp(sinkAddr, bytes);
+                double[] tcpDirect = timed(() -> tcp(sinkAddr, bytes));
+                td[r] = tcpDirect[0];
+                tdCpu[r] = tcpDirect[1] / gib;
                 ts[r] = tcp(forward, bytes);
                 System.out.printf(Locale.ROOT, "rep %d: grpc direct %.0f (%.2f cpu s/GiB, %.2f cores), through"
-                        + " sidecars %.0f (%.2f cpu s/GiB, %.2f cores); tcp direct %.0f, through forward %.0f Mbit/s%n",
-                        r + 1, gd[r], gdCpu[r], cores(gdCpu[r], gd[r]), gs[r], gsCpu[r], cores(gsCpu[r], gs[r]),
-                        td[r], ts[r]);
+                        + " sidecars %.0f (%.2f cpu s/GiB, %.2f cores); tcp direct %.0f (%.2f cpu s/GiB), through"
+                        + " forward %.0f Mbit/s%n", r + 1, gd[r], gdCpu[r], cores(gdCpu[r], gd[r]), gs[r], gsCpu[r],
+                        cores(gsCpu[r], gs[r]), td[r], tdCpu[r], ts[r]);
             }
             // Each rep's paths ran back to back, so a rep's ratio compares like with like on this noisy machine; the
             // median ratio over reps is the figure.
@@ -143,11 +150,15 @@ public final class SidecarBench {
                 gr[r] = gs[r] / gd[r];
                 tr[r] = ts[r] / td[r];
             }
+            if (gdGroups != null) {
+                System.out.println("cpu s/GiB by thread group, mean of " + reps + " reps: grpc direct "
+                        + perGib(gdGroups, reps * gib) + "; through sidecars " + perGib(gsGroups, reps * gib));
+            }
             double grm = median(gr);
             System.out.printf(Locale.ROOT, "bench: case=sidecar-grpc direct_mbps=%.0f invmux_mbps=%.0f ratio=%.3f "
                     + "ratio_min=%.3f ratio_max=%.3f target=0.70 met=%b direct_cpu_s_per_gib=%.2f"
-                    + " invmux_cpu_s_per_gib=%.2f%n", median(gd), median(gs), grm, min(gr), max(gr), grm >= 0.70,
-                    median(gdCpu), median(gsCpu));
+                    + " invmux_cpu_s_per_gib=%.2f tcp_hop_cpu_s_per_gib=%.2f%n", median(gd), median(gs), grm,
+                    min(gr), max(gr), grm >= 0.70, median(gdCpu), median(gsCpu), median(tdCpu));
             System.out.printf(Locale.ROOT, "bench: case=sidecar-tcp-forward direct_mbps=%.0f invmux_mbps=%.0f "
                     + "ratio=%.3f ratio_min=%.3f ratio_max=%.3f%n", median(td), median(ts), median(tr), min(tr),
                     max(tr));
@@ -173,10 +184,61 @@ public final class SidecarBench {
 
     /** Runs one timed path after a full GC (each starts clean): its Mbit/s and the CPU seconds it cost. */
     private static double[] timed(java.util.concurrent.Callable<Double> path) throws Exception {
+        return timed(path, null);
+    }
+
+    /**
+     * As {@link #timed(java.util.concurrent.Callable)}, also adding the CPU seconds of this JVM's threads, by
+     * {@link #threadGroup group}, to {@code byGroup} (when not null).
+     */
+    private static double[] timed(java.util.concurrent.Callable<Double> path, Map<String, Double> byGroup)
+            throws Exception {
         System.gc();
+        Map<String, Long> t0 = byGroup == null ? Map.of() : cpuByThreadGroup();
         long c0 = processCpuNanos();
         double mbps = path.call();
-        return new double[] {mbps, (processCpuNanos() - c0) / 1e9};
+        double cpu = (processCpuNanos() - c0) / 1e9;
+        if (byGroup != null) {
+            cpuByThreadGroup().forEach((g, ns) -> byGroup.merge(g, (ns - t0.getOrDefault(g, 0L)) / 1e9, Double::sum));
+        }
+        return new double[] {mbps, cpu};
+    }
+
+    private static String perGib(Map<String, Double> seconds, double gib) {
+        StringBuilder sb = new StringBuilder();
+        seconds.forEach((g, s) -> sb.append(sb.length() == 0 ? "" : " ").append(g).append('=')
+                .append(String.format(Locale.ROOT, "%.2f", s / gib)));
+        return sb.toString();
+    }
+
+    /** CPU nanoseconds used so far by this JVM's live threads, summed per {@link #threadGroup}. */
+    private static Map<String, Long> cpuByThreadGroup() {
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        Map<String, Long> byGroup = new java.util.TreeMap<>();
+        for (java.lang.management.ThreadInfo t : mx.getThreadInfo(mx.getAllThreadIds())) {
+            long ns = t == null ? -1 : mx.getThreadCpuTime(t.getThreadId());
+            if (ns > 0) {
+                byGroup.merge(threadGroup(t.getThreadName()), ns, Long::sum);
+            }
+        }
+        return byGroup;
+    }
+
+    /**
+     * Who a thread works for. The sidecars' stream calls run on gRPC's event loops, so "grpc-loops" is the
+     * applications' and the sidecars' HTTP/2 work together; "grpc-executor" runs the applications' callbacks.
+     */
+    private static String threadGroup(String name) {
+        if (name.startsWith("grpc-default-worker")) {
+            return "grpc-loops";
+        }
+        if (name.startsWith("grpc-default-executor")) {
+            return "grpc-executor";
+        }
+        if (name.startsWith("invmux-io")) {
+            return "dataplane-loops";
+        }
+        return "other";
     }
 
     private static int freePort() throws java.io.IOException {
