@@ -79,12 +79,15 @@ public final class SidecarBench {
             a.addAll(settings);
             RunningSidecar b = RunningSidecar.start(bSettings, processes, apiUnix);
             RunningSidecar sa = RunningSidecar.start(a, processes, apiUnix);
+            // Application B serves the direct stream; its loop is the one its channel to sidecar B uses.
             Server direct = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+                    .channelType(io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerSocketChannel.class)
+                    .bossEventLoopGroup(APP_B_LOOP).workerEventLoopGroup(APP_B_LOOP)
                     .addService(new SinkService()).build().start();
-            ManagedChannel chA = channel(sa.api);
-            ManagedChannel chB = channel(b.api);
+            ManagedChannel chA = channel(sa.api, APP_A_LOOP);
+            ManagedChannel chB = channel(b.api, APP_B_LOOP);
             sa.awaitReady(chA);
-            ManagedChannel chDirect = channel((InetSocketAddress) direct.getListenSockets().get(0));
+            ManagedChannel chDirect = channel(direct.getListenSockets().get(0), APP_A_LOOP);
             InetSocketAddress forward = new InetSocketAddress("127.0.0.1", forwardPort);
             InetSocketAddress sinkAddr = new InetSocketAddress("127.0.0.1", sink.getLocalPort());
 
@@ -157,8 +160,10 @@ public final class SidecarBench {
             double grm = median(gr);
             System.out.printf(Locale.ROOT, "bench: case=sidecar-grpc direct_mbps=%.0f invmux_mbps=%.0f ratio=%.3f "
                     + "ratio_min=%.3f ratio_max=%.3f target=0.70 met=%b direct_cpu_s_per_gib=%.2f"
-                    + " invmux_cpu_s_per_gib=%.2f tcp_hop_cpu_s_per_gib=%.2f%n", median(gd), median(gs), grm,
-                    min(gr), max(gr), grm >= 0.70, median(gdCpu), median(gsCpu), median(tdCpu));
+                    + " invmux_cpu_s_per_gib=%.2f tcp_hop_cpu_s_per_gib=%.2f%s%n", median(gd), median(gs), grm,
+                    min(gr), max(gr), grm >= 0.70, median(gdCpu), median(gsCpu), median(tdCpu),
+                    gdGroups == null || apiUnix ? "" : String.format(Locale.ROOT, " ratio_bound=%.3f",
+                            ratioBound(gd, gdCpu, tdCpu, gdGroups.getOrDefault("app-loops", 0.0) / (reps * gib))));
             System.out.printf(Locale.ROOT, "bench: case=sidecar-tcp-forward direct_mbps=%.0f invmux_mbps=%.0f "
                     + "ratio=%.3f ratio_min=%.3f ratio_max=%.3f%n", median(td), median(ts), median(tr), min(tr),
                     max(tr));
@@ -172,14 +177,14 @@ public final class SidecarBench {
         System.exit(0);
     }
 
-    private static ManagedChannel channel(java.net.SocketAddress address) {
-        if (address instanceof io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress) {
-            return NettyChannelBuilder.forAddress(address)
-                    .channelType(io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel.class)
-                    .eventLoopGroup(UNIX_CLIENT_LOOPS.get()).usePlaintext().build();
-        }
-        InetSocketAddress a = (InetSocketAddress) address;
-        return NettyChannelBuilder.forAddress(a.getHostString(), a.getPort()).usePlaintext().build();
+    /** A channel of one application (each application has its own event loop, as a process of its own would). */
+    private static ManagedChannel channel(java.net.SocketAddress address,
+            io.grpc.netty.shaded.io.netty.channel.EventLoopGroup appLoop) {
+        return NettyChannelBuilder.forAddress(address).eventLoopGroup(appLoop)
+                .channelType(address instanceof io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress
+                        ? io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel.class
+                        : io.grpc.netty.shaded.io.netty.channel.epoll.EpollSocketChannel.class)
+                .usePlaintext().build();
     }
 
     /** Runs one timed path after a full GC (each starts clean): its Mbit/s and the CPU seconds it cost. */
@@ -225,15 +230,20 @@ public final class SidecarBench {
     }
 
     /**
-     * Who a thread works for. The sidecars' stream calls run on gRPC's event loops, so "grpc-loops" is the
-     * applications' and the sidecars' HTTP/2 work together; "grpc-executor" runs the applications' callbacks.
+     * Who a thread works for: the applications' event loops ("app-loops") and callbacks ("app-executor"; gRPC's
+     * default executor, which only the applications' calls use: the sidecars' stream calls run on their event
+     * loops), the sidecars' gRPC event loops ("sidecar-grpc-loops", their HTTP/2 and stream calls) and data plane
+     * ("dataplane-loops").
      */
     private static String threadGroup(String name) {
-        if (name.startsWith("grpc-default-worker")) {
-            return "grpc-loops";
+        if (name.startsWith("app-")) {
+            return "app-loops";
         }
         if (name.startsWith("grpc-default-executor")) {
-            return "grpc-executor";
+            return "app-executor";
+        }
+        if (name.startsWith("grpc-default-worker") || name.startsWith("invmux-api")) {
+            return "sidecar-grpc-loops";
         }
         if (name.startsWith("invmux-io")) {
             return "dataplane-loops";
@@ -322,10 +332,19 @@ public final class SidecarBench {
         }
     }
 
-    /** Event loops for the applications' Unix-socket channels (gRPC's default loops are NIO, which cannot). */
-    private static final com.google.common.base.Supplier<io.grpc.netty.shaded.io.netty.channel.EventLoopGroup>
-            UNIX_CLIENT_LOOPS = com.google.common.base.Suppliers.memoize(
-                    () -> new io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup(2));
+    /**
+     * The applications' event loops: A sends (to sidecar A, or straight to B), B receives (from sidecar B, or as
+     * the direct stream's server). Each has its own, as separate processes would: on gRPC's shared default loops,
+     * which connections share a thread would depend on the order they were made, and both ends of the direct
+     * stream on one thread run at a different speed than on two.
+     */
+    private static final io.grpc.netty.shaded.io.netty.channel.EventLoopGroup APP_A_LOOP = appLoop("app-a-loop");
+    private static final io.grpc.netty.shaded.io.netty.channel.EventLoopGroup APP_B_LOOP = appLoop("app-b-loop");
+
+    private static io.grpc.netty.shaded.io.netty.channel.EventLoopGroup appLoop(String name) {
+        return new io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup(1,
+                new io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory(name, true));
+    }
 
     /** Data messages the accepting application got, to report their mean size. */
     private static final AtomicLong MESSAGES_RECEIVED = new AtomicLong();
@@ -340,6 +359,24 @@ public final class SidecarBench {
             own += p.info().totalCpuDuration().map(java.time.Duration::toNanos).orElse(0L);
         }
         return own;
+    }
+
+    /**
+     * The best ratio any pair of gRPC sidecars could reach on this machine: the direct stream's cost per GiB plus
+     * what no sidecar can avoid, two more loopback TCP connections and two more HTTP/2 endpoints (what the direct
+     * stream's own two endpoints cost on their event loops beyond its one connection), with every core busy.
+     * Goodput is cores busy ÷ CPU per byte, so the bound is (cores / direct's cores) × direct's cost ÷ that cost.
+     */
+    private static double ratioBound(double[] directMbps, double[] directCpu, double[] hopCpu, double appLoopsCpu) {
+        double direct = median(directCpu);
+        double hop = median(hopCpu);
+        double endpoints = Math.max(0, appLoopsCpu - hop);
+        double[] directCores = new double[directMbps.length];
+        for (int r = 0; r < directMbps.length; r++) {
+            directCores[r] = cores(directCpu[r], directMbps[r]);
+        }
+        double allCores = Runtime.getRuntime().availableProcessors();
+        return allCores / median(directCores) * direct / (direct + 2 * hop + endpoints);
     }
 
     /** Cores busy on average during a rep that moved 1 GiB-equivalents at {@code mbps}. */

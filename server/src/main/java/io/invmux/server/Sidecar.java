@@ -136,7 +136,8 @@ public final class Sidecar implements AutoCloseable {
         NettyServerBuilder b;
         if (api.address() instanceof UnixAddress u) {
             Files.deleteIfExists(u.path());
-            unixGroup = new EpollEventLoopGroup(2);
+            unixGroup = new EpollEventLoopGroup(2,
+                    new io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory("invmux-api-unix", true));
             b = NettyServerBuilder.forAddress(new DomainSocketAddress(u.path().toString()))
                     .channelType(EpollServerDomainSocketChannel.class).bossEventLoopGroup(unixGroup)
                     .workerEventLoopGroup(unixGroup);
