@@ -8,7 +8,7 @@ public interface Connection {
     /** Transport name, as in the URI scheme ("tcp", "mem"). */
     String type();
 
-    /** Remote address as the transport names it. */
+    /** Remote address: {@code host:port} ({@code [v6]:port}) for IP links, else as the transport names it. */
     String remoteAddress();
 
     /** Latest measured quality. */

@@ -37,6 +37,11 @@ public final class ApiClient {
 
     ManagedChannel channel() {
         String endpoint = endpoint();
+        if (endpoint.startsWith("unix://")) {
+            // gRPC asks every client channel for SO_KEEPALIVE, which a Unix socket does not have; Netty's warning
+            // about it would be printed into the operator's output on every command.
+            System.setProperty("org.slf4j.simpleLogger.log.io.grpc.netty.shaded.io.netty.bootstrap.Bootstrap", "error");
+        }
         NettyChannelBuilder b = endpoint.startsWith("unix://")
                 ? NettyChannelBuilder.forAddress(new io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress(
                         endpoint.substring("unix://".length())))

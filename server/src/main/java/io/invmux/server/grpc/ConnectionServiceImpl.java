@@ -48,19 +48,26 @@ public final class ConnectionServiceImpl extends ConnectionServiceGrpc.Connectio
         this.runtime = runtime;
     }
 
-    private static URI linkUri(String field, String address) {
+    /** {@code address} as a link URI of a transport this sidecar has, or INVALID_ARGUMENT naming {@code field}. */
+    private URI linkUri(String field, String address) {
         if (address.isEmpty()) {
             throw Statuses.invalid(field, address, "must be a link URI such as tcp://host:port");
         }
+        URI uri;
         try {
-            URI uri = new URI(address);
-            if (uri.getScheme() == null) {
-                throw Statuses.invalid(field, address, "must be a link URI with a scheme, such as tcp://host:port");
-            }
-            return uri;
+            uri = new URI(address);
         } catch (java.net.URISyntaxException e) {
             throw Statuses.invalid(field, address, "is not a valid URI: " + e.getReason());
         }
+        if (uri.getScheme() == null) {
+            throw Statuses.invalid(field, address, "must be a link URI with a scheme, such as tcp://host:port");
+        }
+        try {
+            runtime.connectionRegistry().factoryFor(uri);
+        } catch (IllegalArgumentException e) {
+            throw Statuses.invalid(field, address, e.getMessage());
+        }
+        return uri;
     }
 
     @Override

@@ -66,6 +66,11 @@ public final class SidecarRuntime implements AutoCloseable {
         acceptSessions();
     }
 
+    /** The transports links and listeners can use. */
+    public io.invmux.ConnectionRegistry connectionRegistry() {
+        return config.connectionRegistry();
+    }
+
     public String identity() {
         return identity;
     }

@@ -60,12 +60,23 @@ public final class SidecarProcess implements AutoCloseable {
     /** Starts {@code invmux sidecar} with these {@code --set} overrides (api.address is chosen here). */
     public static SidecarProcess start(String name, List<String> settings, List<String> extraArgs) throws IOException {
         int api = freePort();
+        return start(name, "127.0.0.1:" + api, api, settings, extraArgs);
+    }
+
+    /** Starts {@code invmux sidecar} with its API on this Unix socket ({@link #apiPort} is then -1). */
+    public static SidecarProcess startOnUnixSocket(String name, Path socket, List<String> settings)
+            throws IOException {
+        return start(name, "unix://" + socket, -1, settings, List.of());
+    }
+
+    private static SidecarProcess start(String name, String apiAddress, int api, List<String> settings,
+            List<String> extraArgs) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx256m", "-jar", jar().toString(), "sidecar"));
         cmd.addAll(extraArgs);
         List<String> all = new ArrayList<>(settings);
         all.add("identity=" + name);
-        all.add("api.address=127.0.0.1:" + api);
+        all.add("api.address=" + apiAddress);
         for (String s : all) {
             cmd.add("--set");
             cmd.add(s);
