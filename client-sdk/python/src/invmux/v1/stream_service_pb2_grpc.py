@@ -27,11 +27,12 @@ if _version_not_supported:
 
 class StreamServiceStub:
     """StreamService carries application bytes over the bundle. Each call is one stream; bytes flow both ways as
-    `data` messages (the server sends at most 64 KiB per message). Half-close, each direction on its own: the
-    client completing its request side ends what it writes; when the peer has finished writing, the server sends
-    one `eof` message and no more data. The server ends the call (status OK) once both directions are finished.
-    Errors end the call with a status: UNAVAILABLE (peer or session lost), RESOURCE_EXHAUSTED (refused by the
-    peer's limits), CANCELLED (reset by the peer).
+    `data` messages (the server sends at most 256 KiB per message: what arrived together, merged). Half-close, each
+    direction on its own: the client completing its request side ends what it writes; when the peer has finished
+    writing, the server sends one `eof` message and no more data. The server ends the call (status OK) once both
+    directions are finished. Errors end the call with a status: UNAVAILABLE (peer or session lost),
+    RESOURCE_EXHAUSTED (refused by the peer's limits, or this connection already holds api.maxStreamsPerClient
+    streaming calls, or a message is over api.maxMessageSize), CANCELLED (reset by the peer).
     """
 
     def __init__(self, channel):
@@ -54,11 +55,12 @@ class StreamServiceStub:
 
 class StreamServiceServicer:
     """StreamService carries application bytes over the bundle. Each call is one stream; bytes flow both ways as
-    `data` messages (the server sends at most 64 KiB per message). Half-close, each direction on its own: the
-    client completing its request side ends what it writes; when the peer has finished writing, the server sends
-    one `eof` message and no more data. The server ends the call (status OK) once both directions are finished.
-    Errors end the call with a status: UNAVAILABLE (peer or session lost), RESOURCE_EXHAUSTED (refused by the
-    peer's limits), CANCELLED (reset by the peer).
+    `data` messages (the server sends at most 256 KiB per message: what arrived together, merged). Half-close, each
+    direction on its own: the client completing its request side ends what it writes; when the peer has finished
+    writing, the server sends one `eof` message and no more data. The server ends the call (status OK) once both
+    directions are finished. Errors end the call with a status: UNAVAILABLE (peer or session lost),
+    RESOURCE_EXHAUSTED (refused by the peer's limits, or this connection already holds api.maxStreamsPerClient
+    streaming calls, or a message is over api.maxMessageSize), CANCELLED (reset by the peer).
     """
 
     def OpenStream(self, request_iterator, context):
@@ -99,11 +101,12 @@ def add_StreamServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class StreamService:
     """StreamService carries application bytes over the bundle. Each call is one stream; bytes flow both ways as
-    `data` messages (the server sends at most 64 KiB per message). Half-close, each direction on its own: the
-    client completing its request side ends what it writes; when the peer has finished writing, the server sends
-    one `eof` message and no more data. The server ends the call (status OK) once both directions are finished.
-    Errors end the call with a status: UNAVAILABLE (peer or session lost), RESOURCE_EXHAUSTED (refused by the
-    peer's limits), CANCELLED (reset by the peer).
+    `data` messages (the server sends at most 256 KiB per message: what arrived together, merged). Half-close, each
+    direction on its own: the client completing its request side ends what it writes; when the peer has finished
+    writing, the server sends one `eof` message and no more data. The server ends the call (status OK) once both
+    directions are finished. Errors end the call with a status: UNAVAILABLE (peer or session lost),
+    RESOURCE_EXHAUSTED (refused by the peer's limits, or this connection already holds api.maxStreamsPerClient
+    streaming calls, or a message is over api.maxMessageSize), CANCELLED (reset by the peer).
     """
 
     @staticmethod

@@ -1107,11 +1107,12 @@ export const AcceptStreamResponse: MessageFns<AcceptStreamResponse> = {
 
 /**
  * StreamService carries application bytes over the bundle. Each call is one stream; bytes flow both ways as
- * `data` messages (the server sends at most 64 KiB per message). Half-close, each direction on its own: the
- * client completing its request side ends what it writes; when the peer has finished writing, the server sends
- * one `eof` message and no more data. The server ends the call (status OK) once both directions are finished.
- * Errors end the call with a status: UNAVAILABLE (peer or session lost), RESOURCE_EXHAUSTED (refused by the
- * peer's limits), CANCELLED (reset by the peer).
+ * `data` messages (the server sends at most 256 KiB per message: what arrived together, merged). Half-close, each
+ * direction on its own: the client completing its request side ends what it writes; when the peer has finished
+ * writing, the server sends one `eof` message and no more data. The server ends the call (status OK) once both
+ * directions are finished. Errors end the call with a status: UNAVAILABLE (peer or session lost),
+ * RESOURCE_EXHAUSTED (refused by the peer's limits, or this connection already holds api.maxStreamsPerClient
+ * streaming calls, or a message is over api.maxMessageSize), CANCELLED (reset by the peer).
  */
 export type StreamServiceService = typeof StreamServiceService;
 export const StreamServiceService = {

@@ -21,6 +21,7 @@ import io.invmux.server.grpc.ConnectionServiceImpl;
 import io.invmux.server.grpc.ForwardServiceImpl;
 import io.invmux.server.grpc.MonitorServiceImpl;
 import io.invmux.server.grpc.StreamServiceImpl;
+import io.invmux.server.grpc.StreamingCallLimit;
 import io.invmux.server.proxy.TcpServiceConnector;
 import io.invmux.server.runtime.SidecarRuntime;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -51,6 +52,8 @@ public final class Sidecar implements AutoCloseable {
     public static final String READINESS = "readiness";
     private static final long PEER_RETRY_MIN_MS = 250;
     private static final long PEER_RETRY_MAX_MS = 5_000;
+    /** Concurrent unary calls a client connection may have beyond its streaming-call limit. */
+    private static final int UNARY_HEADROOM = 64;
 
     private final SidecarConfig config;
     private final SidecarRuntime runtime;
@@ -148,9 +151,13 @@ public final class Sidecar implements AutoCloseable {
         var services = List.of(StreamServiceImpl.bind(runtime),
                 new ConnectionServiceImpl(runtime).bindService(), monitor.bindService(),
                 new ForwardServiceImpl(forwards).bindService(), ProtoReflectionServiceV1.newInstance().bindService());
+        StreamingCallLimit streamingLimit = new StreamingCallLimit(api.maxStreamsPerClient());
+        b.addTransportFilter(streamingLimit.transportFilter());
         for (var svc : services) {
+            // The token is checked first (interceptors added later run earlier): a refused call counts nothing.
+            var limited = ServerInterceptors.intercept(svc, streamingLimit);
             b.addService(api.tokenIfSet().isPresent()
-                    ? ServerInterceptors.intercept(svc, new AuthInterceptor(api.tokenIfSet().get())) : svc);
+                    ? ServerInterceptors.intercept(limited, new AuthInterceptor(api.tokenIfSet().get())) : limited);
         }
         b.addService(health.getHealthService());
         // The stream calls never block (StreamBridge writes with tryWrite/onWritable and reads on request), so
@@ -164,7 +171,10 @@ public final class Sidecar implements AutoCloseable {
                         ? com.google.common.util.concurrent.MoreExecutors.directExecutor() : null;
             }
         });
-        b.maxInboundMessageSize(api.maxMessageSize()).maxConcurrentCallsPerConnection(api.maxStreamsPerClient())
+        // HTTP/2's stream limit leaves room above the streaming-call limit for unary calls, so a client at its
+        // limit can still be managed; StreamingCallLimit is what refuses the streaming call one too many.
+        b.maxInboundMessageSize(api.maxMessageSize())
+                .maxConcurrentCallsPerConnection(api.maxStreamsPerClient() + UNARY_HEADROOM)
                 .permitKeepAliveTime(10, TimeUnit.SECONDS).permitKeepAliveWithoutCalls(true);
         Server server = b.build().start();
         servers.add(server);

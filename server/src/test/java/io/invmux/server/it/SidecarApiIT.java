@@ -36,7 +36,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
@@ -126,26 +125,12 @@ class SidecarApiIT {
 
     @Test
     void reflectionListsTheApi() throws Exception {
-        CompletableFuture<ServerReflectionResponse> answer = new CompletableFuture<>();
+        FirstResponse<ServerReflectionRequest, ServerReflectionResponse> answer = new FirstResponse<>();
         StreamObserver<ServerReflectionRequest> req = ServerReflectionGrpc.newStub(channel)
-                .withCallCredentials(token(TOKEN)).serverReflectionInfo(new StreamObserver<>() {
-                    @Override
-                    public void onNext(ServerReflectionResponse value) {
-                        answer.complete(value);
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                        answer.completeExceptionally(t);
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                    }
-                });
+                .withCallCredentials(token(TOKEN)).serverReflectionInfo(answer);
         req.onNext(ServerReflectionRequest.newBuilder().setListServices("").build());
         req.onCompleted();
-        List<String> names = answer.get(10, TimeUnit.SECONDS).getListServicesResponse().getServiceList().stream()
+        List<String> names = answer.first.get(10, TimeUnit.SECONDS).getListServicesResponse().getServiceList().stream()
                 .map(s -> s.getName()).toList();
         assertThat(names).contains("invmux.v1.StreamService", "invmux.v1.ConnectionService",
                 "invmux.v1.MonitorService", "invmux.v1.ForwardService", "grpc.health.v1.Health");
