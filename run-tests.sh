@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test of the project, in the order a change is most likely to break them:
 #   1. the Maven build: unit tests, then the end-to-end tests that run real sidecar processes from the jar;
-#   2. the API contract's lint (buf);
+#   2. the API contract's lint and its breaking-change check against v1 (buf);
 #   3. the deployment checks: the image's jlink runtime running the sidecar, the Kubernetes manifests rendered and
 #      validated offline, and (as root, where network namespaces work) the two-pod rehearsal;
 #   4. the client SDKs' live tests in Java, Python, Node and Go against real sidecars (when present).
