@@ -477,6 +477,6 @@ final class Link implements Connection {
 
     @Override
     public String toString() {
-        return "link " + linkId + " (" + type + " " + channel.remoteAddress() + ")";
+        return "link " + linkId + " (" + type + " " + remoteAddress() + ")";
     }
 }

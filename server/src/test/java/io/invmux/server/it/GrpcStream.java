@@ -180,6 +180,11 @@ final class GrpcStream<Req, Resp> {
 
         @Override
         public int read(byte[] b, int off, int len) throws IOException {
+            if (len == 0) {
+                // As InputStream says; readNBytes asks for 0 bytes once its buffer is full, and waiting for the
+                // next message then would hang a reader that has all it wanted.
+                return 0;
+            }
             while (position >= current.size()) {
                 if (current == EOF) {
                     return -1;

@@ -148,6 +148,12 @@ public final class SidecarProcess implements AutoCloseable {
         return process.exitValue();
     }
 
+    /** SIGKILL: the process dies at once, as on a crash or an OOM kill. */
+    public void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(30, TimeUnit.SECONDS);
+    }
+
     public boolean isAlive() {
         return process.isAlive();
     }
