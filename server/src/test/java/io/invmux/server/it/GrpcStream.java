@@ -66,6 +66,21 @@ final class GrpcStream<Req, Resp> {
         return s;
     }
 
+    /** The two ends of one stream, each past its first message (opened / accepted). */
+    record Joined(GrpcStream<OpenStreamRequest, OpenStreamResponse> opener,
+            GrpcStream<AcceptStreamRequest, AcceptStreamResponse> acceptor) {
+    }
+
+    /** Accepts {@code service} on {@code acceptOn}, opens a stream to it from {@code openFrom}, waits for both. */
+    static Joined join(ManagedChannel openFrom, ManagedChannel acceptOn, String peer, String service)
+            throws IOException {
+        var acceptor = accept(acceptOn, service);
+        var opener = open(openFrom, peer, service);
+        opener.awaitInfo(30);
+        acceptor.awaitInfo(30);
+        return new Joined(opener, acceptor);
+    }
+
     private ClientResponseObserver<Req, Resp> observer() {
         return new ClientResponseObserver<>() {
             @Override

@@ -8,7 +8,6 @@ import io.grpc.Status;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.invmux.TestData;
 import java.io.IOException;
 import java.net.URI;
@@ -16,7 +15,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -32,7 +30,7 @@ import org.junit.jupiter.api.Test;
 /** Back-pressure across the whole path, and the graceful stop on SIGTERM, with two sidecar processes. */
 class LifecycleIT {
     private final ExecutorService pool = Executors.newCachedThreadPool();
-    private final List<ManagedChannel> channels = new ArrayList<>();
+    private final ApiChannels channels = new ApiChannels();
     private SidecarProcess podA;
     private SidecarProcess podB;
     private int adminA;
@@ -48,7 +46,7 @@ class LifecycleIT {
         podA = SidecarProcess.start("pod-a", List.of("admin.address=127.0.0.1:" + adminA, "listeners=[]",
                 "peers.0.name=pod-b", "peers.0.links.0.address=tcp://127.0.0.1:" + linkPort,
                 "peers.0.links.1.address=tcp://127.0.0.1:" + linkPort, "limits.drainTimeout=30s"), List.of());
-        ManagedChannel a = channel(podA);
+        ManagedChannel a = channels.to(podA);
         await().atMost(Duration.ofSeconds(30)).until(() -> HealthGrpc.newBlockingStub(a)
                 .check(HealthCheckRequest.newBuilder().setService("readiness").build()).getStatus()
                 == HealthCheckResponse.ServingStatus.SERVING);
@@ -56,19 +54,13 @@ class LifecycleIT {
 
     @AfterEach
     void stop() throws Exception {
-        channels.forEach(ManagedChannel::shutdownNow);
+        channels.close();
         if (podA.isAlive()) {
             podA.stop();
         }
         podB.stop();
         pool.shutdownNow();
         assertThat(pool.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
-    }
-
-    private ManagedChannel channel(SidecarProcess p) {
-        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", p.apiPort).usePlaintext().build();
-        channels.add(ch);
-        return ch;
     }
 
     private static long metric(int adminPort, String name) throws Exception {
@@ -81,10 +73,9 @@ class LifecycleIT {
 
     @Test
     void aReaderThatStopsReadingStallsTheRemoteWriterInsteadOfFillingTheSidecars() throws Exception {
-        var acceptor = GrpcStream.accept(channel(podB), "slow");
-        var opener = GrpcStream.open(channel(podA), "pod-b", "slow");
-        opener.awaitInfo(30);
-        acceptor.awaitInfo(30);
+        var joined = GrpcStream.join(channels.to(podA), channels.to(podB), "pod-b", "slow");
+        var opener = joined.opener();
+        var acceptor = joined.acceptor();
         AtomicLong written = new AtomicLong();
         Future<?> writer = pool.submit(() -> {
             byte[] block = new byte[256 * 1024];
@@ -128,15 +119,14 @@ class LifecycleIT {
 
     @Test
     void sigtermStopsNewStreamsLetsOpenOnesFinishAndExitsZero() throws Exception {
-        var acceptor = GrpcStream.accept(channel(podB), "drain");
-        var opener = GrpcStream.open(channel(podA), "pod-b", "drain");
-        opener.awaitInfo(30);
-        acceptor.awaitInfo(30);
+        var joined = GrpcStream.join(channels.to(podA), channels.to(podB), "pod-b", "drain");
+        var opener = joined.opener();
+        var acceptor = joined.acceptor();
         opener.out.write(new byte[1024]);
         Future<Integer> exit = pool.submit(() -> podA.stop()); // SIGTERM; waits for the exit code
         podA.awaitLine("draining", 20);
         // New streams are refused...
-        assertThat(GrpcStream.open(channel(podA), "pod-b", "drain").awaitFailure(20).getCode())
+        assertThat(GrpcStream.open(channels.to(podA), "pod-b", "drain").awaitFailure(20).getCode())
                 .isIn(Status.Code.UNAVAILABLE, Status.Code.RESOURCE_EXHAUSTED);
         // ...while the open one carries on to its end, both ways.
         Future<TestData.Digest> atB = pool.submit(() -> {

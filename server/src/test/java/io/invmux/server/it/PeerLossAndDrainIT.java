@@ -8,7 +8,6 @@ import io.grpc.Status;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,7 +26,7 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(120)
 class PeerLossAndDrainIT {
     private final ExecutorService pool = Executors.newCachedThreadPool();
-    private final List<ManagedChannel> channels = new ArrayList<>();
+    private final ApiChannels channels = new ApiChannels();
     private SidecarProcess podA;
     private SidecarProcess podB;
 
@@ -46,7 +45,7 @@ class PeerLossAndDrainIT {
 
     @AfterEach
     void stop() throws Exception {
-        channels.forEach(ManagedChannel::shutdownNow);
+        channels.close();
         for (SidecarProcess p : new SidecarProcess[] {podA, podB}) {
             if (p != null && p.isAlive()) {
                 p.stop();
@@ -56,24 +55,17 @@ class PeerLossAndDrainIT {
         assertThat(pool.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
     }
 
-    private ManagedChannel channel(SidecarProcess p) {
-        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", p.apiPort).usePlaintext().build();
-        channels.add(ch);
-        return ch;
-    }
-
     private ServingStatus readiness(SidecarProcess p) {
-        return HealthGrpc.newBlockingStub(channel(p)).withDeadlineAfter(10, TimeUnit.SECONDS)
+        return HealthGrpc.newBlockingStub(channels.to(p)).withDeadlineAfter(10, TimeUnit.SECONDS)
                 .check(HealthCheckRequest.newBuilder().setService("readiness").build()).getStatus();
     }
 
     @Test
     void aStreamWhosePeerSidecarDiesEndsUnavailableAfterTheResumeGrace() throws Exception {
         start("limits.resumeGracePeriod=2s");
-        var acceptor = GrpcStream.accept(channel(podB), "svc");
-        var opener = GrpcStream.open(channel(podA), "pod-b", "svc");
-        opener.awaitInfo(30);
-        acceptor.awaitInfo(30);
+        var joined = GrpcStream.join(channels.to(podA), channels.to(podB), "pod-b", "svc");
+        var opener = joined.opener();
+        var acceptor = joined.acceptor();
         opener.out.write(new byte[64 * 1024]);
         assertThat(acceptor.in.readNBytes(64 * 1024)).hasSize(64 * 1024);
 
@@ -84,7 +76,7 @@ class PeerLossAndDrainIT {
         assertThat(ended.getCode()).as(ended.toString()).isEqualTo(Status.Code.UNAVAILABLE);
         assertThat(ended.getDescription()).isNotBlank();
         // pod-a itself carries on: it answers, and a new stream to the dead peer is refused the same way.
-        assertThat(GrpcStream.open(channel(podA), "pod-b", "svc").awaitFailure(60).getCode())
+        assertThat(GrpcStream.open(channels.to(podA), "pod-b", "svc").awaitFailure(60).getCode())
                 .isEqualTo(Status.Code.UNAVAILABLE);
         assertThat(readiness(podA)).isEqualTo(ServingStatus.NOT_SERVING);
     }
@@ -92,11 +84,10 @@ class PeerLossAndDrainIT {
     @Test
     void aStreamStillOpenAtTheDrainDeadlineIsEndedAndTheSidecarExitsZero() throws Exception {
         start("limits.drainTimeout=2s");
-        var acceptor = GrpcStream.accept(channel(podB), "svc");
-        var opener = GrpcStream.open(channel(podA), "pod-b", "svc");
-        opener.awaitInfo(30);
-        acceptor.awaitInfo(30);
-        ManagedChannel probe = channel(podA);
+        var joined = GrpcStream.join(channels.to(podA), channels.to(podB), "pod-b", "svc");
+        var opener = joined.opener();
+        var acceptor = joined.acceptor();
+        ManagedChannel probe = channels.to(podA);
 
         long sigterm = System.nanoTime();
         Future<Integer> exit = pool.submit(() -> podA.stop());
