@@ -251,9 +251,9 @@ public final class ConnectionServiceImpl extends ConnectionServiceGrpc.Connectio
     public void addListener(AddListenerRequest req, StreamObserver<AddListenerResponse> out) {
         try {
             linkUri("address", req.getAddress());
-            Object bound = runtime.addListenAddress(req.getAddress()).get(10, TimeUnit.SECONDS);
+            String bound = runtime.addListenAddress(req.getAddress()).get(10, TimeUnit.SECONDS);
             out.onNext(AddListenerResponse.newBuilder().setListener(Listener.newBuilder()
-                    .setAddress(req.getAddress()).setBoundAddress(String.valueOf(bound))).build());
+                    .setAddress(req.getAddress()).setBoundAddress(bound)).build());
             out.onCompleted();
         } catch (Exception e) {
             out.onError(Statuses.from(e));

@@ -13,6 +13,7 @@ import io.invmux.Stream;
 import io.invmux.internal.session.MuxSessionListener;
 import io.invmux.proto.v1.PeerStreamHeader;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.URI;
 import java.util.ArrayList;
@@ -89,14 +90,27 @@ public final class SidecarRuntime implements AutoCloseable {
 
     // ------------------------------------------------------------------ listeners (peer links)
 
-    /** Starts accepting peer links on {@code address}; completes with the bound address. */
-    public CompletableFuture<SocketAddress> addListenAddress(String address) {
+    /** Starts accepting peer links on {@code address}; completes with the bound address as a link URI. */
+    public CompletableFuture<String> addListenAddress(String address) {
         URI uri = URI.create(address);
         return listener.listen(uri).thenApply(bound -> {
-            listenerAddresses.put(address, String.valueOf(bound));
-            log.info("accepting peer links on {} ({})", address, bound);
-            return bound;
+            String boundUri = boundUri(uri, bound);
+            listenerAddresses.put(address, boundUri);
+            log.info("accepting peer links on {} ({})", address, boundUri);
+            return boundUri;
         });
+    }
+
+    /**
+     * What a peer dials to reach a listener: {@code tcp://10.0.0.5:7700} for one asked for as
+     * {@code tcp://10.0.0.5:0} (SocketAddress.toString() gives "/10.0.0.5:7700", which no peer can dial).
+     */
+    private static String boundUri(URI given, SocketAddress bound) {
+        if (bound instanceof InetSocketAddress a) {
+            String host = a.getAddress().getHostAddress();
+            return given.getScheme() + "://" + (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
+        }
+        return String.valueOf(bound);
     }
 
     /** Stops accepting on an address given to {@link #addListenAddress} (or its bound form). */
@@ -111,14 +125,14 @@ public final class SidecarRuntime implements AutoCloseable {
         }
         String bound = listenerAddresses.remove(key);
         for (SocketAddress a : listener.localAddresses()) {
-            if (String.valueOf(a).equals(bound)) {
+            if (boundUri(URI.create(key), a).equals(bound)) {
                 return listener.stopListening(a);
             }
         }
         return CompletableFuture.completedFuture(false);
     }
 
-    /** Address as given → address bound. */
+    /** Address as given → address bound, as a link URI. */
     public Map<String, String> listenAddresses() {
         return new LinkedHashMap<>(listenerAddresses);
     }
