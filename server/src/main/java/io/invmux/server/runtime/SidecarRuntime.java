@@ -90,12 +90,21 @@ public final class SidecarRuntime implements AutoCloseable {
 
     // ------------------------------------------------------------------ listeners (peer links)
 
-    /** Starts accepting peer links on {@code address}; completes with the bound address as a link URI. */
+    /**
+     * Starts accepting peer links on {@code address}; completes with the bound address as a link URI, or with an
+     * IllegalArgumentException when a listener was already added with that address (port 0 included).
+     */
     public CompletableFuture<String> addListenAddress(String address) {
         URI uri = URI.create(address);
         return listener.listen(uri).thenApply(bound -> {
             String boundUri = boundUri(uri, bound);
-            listenerAddresses.put(address, boundUri);
+            // Replacing the entry would leave the earlier listener accepting links, unlisted and unremovable.
+            String earlier = listenerAddresses.putIfAbsent(address, boundUri);
+            if (earlier != null) {
+                listener.stopListening(bound);
+                throw new IllegalArgumentException("address = '" + address + "': a listener was already added with"
+                        + " this address (bound at " + earlier + "); remove it first");
+            }
             log.info("accepting peer links on {} ({})", address, boundUri);
             return boundUri;
         });
