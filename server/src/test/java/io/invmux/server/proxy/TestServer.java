@@ -11,16 +11,16 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A plain java.net server on 127.0.0.1 running {@link Behaviour} on its own thread for each accepted connection:
- * the "local service" behind a {@link TcpServiceConnector}. Test helper; threads are daemons.
+ * the "local service" behind a {@link TcpServiceConnector} or a sidecar's service. Test helper; threads are daemons.
  */
-final class TestServer implements AutoCloseable {
+public final class TestServer implements AutoCloseable {
     /** What the server does with one connection; failures are kept for {@link #failures()}. */
-    interface Behaviour {
+    public interface Behaviour {
         void serve(Socket socket) throws Exception;
     }
 
     /** Echoes until EOF, then half-closes and closes. */
-    static final Behaviour ECHO = s -> {
+    public static final Behaviour ECHO = s -> {
         try (s) {
             byte[] buf = new byte[64 * 1024];
             int n;
@@ -45,19 +45,19 @@ final class TestServer implements AutoCloseable {
         acceptor.start();
     }
 
-    static TestServer start(Behaviour behaviour) throws IOException {
+    public static TestServer start(Behaviour behaviour) throws IOException {
         return new TestServer(behaviour);
     }
 
-    InetSocketAddress address() {
+    public InetSocketAddress address() {
         return (InetSocketAddress) server.getLocalSocketAddress();
     }
 
-    int accepted() {
+    public int accepted() {
         return accepted.get();
     }
 
-    List<Throwable> failures() {
+    public List<Throwable> failures() {
         return failures;
     }
 
