@@ -861,7 +861,7 @@ type Listener struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The address as given, e.g. "tcp://0.0.0.0:7700".
 	Address string `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
-	// The address actually bound (useful with port 0).
+	// The address actually bound (useful with port 0), as a link URI a peer can dial: tcp://127.0.0.1:7700.
 	BoundAddress  string `protobuf:"bytes,2,opt,name=bound_address,json=boundAddress,proto3" json:"bound_address,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

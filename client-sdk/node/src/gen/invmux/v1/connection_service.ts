@@ -148,7 +148,7 @@ export interface CloseSessionResponse {
 export interface Listener {
   /** The address as given, e.g. "tcp://0.0.0.0:7700". */
   address: string;
-  /** The address actually bound (useful with port 0). */
+  /** The address actually bound (useful with port 0), as a link URI a peer can dial: tcp://127.0.0.1:7700. */
   boundAddress: string;
 }
 
