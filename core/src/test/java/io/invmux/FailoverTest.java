@@ -57,6 +57,11 @@ class FailoverTest {
     }
 
     /** A transfer of {@link #SIZE} bytes over the three proxied links, with a fault injected along the way. */
+    private static SessionStats.LinkStats linkThrough(Session s, FaultProxy proxy) {
+        return s.stats().links().stream().filter(l -> l.remoteAddress().endsWith(":" + proxy.port())).findFirst()
+                .orElseThrow(() -> new AssertionError("no link through port " + proxy.port()));
+    }
+
     private final class Transfer {
         final Session client;
         final Session server;
@@ -108,7 +113,14 @@ class FailoverTest {
     void oneOfThreeLinksResetMidTransferLosesNothing() throws Exception {
         Transfer t = new Transfer(Config.defaults());
         t.awaitWritten(0.3);
-        proxies.get(1).reset();
+        // Hold what the link carries until a chunk is surely in flight on it, so the reset has something to lose
+        // however the scheduler happened to spread the chunks just then (a busy machine can leave a link idle).
+        FaultProxy cut = proxies.get(1);
+        long sentBefore = linkThrough(t.client, cut).chunksSent();
+        cut.blackhole();
+        await().atMost(LONG).until(() -> linkThrough(t.client, cut).chunksSent() > sentBefore);
+        cut.reset();
+        cut.heal();
         t.awaitWritten(0.6);
         assertThat(t.client.stats().chunksResent()).isPositive();
         t.assertIntact();

@@ -82,7 +82,7 @@ class StreamBehaviourTest {
      */
     @Test
     void ownedBuffersAreSentInOrderWithCopiedBytesAndReleasedOnceAcknowledged() throws Exception {
-        try (Pair p = Pair.tcp(Config.builder().windowSize(64 * 1024).build(), 2)) {
+        try (Pair p = Pair.tcp(Config.builder().windowSize(64 * 1024).maxWindowSize(64 * 1024).build(), 2)) {
             int[] sizes = {200 * 1024, 1000, 200 * 1024, 200 * 1024, 70_000, 3, 100_000, 200 * 1024, 5000, 1};
             int total = java.util.Arrays.stream(sizes).sum();
             byte[] sent = new byte[total];
@@ -91,7 +91,7 @@ class StreamBehaviourTest {
             Stream s = p.server.acceptStream(Duration.ofSeconds(10));
             java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
             java.util.concurrent.atomic.AtomicLong gotCount = new java.util.concurrent.atomic.AtomicLong();
-            Future<?> read = pool.submit(() -> {
+            java.util.concurrent.Callable<Void> reader = () -> {
                 byte[] buf = new byte[8192];
                 int n;
                 while ((n = s.inputStream().read(buf)) >= 0) {
@@ -101,7 +101,8 @@ class StreamBehaviourTest {
                     gotCount.addAndGet(n);
                 }
                 return null;
-            });
+            };
+            Future<?> read = null;
             List<io.netty.buffer.ByteBuf> owned = new ArrayList<>();
             boolean sawNotWritable = false;
             int at = 0;
@@ -112,6 +113,12 @@ class StreamBehaviourTest {
                     io.netty.buffer.ByteBuf b = io.netty.buffer.Unpooled.directBuffer(n + 4096).writeBytes(sent, at, n);
                     owned.add(b);
                     c.write(b); // taken whole, whatever the room
+                    if (read == null) {
+                        // Nobody reads yet, so the peer's window cannot reopen: the stream stays over its limit
+                        // (twice the window) however fast the first 64 KiB are acknowledged.
+                        sawNotWritable = !c.isWritable();
+                        read = pool.submit(reader);
+                    }
                 } else {
                     java.nio.ByteBuffer src = java.nio.ByteBuffer.wrap(sent, at, n);
                     while (src.hasRemaining()) {
@@ -124,7 +131,6 @@ class StreamBehaviourTest {
                 }
                 at += n;
                 if (!c.isWritable()) {
-                    sawNotWritable = true;
                     CompletableFuture<Void> writable = new CompletableFuture<>();
                     c.onWritable(() -> writable.complete(null));
                     writable.get(10, TimeUnit.SECONDS);
