@@ -53,14 +53,16 @@ public final class ApiClient {
 
     CallCredentials credentials() {
         String t = token();
-        if (t == null) {
-            return null;
-        }
+        return t == null ? null : bearer(t);
+    }
+
+    /** Sends {@code token} as the sidecar's API expects it: {@code authorization: Bearer <token>}. */
+    public static CallCredentials bearer(String token) {
         return new CallCredentials() {
             @Override
             public void applyRequestMetadata(RequestInfo info, Executor executor, MetadataApplier applier) {
                 Metadata m = new Metadata();
-                m.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + t);
+                m.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
                 applier.apply(m);
             }
         };

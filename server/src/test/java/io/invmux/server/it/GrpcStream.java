@@ -17,6 +17,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -36,6 +37,8 @@ final class GrpcStream<Req, Resp> {
     private final Function<ByteString, Req> dataMessage;
     private volatile ClientCallStreamObserver<Req> call;
     volatile StreamInfo streamInfo;
+    /** The status the call ended with (OK when it completed), whatever has been read so far. */
+    final CompletableFuture<Status> end = new CompletableFuture<>();
     private ByteString current = ByteString.EMPTY;
     private int position;
 
@@ -108,11 +111,13 @@ final class GrpcStream<Req, Resp> {
             @Override
             public void onError(Throwable t) {
                 inbox.add(t);
+                end.complete(Status.fromThrowable(t));
             }
 
             @Override
             public void onCompleted() {
                 inbox.add(EOF);
+                end.complete(Status.OK);
             }
         };
     }

@@ -1,12 +1,11 @@
 package io.invmux.server.it;
 
+import static io.invmux.server.it.ApiChannels.token;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.Duration;
-import io.grpc.CallCredentials;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
@@ -36,7 +35,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -67,17 +65,6 @@ class SidecarApiIT {
     static void stop() throws Exception {
         channel.shutdownNow();
         assertThat(sidecar.stop()).isZero();
-    }
-
-    private static CallCredentials token(String t) {
-        return new CallCredentials() {
-            @Override
-            public void applyRequestMetadata(RequestInfo info, Executor executor, MetadataApplier applier) {
-                Metadata m = new Metadata();
-                m.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + t);
-                applier.apply(m);
-            }
-        };
     }
 
     private static ConnectionServiceGrpc.ConnectionServiceBlockingStub connections() {
@@ -162,14 +149,7 @@ class SidecarApiIT {
     }
 
     private static ManagedChannel withToken() {
-        return NettyChannelBuilder.forAddress("127.0.0.1", sidecar.apiPort).usePlaintext()
-                .intercept(new io.grpc.ClientInterceptor() {
-                    @Override
-                    public <Q, R> io.grpc.ClientCall<Q, R> interceptCall(io.grpc.MethodDescriptor<Q, R> method,
-                            io.grpc.CallOptions options, io.grpc.Channel next) {
-                        return next.newCall(method, options.withCallCredentials(token(TOKEN)));
-                    }
-                }).build();
+        return ApiChannels.open(sidecar, TOKEN);
     }
 
     @Test
