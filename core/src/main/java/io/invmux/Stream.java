@@ -89,6 +89,12 @@ public interface Stream extends Closeable {
     /** Ends the stream at once in both directions; the peer sees {@link ErrorCode#CANCEL}. */
     void reset();
 
+    /**
+     * Ends the stream at once in both directions; the peer sees {@code code} and {@code reason}, e.g.
+     * {@link ErrorCode#REFUSED_STREAM} for a stream turned away before any application read from it.
+     */
+    void reset(ErrorCode code, String reason);
+
     /** Completes when both directions are finished, exceptionally when the stream was reset. */
     CompletableFuture<Void> closeFuture();
 }

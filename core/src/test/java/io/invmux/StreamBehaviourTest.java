@@ -376,6 +376,22 @@ class StreamBehaviourTest {
     }
 
     @Test
+    void aResetWithAReasonReachesThePeerWithItsCodeAndReason() throws Exception {
+        try (Pair p = Pair.tcp(Config.defaults(), 1)) {
+            Stream c = p.client.openStream();
+            c.outputStream().write(1);
+            Stream s = p.server.acceptStream(Duration.ofSeconds(10));
+            s.reset(ErrorCode.REFUSED_STREAM, "service 'x' is full");
+            s.reset(ErrorCode.CANCEL, "too late: the first reset is the one sent");
+            assertThatThrownBy(() -> c.inputStream().read()).isInstanceOfSatisfying(StreamResetException.class, e -> {
+                assertThat(e.errorCode()).isEqualTo(ErrorCode.REFUSED_STREAM);
+                assertThat(e.getMessage()).contains("service 'x' is full");
+                assertThat(e.byPeer()).isTrue();
+            });
+        }
+    }
+
+    @Test
     void closingTheSessionFailsOpenStreamsOnBothEnds() throws Exception {
         try (Pair p = Pair.tcp(Config.defaults(), 2)) {
             Stream c = p.client.openStream();

@@ -65,7 +65,9 @@ final class MuxStream implements Stream {
     private long creditThreshold;
     private boolean recvFinished;
     private boolean readClosed;
-    private boolean resetRequested;
+    /** Set when the application asked for a reset, with the reason the peer is told. */
+    private ErrorCode resetCode;
+    private String resetReason;
     private IOException failure;
     private int waitingWriters;
     private int waitingReaders;
@@ -277,11 +279,17 @@ final class MuxStream implements Stream {
 
     @Override
     public void reset() {
+        reset(ErrorCode.CANCEL, "stream reset by the application");
+    }
+
+    @Override
+    public void reset(ErrorCode code, String reason) {
         synchronized (this) {
-            if (failure != null) {
+            if (failure != null || resetCode != null) {
                 return;
             }
-            resetRequested = true;
+            resetCode = code;
+            resetReason = reason;
         }
         signal();
     }
@@ -543,16 +551,18 @@ final class MuxStream implements Stream {
         if (removed && failureSet()) {
             return;
         }
-        boolean reset;
+        ErrorCode reset;
+        String reason;
         boolean sendable;
         boolean creditDue;
         synchronized (this) {
-            reset = resetRequested && failure == null;
+            reset = failure == null ? resetCode : null;
+            reason = resetReason;
             sendable = pendingBytes > 0 || (writeClosed && !finSent);
             creditDue = consumed >= creditThreshold;
         }
-        if (reset) {
-            session.resetStream(this, ErrorCode.CANCEL, "stream reset by the application", false);
+        if (reset != null) {
+            session.resetStream(this, reset, reason, false);
             return;
         }
         if (creditDue && !removed) {

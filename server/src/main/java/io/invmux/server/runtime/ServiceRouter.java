@@ -1,5 +1,6 @@
 package io.invmux.server.runtime;
 
+import io.invmux.ErrorCode;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.HashMap;
@@ -78,7 +79,9 @@ public final class ServiceRouter {
         }
         log.warn("stream {} for service '{}' from {} refused: {} streams already wait for an acceptor",
                 in.stream().id(), in.service(), in.peer(), MAX_PENDING_PER_SERVICE);
-        in.stream().reset();
+        // The opener's status says why, naming the service: a limit of this side (RESOURCE_EXHAUSTED).
+        in.stream().reset(ErrorCode.REFUSED_STREAM, "service '" + in.service() + "' already has "
+                + MAX_PENDING_PER_SERVICE + " streams waiting for an application to accept them");
     }
 
     private void expire(Incoming in) {
@@ -90,7 +93,8 @@ public final class ServiceRouter {
         if (removed) {
             log.warn("stream {} for service '{}' from {} reset: no application accepted it within {} ms",
                     in.stream().id(), in.service(), in.peer(), pendingTimeoutMillis);
-            in.stream().reset();
+            in.stream().reset(ErrorCode.CANCEL, "no application accepted service '" + in.service() + "' within "
+                    + pendingTimeoutMillis + " ms");
         }
     }
 
