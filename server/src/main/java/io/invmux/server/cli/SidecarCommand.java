@@ -45,7 +45,12 @@ public final class SidecarCommand implements Callable<Integer> {
             System.out.print(cfg.toYaml(true));
             return 0;
         }
-        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", cfg.logging().level().configName());
+        // At debug the libraries (Netty, gRPC) log every HTTP/2 frame of every API call, drowning the sidecar's
+        // own lines and slowing the data path: debug is the sidecar's alone, trace is for everything.
+        SidecarConfig.LogLevel level = cfg.logging().level();
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel",
+                level == SidecarConfig.LogLevel.DEBUG ? "info" : level.configName());
+        System.setProperty("org.slf4j.simpleLogger.log.io.invmux", level.configName());
         System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
         System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSZ");
         Sidecar sidecar = Sidecar.start(cfg);

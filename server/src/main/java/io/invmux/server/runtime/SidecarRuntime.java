@@ -243,6 +243,9 @@ public final class SidecarRuntime implements AutoCloseable {
                 if (t != null && !t.dialer() && !h.getSource().isEmpty() && !t.peer().equals(h.getSource())) {
                     sessions.put(s.id(), new Tracked(s, h.getSource(), false)); // now we know who it is
                 }
+                log.debug("stream {} of session {} opened by {} for '{}'", stream.id(), s.id(), h.getSource(),
+                        h.getService());
+                logEnd(stream);
                 router.route(new Incoming(stream, s.id(), h.getSource(), h.getService(), h.getMetadataMap()));
             } catch (InvalidProtocolBufferException ex) {
                 log.warn("session {}: stream {} has an unreadable header; reset", s.id(), stream.id());
@@ -315,7 +318,18 @@ public final class SidecarRuntime implements AutoCloseable {
     public Stream openStream(String peer, String service, Map<String, String> metadata) throws IOException {
         byte[] header = PeerStreamHeader.newBuilder().setService(service).setSource(identity)
                 .putAllMetadata(metadata).build().toByteArray();
-        return sessionFor(peer).openStream(header);
+        Stream stream = sessionFor(peer).openStream(header);
+        log.debug("stream {} of session {} opened to {} for '{}'", stream.id(), stream.session().id(), peer, service);
+        logEnd(stream);
+        return stream;
+    }
+
+    private static void logEnd(Stream stream) {
+        if (!log.isDebugEnabled()) {
+            return;
+        }
+        stream.closeFuture().whenComplete((v, e) -> log.debug("stream {} of session {} ended{}", stream.id(),
+                stream.session().id(), e == null ? "" : ": " + e.getMessage()));
     }
 
     /** Stops taking new streams in every session (first step of a graceful shutdown). */
