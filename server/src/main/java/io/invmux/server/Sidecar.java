@@ -78,7 +78,7 @@ public final class Sidecar implements AutoCloseable {
         this.config = config;
         TcpServiceConnector connector = new TcpServiceConnector();
         this.runtime = new SidecarRuntime(config.identity(), config.toCoreConfig(),
-                (stream, target) -> connector.connect(stream, target), 10_000);
+                (stream, target) -> connector.connect(stream, target), config.limits().acceptTimeout().toMillis());
         this.forwards = new Forwards(runtime, connector);
         this.monitor = new MonitorServiceImpl(runtime, forwards::connections);
     }

@@ -269,6 +269,8 @@ final class ConfigBinder {
         V<Integer> maxChunkSize = value(m, p, "maxChunkSize", false, sizeIn(kib, mib), 32 * 1024);
         V<Integer> maxStreams = value(m, p, "maxStreams", false, intIn(1, 1 << 24), 65_536);
         V<Integer> acceptBacklog = value(m, p, "acceptBacklog", false, intIn(1, 65_536), 256);
+        V<Duration> acceptTimeout = value(m, p, "acceptTimeout", false,
+                durationIn(Duration.ofMillis(100), Duration.ofHours(1)), Duration.ofSeconds(10));
         V<Duration> keepAliveInterval = value(m, p, "keepAliveInterval", false,
                 durationIn(Duration.ofMillis(10), Duration.ofHours(1)), Duration.ofMillis(100));
         V<Duration> keepAliveTimeout = value(m, p, "keepAliveTimeout", false,
@@ -291,7 +293,8 @@ final class ConfigBinder {
             atLeast(keepAliveTimeout, keepAliveInterval, "be at least twice");
         }
         return new SidecarConfig.Limits(windowSize.value(), maxWindowSize.value(), sessionWindowSize.value(),
-                maxChunkSize.value(), maxStreams.value(), acceptBacklog.value(), keepAliveInterval.value(),
+                maxChunkSize.value(), maxStreams.value(), acceptBacklog.value(), acceptTimeout.value(),
+                keepAliveInterval.value(),
                 keepAliveTimeout.value(), writeTimeout.value(), resumeGracePeriod.value(), drainTimeout.value());
     }
 

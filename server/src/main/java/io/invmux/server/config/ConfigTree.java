@@ -79,6 +79,7 @@ final class ConfigTree {
                     "maxChunkSize", LEAF,
                     "maxStreams", LEAF,
                     "acceptBacklog", LEAF,
+                    "acceptTimeout", LEAF,
                     "keepAliveInterval", LEAF,
                     "keepAliveTimeout", LEAF,
                     "writeTimeout", LEAF,
@@ -118,6 +119,7 @@ final class ConfigTree {
               maxChunkSize: 32KiB
               maxStreams: 65536
               acceptBacklog: 256
+              acceptTimeout: 10s
               keepAliveInterval: 100ms
               keepAliveTimeout: 800ms
               writeTimeout: 10s

@@ -135,7 +135,10 @@ public record SidecarConfig(
         }
     }
 
-    /** Session limits (passed to the core, see {@link Config}) and the drain timeout of a graceful stop. */
+    /**
+     * Session limits (passed to the core, see {@link Config}), how long an incoming stream waits for an application
+     * to accept it ({@code acceptTimeout}), and the drain timeout of a graceful stop.
+     */
     public record Limits(
             int windowSize,
             int maxWindowSize,
@@ -143,12 +146,14 @@ public record SidecarConfig(
             int maxChunkSize,
             int maxStreams,
             int acceptBacklog,
+            Duration acceptTimeout,
             Duration keepAliveInterval,
             Duration keepAliveTimeout,
             Duration writeTimeout,
             Duration resumeGracePeriod,
             Duration drainTimeout) {
         public Limits {
+            Objects.requireNonNull(acceptTimeout, "acceptTimeout");
             Objects.requireNonNull(keepAliveInterval, "keepAliveInterval");
             Objects.requireNonNull(keepAliveTimeout, "keepAliveTimeout");
             Objects.requireNonNull(writeTimeout, "writeTimeout");
@@ -306,6 +311,7 @@ public record SidecarConfig(
                 "maxChunkSize", size(limits.maxChunkSize()),
                 "maxStreams", limits.maxStreams(),
                 "acceptBacklog", limits.acceptBacklog(),
+                "acceptTimeout", Units.formatDuration(limits.acceptTimeout()),
                 "keepAliveInterval", Units.formatDuration(limits.keepAliveInterval()),
                 "keepAliveTimeout", Units.formatDuration(limits.keepAliveTimeout()),
                 "writeTimeout", Units.formatDuration(limits.writeTimeout()),

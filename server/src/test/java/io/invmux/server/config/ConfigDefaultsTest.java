@@ -30,8 +30,8 @@ class ConfigDefaultsTest {
         assertThat(c.services()).isEmpty();
         assertThat(c.forwards()).isEmpty();
         assertThat(c.limits()).isEqualTo(new SidecarConfig.Limits(256 * 1024, 16 * 1024 * 1024, 64 * 1024 * 1024,
-                32 * 1024, 65_536, 256, Duration.ofMillis(100), Duration.ofMillis(800), Duration.ofSeconds(10),
-                Duration.ofSeconds(30), Duration.ofSeconds(20)));
+                32 * 1024, 65_536, 256, Duration.ofSeconds(10), Duration.ofMillis(100), Duration.ofMillis(800),
+                Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(20)));
         assertThat(c.security()).isEqualTo(SidecarConfig.Security.none());
         assertThat(c.security().key()).isEmpty();
         assertThat(c.logging().level()).isEqualTo(SidecarConfig.LogLevel.INFO);

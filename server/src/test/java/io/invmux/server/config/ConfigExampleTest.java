@@ -124,12 +124,14 @@ class ConfigExampleTest {
         SidecarConfig low = new ConfigLoader().hostname("pod-a").overrides(List.of(
                 "limits.windowSize=16KiB", "limits.maxWindowSize=16KiB", "limits.sessionWindowSize=64KiB",
                 "limits.maxChunkSize=1KiB", "limits.maxStreams=1", "limits.acceptBacklog=1",
-                "limits.keepAliveInterval=10ms", "limits.keepAliveTimeout=20ms", "limits.writeTimeout=10ms",
+                "limits.acceptTimeout=100ms", "limits.keepAliveInterval=10ms", "limits.keepAliveTimeout=20ms",
+                "limits.writeTimeout=10ms",
                 "limits.resumeGracePeriod=0", "limits.drainTimeout=0s")).load();
         assertThat(low.toCoreConfig().maxStreams()).isEqualTo(1);
         SidecarConfig high = new ConfigLoader().hostname("pod-a").overrides(List.of(
                 "limits.windowSize=1GiB", "limits.maxWindowSize=1GiB", "limits.sessionWindowSize=1GiB",
                 "limits.maxChunkSize=1MiB", "limits.maxStreams=16777216", "limits.acceptBacklog=65536",
+                "limits.acceptTimeout=1h",
                 "limits.keepAliveInterval=30m", "limits.keepAliveTimeout=1h", "limits.writeTimeout=1h",
                 "limits.resumeGracePeriod=24h", "limits.drainTimeout=10m")).load();
         assertThat(high.toCoreConfig().windowSize()).isEqualTo(1 << 30);
@@ -184,6 +186,7 @@ class ConfigExampleTest {
                   maxChunkSize: 1KiB
                   maxStreams: 16777216
                   acceptBacklog: 1
+                  acceptTimeout: 250ms
                   keepAliveInterval: 1500ms
                   keepAliveTimeout: 1h
                   writeTimeout: 90s

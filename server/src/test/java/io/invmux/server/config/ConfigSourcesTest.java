@@ -92,6 +92,7 @@ class ConfigSourcesTest {
         env.put("INVMUX_LIMITS_MAX_CHUNK_SIZE", "16KiB");
         env.put("INVMUX_LIMITS_MAX_STREAMS", "100");
         env.put("INVMUX_LIMITS_ACCEPT_BACKLOG", "10");
+        env.put("INVMUX_LIMITS_ACCEPT_TIMEOUT", "2s");
         env.put("INVMUX_LIMITS_KEEP_ALIVE_INTERVAL", "1s");
         env.put("INVMUX_LIMITS_KEEP_ALIVE_TIMEOUT", "3s");
         env.put("INVMUX_LIMITS_WRITE_TIMEOUT", "4s");
@@ -118,8 +119,8 @@ class ConfigSourcesTest {
         assertThat(c.forwards()).containsExactly(
                 new SidecarConfig.Forward(new TcpAddress("127.0.0.1", 0), "pod-b", "echo"));
         assertThat(c.limits()).isEqualTo(new SidecarConfig.Limits(1 << 20, 2 << 20, 4 << 20, 16 << 10, 100, 10,
-                Duration.ofSeconds(1), Duration.ofSeconds(3), Duration.ofSeconds(4), Duration.ofSeconds(5),
-                Duration.ofSeconds(6)));
+                Duration.ofSeconds(2), Duration.ofSeconds(1), Duration.ofSeconds(3), Duration.ofSeconds(4),
+                Duration.ofSeconds(5), Duration.ofSeconds(6)));
         assertThat(c.security().preSharedKeyFile()).contains(keyFile);
         assertThat(c.security().key()).hasValueSatisfying(k -> assertThat(k).hasSize(16));
         assertThat(c.logging().level()).isEqualTo(SidecarConfig.LogLevel.ERROR);
@@ -278,7 +279,8 @@ class ConfigSourcesTest {
                 "environment variable INVMUX_LIMITS_WINDOWSIZE: names no configuration key; known variables under "
                         + "limits: INVMUX_LIMITS_WINDOW_SIZE, INVMUX_LIMITS_MAX_WINDOW_SIZE, "
                         + "INVMUX_LIMITS_SESSION_WINDOW_SIZE, INVMUX_LIMITS_MAX_CHUNK_SIZE, INVMUX_LIMITS_MAX_STREAMS, "
-                        + "INVMUX_LIMITS_ACCEPT_BACKLOG, INVMUX_LIMITS_KEEP_ALIVE_INTERVAL, "
+                        + "INVMUX_LIMITS_ACCEPT_BACKLOG, INVMUX_LIMITS_ACCEPT_TIMEOUT, "
+                        + "INVMUX_LIMITS_KEEP_ALIVE_INTERVAL, "
                         + "INVMUX_LIMITS_KEEP_ALIVE_TIMEOUT, INVMUX_LIMITS_WRITE_TIMEOUT, "
                         + "INVMUX_LIMITS_RESUME_GRACE_PERIOD, INVMUX_LIMITS_DRAIN_TIMEOUT "
                         + "(did you mean INVMUX_LIMITS_WINDOW_SIZE?)",

@@ -108,10 +108,12 @@ class ConfigValidationTest {
                 "config.yaml: peers[0].links[0].wieght: unknown key; known keys under peers[0].links[0]: address, "
                         + "priority, weight (did you mean weight?)",
                 "config.yaml: limits.windowsize: unknown key; known keys under limits: windowSize, maxWindowSize, "
-                        + "sessionWindowSize, maxChunkSize, maxStreams, acceptBacklog, keepAliveInterval, "
+                        + "sessionWindowSize, maxChunkSize, maxStreams, acceptBacklog, acceptTimeout, "
+                        + "keepAliveInterval, "
                         + "keepAliveTimeout, writeTimeout, resumeGracePeriod, drainTimeout (did you mean windowSize?)",
                 "config.yaml: limits.bogus: unknown key; known keys under limits: windowSize, maxWindowSize, "
-                        + "sessionWindowSize, maxChunkSize, maxStreams, acceptBacklog, keepAliveInterval, "
+                        + "sessionWindowSize, maxChunkSize, maxStreams, acceptBacklog, acceptTimeout, "
+                        + "keepAliveInterval, "
                         + "keepAliveTimeout, writeTimeout, resumeGracePeriod, drainTimeout");
     }
 
@@ -491,6 +493,8 @@ class ConfigValidationTest {
             "maxStreams|16777217|must be an integer from 1 to 16777216",
             "acceptBacklog|0|must be an integer from 1 to 65536",
             "acceptBacklog|65537|must be an integer from 1 to 65536",
+            "acceptTimeout|99ms|must be between 100ms and 1h",
+            "acceptTimeout|2h|must be between 100ms and 1h",
             "keepAliveInterval|9ms|must be between 10ms and 1h",
             "keepAliveInterval|61m|must be between 10ms and 1h",
             "keepAliveTimeout|19ms|must be between 20ms and 1h",

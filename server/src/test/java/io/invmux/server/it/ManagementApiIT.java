@@ -74,8 +74,9 @@ class ManagementApiIT {
     static void start() throws Exception {
         hostPortB = "127.0.0.1:" + SidecarProcess.freePort();
         linksToB = "tcp://" + hostPortB;
-        podB = SidecarProcess.start("pod-b", List.of("api.token=" + TOKEN, "admin.address=", "listeners.0=" + linksToB),
-                List.of());
+        // A stream for a removed service is reset once nobody accepted it within limits.acceptTimeout.
+        podB = SidecarProcess.start("pod-b", List.of("api.token=" + TOKEN, "admin.address=", "listeners.0=" + linksToB,
+                "limits.acceptTimeout=2s"), List.of());
         podA = SidecarProcess.start("pod-a", List.of("api.token=" + TOKEN, "admin.address=", "listeners=[]"),
                 List.of());
         apiA = channel(podA);

@@ -60,6 +60,8 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(value = 4, unit = TimeUnit.MINUTES)
 class StreamRoutingIT {
+    /** pod-b's limits.acceptTimeout: long enough for the pending-limit test to open its 257 streams first. */
+    private static final int ACCEPT_TIMEOUT_MS = 8000;
     private static final String TOKEN = "routing-it-token-0123456789";
     private static final int LINKS = 3;
     /** ServiceRouter.MAX_PENDING_PER_SERVICE: streams that may wait for an acceptor, per service. */
@@ -84,7 +86,8 @@ class StreamRoutingIT {
         // debug: stream lifecycle lines are logged at that level
         List<String> common = List.of("api.token=" + TOKEN, "logging.level=debug");
         List<String> settingsB = new ArrayList<>(common);
-        settingsB.addAll(List.of("admin.address=127.0.0.1:" + adminB, "listeners.0=tcp://127.0.0.1:" + linkPort));
+        settingsB.addAll(List.of("admin.address=127.0.0.1:" + adminB, "listeners.0=tcp://127.0.0.1:" + linkPort,
+                "limits.acceptTimeout=" + ACCEPT_TIMEOUT_MS + "ms"));
         podB = SidecarProcess.start("pod-b", settingsB, List.of());
         List<String> settingsA = new ArrayList<>(common);
         settingsA.addAll(List.of("admin.address=127.0.0.1:" + adminA, "listeners=[]", "peers.0.name=pod-b"));
@@ -235,7 +238,7 @@ class StreamRoutingIT {
         exchange("meanwhile", 1);
         Status status = orphan.end.get(60, SECONDS);
         assertThat(status.getCode()).as(status.toString()).isEqualTo(Status.Code.CANCELLED);
-        assertThat(status.getDescription()).contains("'nobody-home'");
+        assertThat(status.getDescription()).contains("'nobody-home'").contains("within " + ACCEPT_TIMEOUT_MS + " ms");
         // The reset ended one stream, not the session.
         exchange("afterwards", 2);
     }
