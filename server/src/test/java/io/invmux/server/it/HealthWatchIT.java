@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -35,6 +36,7 @@ class HealthWatchIT {
     private static io.grpc.ManagedChannel apiA;
     private static SidecarProcess podA;
     private static SidecarProcess podB;
+    private static SidecarProcess podC;
     private static FaultProxy proxy;
 
     @BeforeAll
@@ -47,14 +49,18 @@ class HealthWatchIT {
                 "peers.0.links.0.address=tcp://127.0.0.1:" + linkPort,
                 "peers.0.links.1.address=tcp://127.0.0.1:" + proxy.port()), List.of());
         apiA = channels.to(podA);
+        // pod-c gives pod-b a second session, for the session filter.
+        podC = SidecarProcess.start("pod-c", List.of("admin.address=", "listeners=[]", "peers.0.name=pod-b",
+                "peers.0.links.0.address=tcp://127.0.0.1:" + linkPort), List.of());
         await().atMost(Duration.ofSeconds(30)).until(() -> sessionOfA() != null
-                && sessionOfA().getLinksCount() == 2);
+                && sessionOfA().getLinksCount() == 2 && sessions(podC).size() == 1);
     }
 
     @AfterAll
     static void stop() throws Exception {
         channels.close();
         assertThat(podA.stop()).isZero();
+        assertThat(podC.stop()).isZero();
         assertThat(podB.stop()).isZero();
         proxy.close();
     }
@@ -65,10 +71,19 @@ class HealthWatchIT {
         return sessions.isEmpty() ? null : sessions.get(0);
     }
 
+    private static List<io.invmux.proto.v1.Session> sessions(SidecarProcess p) {
+        return ConnectionServiceGrpc.newBlockingStub(channels.to(p)).withDeadlineAfter(10, TimeUnit.SECONDS)
+                .listSessions(ListSessionsRequest.getDefaultInstance()).getSessionsList();
+    }
+
     /** Watches pod-a's health; every event lands in the returned list. */
     private static List<WatchHealthResponse> watch(WatchHealthRequest request) {
+        return watch(apiA, request);
+    }
+
+    private static List<WatchHealthResponse> watch(io.grpc.ManagedChannel api, WatchHealthRequest request) {
         List<WatchHealthResponse> events = new CopyOnWriteArrayList<>();
-        MonitorServiceGrpc.newStub(apiA).watchHealth(request, new StreamObserver<>() {
+        MonitorServiceGrpc.newStub(api).watchHealth(request, new StreamObserver<>() {
             @Override
             public void onNext(WatchHealthResponse value) {
                 events.add(value);
@@ -141,6 +156,23 @@ class HealthWatchIT {
         assertThat(started.getSession().getSessionId()).isNotEqualTo(session);
         await().atMost(Duration.ofSeconds(30)).until(() -> sessionOfA() != null
                 && sessionOfA().getLinksCount() == 2);
+    }
+
+    @Test
+    void aWatchOfOneSessionSeesThatSessionAlone() {
+        // pod-b has two sessions, with pod-a and with pod-c (session ids are the same at both ends).
+        String withC = sessions(podC).get(0).getSessionId();
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(sessions(podB))
+                .extracting(io.invmux.proto.v1.Session::getSessionId).hasSize(2).contains(withC));
+        List<WatchHealthResponse> events = watch(channels.to(podB), WatchHealthRequest.newBuilder()
+                .setSessionId(withC).setQualityInterval(com.google.protobuf.Duration.newBuilder()
+                        .setNanos(200_000_000)).build());
+        await().atMost(Duration.ofSeconds(20)).until(() -> events.stream().filter(WatchHealthResponse::hasQuality)
+                .count() >= 6);
+        assertThat(events.get(0).getSnapshot().getSessionsList()).extracting(io.invmux.proto.v1.Session::getSessionId)
+                .containsExactly(withC);
+        assertThat(events.stream().filter(WatchHealthResponse::hasQuality))
+                .allSatisfy(e -> assertThat(e.getQuality().getLink().getSessionId()).isEqualTo(withC));
     }
 
     /** Times (ms) of the quality samples of one link. */
