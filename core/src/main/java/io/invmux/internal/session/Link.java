@@ -127,19 +127,7 @@ final class Link implements Connection {
 
     @Override
     public String remoteAddress() {
-        return describe(channel.remoteAddress());
-    }
-
-    /**
-     * {@code host:port} ({@code [v6]:port}) for an IP address: {@code InetSocketAddress.toString()} repeats the host
-     * as {@code name/address}, which pushes the port out of an operator's table.
-     */
-    static String describe(java.net.SocketAddress address) {
-        if (address instanceof java.net.InetSocketAddress a) {
-            String host = a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString();
-            return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
-        }
-        return String.valueOf(address);
+        return io.invmux.internal.transport.Addresses.hostPort(channel.remoteAddress());
     }
 
     @Override

@@ -299,6 +299,7 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
     }
 
     private String describe(ChannelHandlerContext ctx) {
-        return dialUri != null ? dialUri.toString() : String.valueOf(ctx.channel().remoteAddress());
+        return dialUri != null ? dialUri.toString()
+                : io.invmux.internal.transport.Addresses.hostPort(ctx.channel().remoteAddress());
     }
 }

@@ -37,18 +37,17 @@ public final class ApiClient {
 
     ManagedChannel channel() {
         String endpoint = endpoint();
-        if (endpoint.startsWith("unix://")) {
-            // gRPC asks every client channel for SO_KEEPALIVE, which a Unix socket does not have; Netty's warning
-            // about it would be printed into the operator's output on every command.
-            System.setProperty("org.slf4j.simpleLogger.log.io.grpc.netty.shaded.io.netty.bootstrap.Bootstrap", "error");
+        if (!endpoint.startsWith("unix://")) {
+            return NettyChannelBuilder.forTarget(endpoint).usePlaintext().build();
         }
-        NettyChannelBuilder b = endpoint.startsWith("unix://")
-                ? NettyChannelBuilder.forAddress(new io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress(
+        // gRPC asks every client channel for SO_KEEPALIVE, which a Unix socket does not have; Netty's warning about
+        // it would be printed into the operator's output on every command.
+        System.setProperty("org.slf4j.simpleLogger.log.io.grpc.netty.shaded.io.netty.bootstrap.Bootstrap", "error");
+        return NettyChannelBuilder.forAddress(new io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress(
                         endpoint.substring("unix://".length())))
-                        .eventLoopGroup(new io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup(1))
-                        .channelType(io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel.class)
-                : NettyChannelBuilder.forTarget(endpoint);
-        return b.usePlaintext().build();
+                .eventLoopGroup(new io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup(1))
+                .channelType(io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel.class)
+                .usePlaintext().build();
     }
 
     CallCredentials credentials() {

@@ -11,6 +11,7 @@ import io.invmux.Session;
 import io.invmux.SessionListener;
 import io.invmux.Stream;
 import io.invmux.internal.session.MuxSessionListener;
+import io.invmux.internal.transport.Addresses;
 import io.invmux.proto.v1.PeerStreamHeader;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -115,11 +116,8 @@ public final class SidecarRuntime implements AutoCloseable {
      * {@code tcp://10.0.0.5:0} (SocketAddress.toString() gives "/10.0.0.5:7700", which no peer can dial).
      */
     private static String boundUri(URI given, SocketAddress bound) {
-        if (bound instanceof InetSocketAddress a) {
-            String host = a.getAddress().getHostAddress();
-            return given.getScheme() + "://" + (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
-        }
-        return String.valueOf(bound);
+        return bound instanceof InetSocketAddress
+                ? given.getScheme() + "://" + Addresses.hostPort(bound) : String.valueOf(bound);
     }
 
     /** Stops accepting on an address given to {@link #addListenAddress} (or its bound form). */
