@@ -125,9 +125,9 @@ if wanted python; then
   run_step python bash -c "cd '$SDK/python' && '$PY' -m pytest -q -p no:cacheprovider tests"
 fi
 if wanted node; then
-  run_step node bash -c "cd '$SDK/node' && npx tsc -p tsconfig.json && node --test --test-concurrency=1 dist/test/*.test.js"
+  run_step node bash -c "cd '$SDK/node' && npm test"
 elif wanted cross; then
-  run_step node-build bash -c "cd '$SDK/node' && npx tsc -p tsconfig.json"
+  run_step node-build bash -c "cd '$SDK/node' && npm run build && npm run build:test"
 fi
 if wanted go; then
   run_step go bash -c "cd '$SDK/go' && go vet ./... && go test -count=1 ./..."
@@ -154,7 +154,7 @@ cross() {
 }
 if wanted cross; then
   PY_ECHO="cd '$SDK/python' && exec '$PY' examples/echo.py"
-  NODE_ECHO="cd '$SDK/node' && exec node dist/src/examples/echo.js"
+  NODE_ECHO="cd '$SDK/node' && exec node dist/examples/echo.js"
   GO_ECHO="exec '$RUN/invmux-echo'"
   JAVA_ECHO="exec java -cp '$(java_cp 2>/dev/null)' io.invmux.client.examples.EchoMain"
   run_step cross-python-to-node cross python-to-node "$NODE_ECHO accept" "$PY_ECHO open"
