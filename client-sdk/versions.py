@@ -9,6 +9,7 @@ The root pom.xml's <version> is the project's version (X.Y.Z, or X.Y.Z-SNAPSHOT 
 
   python3 client-sdk/versions.py check    exit 1, naming each package whose version disagrees with the root pom
   python3 client-sdk/versions.py set X    set the root pom, every module's parent and the SDK packages to X
+  python3 client-sdk/versions.py show     print the root pom's version
 Wrapped by client-sdk/check-versions.sh and client-sdk/set-version.sh.
 """
 
@@ -117,6 +118,9 @@ def set_version(version: str) -> int:
 def main(argv: list[str]) -> int:
     if argv[:1] == ["check"] and len(argv) == 1:
         return check()
+    if argv[:1] == ["show"] and len(argv) == 1:
+        print(root_version())
+        return 0
     if argv[:1] == ["set"] and len(argv) == 2:
         return set_version(argv[1])
     print(__doc__, file=sys.stderr)
