@@ -99,7 +99,8 @@ tools_python() {
 tools_node() {
   local stamp=$SDK/node/node_modules/.invmux-installed
   if [ -d "$SDK/node/node_modules" ] && cmp -s "$SDK/node/package-lock.json" "$stamp"; then echo "node_modules up to date"; return 0; fi
-  (cd "$SDK/node" && npm ci --no-audit --no-fund --loglevel=error) && cp "$SDK/node/package-lock.json" "$stamp"
+  # --ignore-scripts: npm pack builds the package below (prepare); no need to build it twice
+  (cd "$SDK/node" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) && cp "$SDK/node/package-lock.json" "$stamp"
 }
 tools_go() { (cd "$SDK/go" && go mod download); }
 
@@ -126,12 +127,12 @@ fi
 package_python() {
   rm -rf "$PKG/python" && mkdir -p "$PKG/python" &&
     "$BUILD_PY" -m build --outdir "$PKG/python" "$SDK/python" &&
-    echo "built $(cd "$PKG/python" && ls)"
+    echo "built $(cd "$PKG/python" && echo *)"
 }
 package_node() {
   rm -rf "$PKG/node" && mkdir -p "$PKG/node" &&
     (cd "$SDK/node" && npm pack --pack-destination "$PKG/node" --loglevel=notice) &&
-    echo "packed $(cd "$PKG/node" && ls)"
+    echo "packed $(cd "$PKG/node" && echo *)"
 }
 package_java() { # $1: test|notest. Installs the parent, invmux-proto and invmux-client (+ sources, javadoc).
   local tests=(-Dtest='io.invmux.client.**' -Dsurefire.failIfNoSpecifiedTests=false)

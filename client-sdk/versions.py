@@ -10,7 +10,7 @@ The root pom.xml's <version> is the project's version (X.Y.Z, or X.Y.Z-SNAPSHOT 
   python3 client-sdk/versions.py check    exit 1, naming each package whose version disagrees with the root pom
   python3 client-sdk/versions.py set X    set the root pom, every module's parent and the SDK packages to X
   python3 client-sdk/versions.py show     print the root pom's version
-Wrapped by client-sdk/check-versions.sh and client-sdk/set-version.sh.
+Wrapped by client-sdk/check-versions.sh and client-sdk/set-version.sh. Needs Python >= 3.11 (tomllib).
 """
 
 import json
