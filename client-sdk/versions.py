@@ -1,14 +1,19 @@
 """The project's one version, and the packages that must carry it.
 
-The root pom.xml's <version> is the project's version (X.Y.Z, or X.Y.Z-SNAPSHOT between releases). It maps to:
-  - every Maven module's <parent><version> (the Java SDK, client-sdk/java/pom.xml, among them): exactly that;
+The root pom.xml's <revision> property is the project's version (X.Y.Z, or X.Y.Z-SNAPSHOT between releases), the
+one place it is written by hand. It maps to:
+  - every Maven module, the Java SDK (client-sdk/java/pom.xml) among them: its <version> and its <parent><version>
+    are ${revision} (the flatten plugin writes the resolved version into installed poms), and the sidecar's
+    `invmux --version` is read from the built jar;
+  - the container image's label (docker/Dockerfile, ARG VERSION) and the Kubernetes image tag
+    (k8s/base/kustomization.yaml, newTag): X.Y.Z;
   - the npm package (client-sdk/node/package.json and its package-lock.json) and the Python distribution
     (client-sdk/python/pyproject.toml): X.Y.Z, without -SNAPSHOT (npm would read "-SNAPSHOT" as a pre-release
     that sorts before X.Y.Z, and PEP 440 has no such suffix);
   - the Go module: no version in its files; a release is the tag client-sdk/go/vX.Y.Z (client-sdk/go/README.md).
 
   python3 client-sdk/versions.py check    exit 1, naming each package whose version disagrees with the root pom
-  python3 client-sdk/versions.py set X    set the root pom, every module's parent and the SDK packages to X
+  python3 client-sdk/versions.py set X    set the root pom's revision, the image label and tag and the SDK packages
   python3 client-sdk/versions.py show     print the root pom's version
 Wrapped by client-sdk/check-versions.sh and client-sdk/set-version.sh. Needs Python >= 3.11 (tomllib).
 """
@@ -29,11 +34,14 @@ ROOT_POM = ROOT / "pom.xml"
 NODE_PACKAGE = ROOT / "client-sdk/node/package.json"
 NODE_LOCK = ROOT / "client-sdk/node/package-lock.json"
 PYPROJECT = ROOT / "client-sdk/python/pyproject.toml"
+DOCKERFILE = ROOT / "docker/Dockerfile"
+KUSTOMIZATION = ROOT / "k8s/base/kustomization.yaml"
+REVISION_REF = "${revision}"
 
-# the first <version> of a pom after its <parent> opens: the parent's version
-PARENT_VERSION = re.compile(r"(<parent>.*?<version>)([^<]*)(</version>)", re.DOTALL)
-# the root pom's own <version>, right after its <artifactId>
-ROOT_VERSION = re.compile(r"(<artifactId>invmux-parent</artifactId>\s*<version>)([^<]*)(</version>)")
+# the root pom's <revision> property
+ROOT_REVISION = re.compile(r"(<revision>)([^<]*)(</revision>)")
+DOCKER_VERSION = re.compile(r"^(ARG VERSION=)(\S*)()", re.MULTILINE)
+KUSTOMIZE_TAG = re.compile(r"^(\s*newTag:\s*)(\S*)()", re.MULTILINE)
 PYPROJECT_VERSION = re.compile(r'^(version\s*=\s*")([^"]*)(")', re.MULTILINE)
 
 
@@ -42,9 +50,9 @@ def rel(p: pathlib.Path) -> str:
 
 
 def root_version() -> str:
-    v = ET.parse(ROOT_POM).getroot().findtext("m:version", namespaces=POM_NS)
+    v = ET.parse(ROOT_POM).getroot().findtext("m:properties/m:revision", namespaces=POM_NS)
     if not v:
-        sys.exit(f"versions: {rel(ROOT_POM)} has no <version>")
+        sys.exit(f"versions: {rel(ROOT_POM)} has no <properties><revision>")
     return v.strip()
 
 
@@ -62,9 +70,14 @@ def actual_versions() -> list[tuple[str, str, str]]:
     project = root_version()
     pkg = package_version(project)
     found = []
+    own = ET.parse(ROOT_POM).getroot().findtext("m:version", namespaces=POM_NS)
+    found.append((f"{rel(ROOT_POM)} <version>", (own or "").strip(), REVISION_REF))
     for pom in module_poms():
         parent = ET.parse(pom).getroot().findtext("m:parent/m:version", namespaces=POM_NS)
-        found.append((f"{rel(pom)} <parent><version>", (parent or "").strip(), project))
+        found.append((f"{rel(pom)} <parent><version>", (parent or "").strip(), REVISION_REF))
+    for path, pattern, what in ((DOCKERFILE, DOCKER_VERSION, "ARG VERSION"), (KUSTOMIZATION, KUSTOMIZE_TAG, "newTag")):
+        m = pattern.search(path.read_text())
+        found.append((f"{rel(path)} {what}", m.group(2) if m else "", pkg))
     found.append((f"{rel(NODE_PACKAGE)} version", json.loads(NODE_PACKAGE.read_text())["version"], pkg))
     lock = json.loads(NODE_LOCK.read_text())
     found.append((f"{rel(NODE_LOCK)} version", lock.get("version", ""), pkg))
@@ -100,9 +113,9 @@ def set_version(version: str) -> int:
         print(f"set-version: {version!r} is not a version: use X.Y.Z or X.Y.Z-SNAPSHOT", file=sys.stderr)
         return 2
     pkg = package_version(version)
-    substitute(ROOT_POM, ROOT_VERSION, version)
-    for pom in module_poms():
-        substitute(pom, PARENT_VERSION, version)
+    substitute(ROOT_POM, ROOT_REVISION, version)
+    substitute(DOCKERFILE, DOCKER_VERSION, pkg)
+    substitute(KUSTOMIZATION, KUSTOMIZE_TAG, pkg)
     for path in (NODE_PACKAGE, NODE_LOCK):
         data = json.loads(path.read_text())
         data["version"] = pkg
@@ -111,7 +124,7 @@ def set_version(version: str) -> int:
         # npm writes two-space JSON with a final newline; keep it so, so that npm's next write changes nothing
         path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     substitute(PYPROJECT, PYPROJECT_VERSION, pkg)
-    print(f"set-version: root pom and Maven modules {version}, npm and Python packages {pkg}")
+    print(f"set-version: root pom revision {version}; image label and tag, npm and Python packages {pkg}")
     return check()
 
 
