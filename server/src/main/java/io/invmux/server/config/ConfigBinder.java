@@ -77,6 +77,7 @@ final class ConfigBinder {
         V<Integer> maxMessageSize = value(api, apiPath, "maxMessageSize", false,
                 sizeIn(64 * Units.KIB, 64 * Units.MIB), 4 * 1024 * 1024);
         V<Integer> maxStreamsPerClient = value(api, apiPath, "maxStreamsPerClient", false, intIn(1, 100_000), 1024);
+        ApiAccess access = apiAccess(api, apiPath, token, apiAddress);
 
         V<Optional<TcpAddress>> health = value(section(root, "health"), top.child("health"), "address", false,
                 ConfigBinder::optionalListenAddress, Optional.empty());
@@ -105,12 +106,52 @@ final class ConfigBinder {
 
         return new SidecarConfig(
                 identity.value(),
-                new SidecarConfig.Api(apiAddress.value(), token.value(), maxMessageSize.value(),
-                        maxStreamsPerClient.value()),
+                new SidecarConfig.Api(apiAddress.value(), access.token(), maxMessageSize.value(),
+                        maxStreamsPerClient.value(), access.tokenFile(), access.socketGroup()),
                 new SidecarConfig.Health(health.value()),
                 new SidecarConfig.Admin(admin.value()),
                 listeners, peers, services, forwards, limits, security,
                 new SidecarConfig.Logging(level.value()));
+    }
+
+    /** The API token from {@code api.token} or {@code api.tokenFile}, and the Unix socket's group. */
+    private record ApiAccess(String token, Optional<Path> tokenFile, String socketGroup) {
+    }
+
+    private ApiAccess apiAccess(TMap api, KeyPath apiPath, V<String> inline, V<Address> address) {
+        V<String> file = value(api, apiPath, "tokenFile", false, t -> t, "");
+        V<String> group = value(api, apiPath, "socketGroup", false, ConfigBinder::groupName, "");
+        if (group.ok() && !group.value().isEmpty() && address.ok() && !(address.value() instanceof UnixAddress)) {
+            report(group, false, "applies only to an API on a Unix socket; api.address is " + address.text()
+                    + " (" + setBy(address.source()) + ")");
+        }
+        String socketGroup = group.ok() ? group.value() : "";
+        if (!inline.value().isEmpty() && !file.value().isEmpty()) {
+            V<String> blamed = inline.source().rank() > file.source().rank() ? inline : file;
+            V<String> other = blamed == inline ? file : inline;
+            report(blamed, blamed == inline, "must not be set together with " + other.path() + " ("
+                    + setBy(other.source()) + "); give only one of them");
+            return new ApiAccess("", Optional.empty(), socketGroup);
+        }
+        if (file.value().isEmpty()) {
+            return new ApiAccess(inline.value(), Optional.empty(), socketGroup);
+        }
+        try {
+            Path path = Path.of(file.value());
+            return new ApiAccess(TokenFile.read(path), Optional.of(path), socketGroup);
+        } catch (InvalidPathException e) {
+            report(file, false, "is not a valid file path: " + e.getReason());
+        } catch (IllegalArgumentException e) {
+            report(file, false, e.getMessage());
+        }
+        return new ApiAccess("", Optional.empty(), socketGroup);
+    }
+
+    static String groupName(String text) {
+        if (!text.isEmpty() && !text.matches("[A-Za-z_][A-Za-z0-9_.-]{0,31}|[0-9]{1,10}")) {
+            throw new IllegalArgumentException("must be empty (the process's group) or a group name or number");
+        }
+        return text;
     }
 
     private List<URI> listeners(TMap root) {

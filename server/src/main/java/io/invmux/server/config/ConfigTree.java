@@ -63,7 +63,8 @@ final class ConfigTree {
 
     static final MapShape SCHEMA = map(
             "identity", LEAF,
-            "api", map("address", LEAF, "token", SECRET, "maxMessageSize", LEAF, "maxStreamsPerClient", LEAF),
+            "api", map("address", LEAF, "token", SECRET, "maxMessageSize", LEAF, "maxStreamsPerClient", LEAF,
+                    "tokenFile", LEAF, "socketGroup", LEAF),
             "health", map("address", LEAF),
             "admin", map("address", LEAF),
             "listeners", new ListShape(LEAF),
@@ -103,6 +104,8 @@ final class ConfigTree {
               token: ""
               maxMessageSize: 4MiB
               maxStreamsPerClient: 1024
+              tokenFile: ""
+              socketGroup: ""
             health:
               address: ""
             admin:

@@ -59,14 +59,25 @@ public record SidecarConfig(
      * The control gRPC API.
      *
      * @param address TCP {@code host:port} or {@code unix:///absolute/path}
-     * @param token token checked on every call; empty: no check
+     * @param token token checked on every call, given inline or read from {@code tokenFile}; empty: no check
      * @param maxMessageSize largest inbound gRPC message, bytes
-     * @param maxStreamsPerClient concurrent stream RPCs per client connection
+     * @param maxStreamsPerClient concurrent stream RPCs per client (peer uid on a Unix socket, remote address on
+     *                            TCP), over all its connections
+     * @param tokenFile the file the token was read from, when it came from one
+     * @param socketGroup group owning the Unix socket (mode 0660 then, else 0600); empty: the process's group
      */
-    public record Api(Address address, String token, int maxMessageSize, int maxStreamsPerClient) {
+    public record Api(Address address, String token, int maxMessageSize, int maxStreamsPerClient,
+            Optional<Path> tokenFile, String socketGroup) {
         public Api {
             Objects.requireNonNull(address, "address");
             Objects.requireNonNull(token, "token");
+            Objects.requireNonNull(tokenFile, "tokenFile");
+            Objects.requireNonNull(socketGroup, "socketGroup");
+        }
+
+        /** An API with an inline token (or none), a Unix socket of the process's group. */
+        public Api(Address address, String token, int maxMessageSize, int maxStreamsPerClient) {
+            this(address, token, maxMessageSize, maxStreamsPerClient, Optional.empty(), "");
         }
 
         /** The token, when one is set. */
@@ -78,7 +89,8 @@ public record SidecarConfig(
         @Override
         public String toString() {
             return "Api[address=" + address + ", token=" + (token.isEmpty() ? "" : "(hidden)") + ", maxMessageSize="
-                    + maxMessageSize + ", maxStreamsPerClient=" + maxStreamsPerClient + "]";
+                    + maxMessageSize + ", maxStreamsPerClient=" + maxStreamsPerClient + ", tokenFile="
+                    + tokenFile.map(Path::toString).orElse("") + ", socketGroup=" + socketGroup + "]";
         }
     }
 
@@ -285,9 +297,11 @@ public record SidecarConfig(
         root.put("identity", identity);
         root.put("api", map(
                 "address", api.address().toString(),
-                "token", secret(api.token(), redactSecrets),
+                "token", api.tokenFile().isPresent() ? "" : secret(api.token(), redactSecrets),
                 "maxMessageSize", size(api.maxMessageSize()),
-                "maxStreamsPerClient", api.maxStreamsPerClient()));
+                "maxStreamsPerClient", api.maxStreamsPerClient(),
+                "tokenFile", api.tokenFile().map(Path::toString).orElse(""),
+                "socketGroup", api.socketGroup()));
         root.put("health", map("address", health.address().map(TcpAddress::toString).orElse("")));
         root.put("admin", map("address", admin.address().map(TcpAddress::toString).orElse("")));
         root.put("listeners", listeners.stream().map(URI::toString).toList());
