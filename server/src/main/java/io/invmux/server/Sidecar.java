@@ -28,7 +28,6 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -67,6 +66,7 @@ public final class Sidecar implements AutoCloseable {
     });
     private final List<Server> servers = new ArrayList<>();
     private EpollEventLoopGroup unixGroup;
+    private UnixApiSocket unixSocket;
     private AdminServer admin;
     private SocketAddress apiAddress;
     private InetSocketAddress healthAddress;
@@ -138,10 +138,10 @@ public final class Sidecar implements AutoCloseable {
         SidecarConfig.Api api = config.api();
         NettyServerBuilder b;
         if (api.address() instanceof UnixAddress u) {
-            Files.deleteIfExists(u.path());
+            unixSocket = new UnixApiSocket(u.path(), api.socketGroup());
             unixGroup = new EpollEventLoopGroup(2,
                     new io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory("invmux-api-unix", true));
-            b = NettyServerBuilder.forAddress(new DomainSocketAddress(u.path().toString()))
+            b = NettyServerBuilder.forAddress(new DomainSocketAddress(unixSocket.bindPath().toString()))
                     .channelType(EpollServerDomainSocketChannel.class).bossEventLoopGroup(unixGroup)
                     .workerEventLoopGroup(unixGroup);
         } else {
@@ -179,6 +179,10 @@ public final class Sidecar implements AutoCloseable {
         Server server = b.build().start();
         servers.add(server);
         apiAddress = server.getListenSockets().get(0);
+        if (unixSocket != null) {
+            unixSocket.publish();
+            apiAddress = new DomainSocketAddress(((UnixAddress) api.address()).path().toString());
+        }
         log.info("sidecar '{}' API on {}", config.identity(), apiAddress);
     }
 
@@ -349,6 +353,9 @@ public final class Sidecar implements AutoCloseable {
         }
         if (unixGroup != null) {
             unixGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
+        if (unixSocket != null) {
+            unixSocket.delete();
         }
         log.info("sidecar '{}' stopped", config.identity());
     }

@@ -10,6 +10,7 @@ import io.invmux.proto.v1.ConnectionServiceGrpc;
 import io.invmux.proto.v1.ListSessionsRequest;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -19,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Who may use a sidecar's API, on sidecar processes: the token read from a file (by the sidecar and by the CLI),
- * files other users could read refused at start.
+ * files other users could read refused at start; the Unix socket's mode and group whatever the umask.
  */
 @Timeout(120)
 class ApiAccessIT {
@@ -73,5 +74,43 @@ class ApiAccessIT {
         assertThat(cli.exitCode()).isEqualTo(2);
         assertThat(cli.output()).contains("--token-file " + file).contains("(its mode is 0644)")
                 .doesNotContain(TOKEN);
+    }
+
+    @Test
+    void theUnixSocketIsOwnerOnlyEvenUnderAnOpenUmaskAndGoesAwayAtStop() throws Exception {
+        Path socket = dir.resolve("api.sock");
+        SidecarProcess sidecar = SidecarProcess.startOnUnixSocket("pod-sock", socket, List.of("admin.address=",
+                "listeners=[]"), "000");
+        try (sidecar) {
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(socket))).isEqualTo("rw-------");
+            assertThat(Files.list(dir).map(p -> p.getFileName().toString())).containsExactly("api.sock");
+            SidecarProcess.Result cli = SidecarProcess.run(List.of("sessions", "--api", "unix://" + socket));
+            assertThat(cli.exitCode()).as(cli.output()).isZero();
+        }
+        assertThat(socket).doesNotExist();
+    }
+
+    @Test
+    void withASocketGroupTheSocketIsGroupReadableAndWritableAndThatGroupsOwn() throws Exception {
+        Path probe = Files.createFile(dir.resolve("probe"));
+        String group = Files.readAttributes(probe, PosixFileAttributes.class).group().getName();
+        Path socket = dir.resolve("group.sock");
+        try (SidecarProcess sidecar = SidecarProcess.startOnUnixSocket("pod-group", socket, List.of(
+                "admin.address=", "listeners=[]", "api.socketGroup=" + group), "000")) {
+            PosixFileAttributes attrs = Files.readAttributes(socket, PosixFileAttributes.class);
+            assertThat(PosixFilePermissions.toString(attrs.permissions())).isEqualTo("rw-rw----");
+            assertThat(attrs.group().getName()).isEqualTo(group);
+        }
+    }
+
+    @Test
+    void anUnknownSocketGroupStopsTheSidecarNamingIt() throws Exception {
+        Path socket = dir.resolve("nogroup.sock");
+        SidecarProcess.Result r = SidecarProcess.run(List.of("sidecar", "--set", "identity=pod-nogroup", "--set",
+                "api.address=unix://" + socket, "--set", "api.socketGroup=no-such-group-xyz", "--set",
+                "admin.address=", "--set", "listeners=[]"));
+        assertThat(r.exitCode()).isNotZero();
+        assertThat(r.output()).contains("api.socketGroup = no-such-group-xyz: no such group");
+        assertThat(socket).doesNotExist();
     }
 }
