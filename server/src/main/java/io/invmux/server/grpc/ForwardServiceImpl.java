@@ -1,5 +1,6 @@
 package io.invmux.server.grpc;
 
+import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import io.invmux.proto.v1.AddForwardRequest;
 import io.invmux.proto.v1.AddForwardResponse;
@@ -21,6 +22,7 @@ import io.invmux.server.config.TcpAddress;
 import io.invmux.server.proxy.TcpForwarder;
 import java.net.InetSocketAddress;
 import java.util.Map;
+import java.util.Optional;
 
 /** Runtime management of the TCP forwarding proxy. */
 public final class ForwardServiceImpl extends ForwardServiceGrpc.ForwardServiceImplBase {
@@ -92,7 +94,12 @@ public final class ForwardServiceImpl extends ForwardServiceGrpc.ForwardServiceI
         try {
             StreamServiceImpl.checkService("name", req.getName());
             TcpAddress target = address("target", req.getTarget(), false);
-            forwards.addService(req.getName(), target);
+            Optional<InetSocketAddress> kept = forwards.addService(req.getName(), target, req.getReplaceExisting());
+            if (kept.isPresent()) {
+                throw Status.ALREADY_EXISTS.withDescription("service '" + req.getName() + "' already exists, "
+                        + "going to " + kept.get().getHostString() + ":" + kept.get().getPort() + "; remove it first "
+                        + "or set replace_existing to replace it").asRuntimeException();
+            }
             out.onNext(AddServiceResponse.newBuilder().setService(Service.newBuilder().setName(req.getName())
                     .setTarget(req.getTarget())).build());
             out.onCompleted();

@@ -43,6 +43,25 @@ public final class ServiceRouter {
         localServices.put(name, target);
     }
 
+    /**
+     * Exposes {@code name} at {@code target} unless the name is already exposed at another target and
+     * {@code replace} is false; atomic against concurrent calls.
+     *
+     * @return empty when the service now goes to {@code target}; else the other target it keeps
+     */
+    public java.util.Optional<InetSocketAddress> addLocalService(String name, InetSocketAddress target,
+            boolean replace) {
+        InetSocketAddress[] kept = new InetSocketAddress[1];
+        localServices.compute(name, (k, old) -> {
+            if (old != null && !replace && !old.equals(target)) {
+                kept[0] = old;
+                return old;
+            }
+            return target;
+        });
+        return java.util.Optional.ofNullable(kept[0]);
+    }
+
     public boolean removeLocalService(String name) {
         return localServices.remove(name) != null;
     }

@@ -1,0 +1,93 @@
+package io.invmux.server.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.invmux.proto.v1.AddServiceRequest;
+import io.invmux.proto.v1.ForwardServiceGrpc;
+import io.invmux.proto.v1.ListServicesRequest;
+import io.invmux.proto.v1.RemoveServiceRequest;
+import io.invmux.proto.v1.Service;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * What one application may do to the forwarding proxy that others rely on, on a sidecar process: a service is not
+ * taken over without saying so.
+ */
+@Timeout(120)
+class ForwardIsolationIT {
+    private static SidecarProcess sidecar;
+    private static final ApiChannels channels = new ApiChannels();
+
+    @BeforeAll
+    static void start() throws Exception {
+        sidecar = SidecarProcess.start("pod-iso", List.of("admin.address=", "listeners=[]",
+                "services=[{name: configured, target: '127.0.0.1:9001'}]"), List.of());
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        channels.close();
+        assertThat(sidecar.stop()).isZero();
+    }
+
+    @AfterEach
+    void removeRuntimeServices() {
+        for (Service s : forwards().listServices(ListServicesRequest.getDefaultInstance()).getServicesList()) {
+            if (!s.getName().equals("configured")) {
+                forwards().removeService(RemoveServiceRequest.newBuilder().setName(s.getName()).build());
+            }
+        }
+    }
+
+    private static ForwardServiceGrpc.ForwardServiceBlockingStub forwards() {
+        return ForwardServiceGrpc.newBlockingStub(channels.to(sidecar)).withDeadlineAfter(30, TimeUnit.SECONDS);
+    }
+
+    private static Status failure(ThrowingCallable call) {
+        StatusRuntimeException[] caught = new StatusRuntimeException[1];
+        assertThatThrownBy(call).isInstanceOfSatisfying(StatusRuntimeException.class, e -> caught[0] = e);
+        return caught[0].getStatus();
+    }
+
+    private static AddServiceRequest.Builder service(String name, String target) {
+        return AddServiceRequest.newBuilder().setName(name).setTarget(target);
+    }
+
+    private static String targetOf(String name) {
+        return forwards().listServices(ListServicesRequest.getDefaultInstance()).getServicesList().stream()
+                .filter(s -> s.getName().equals(name)).map(Service::getTarget).findFirst().orElseThrow();
+    }
+
+    @Test
+    void addingAServiceNameTakenByAnotherTargetFailsAlreadyExistsAndKeepsTheFirst() {
+        forwards().addService(service("db", "127.0.0.1:5432").build());
+        Status s = failure(() -> forwards().addService(service("db", "127.0.0.1:6543").build()));
+        assertThat(s.getCode()).isEqualTo(Status.Code.ALREADY_EXISTS);
+        assertThat(s.getDescription()).isEqualTo("service 'db' already exists, going to 127.0.0.1:5432; remove it "
+                + "first or set replace_existing to replace it");
+        assertThat(targetOf("db")).isEqualTo("127.0.0.1:5432");
+        // A service from the configuration is protected the same way.
+        assertThat(failure(() -> forwards().addService(service("configured", "127.0.0.1:6543").build())).getCode())
+                .isEqualTo(Status.Code.ALREADY_EXISTS);
+        assertThat(targetOf("configured")).isEqualTo("127.0.0.1:9001");
+    }
+
+    @Test
+    void addingTheSameServiceAgainSucceedsAndReplaceExistingReplaces() {
+        forwards().addService(service("cache", "127.0.0.1:6379").build());
+        assertThat(forwards().addService(service("cache", "127.0.0.1:6379").build()).getService().getTarget())
+                .isEqualTo("127.0.0.1:6379");
+        forwards().addService(service("cache", "127.0.0.1:6380").setReplaceExisting(true).build());
+        assertThat(targetOf("cache")).isEqualTo("127.0.0.1:6380");
+    }
+}
