@@ -63,8 +63,8 @@ public final class Forwards implements AutoCloseable {
      *
      * @return empty when added (or already there with this target); else the target the service keeps
      */
-    public Optional<InetSocketAddress> addService(String name, TcpAddress target, boolean replace) {
-        return runtime.router().addLocalService(name, new InetSocketAddress(target.host(), target.port()), replace);
+    public Optional<InetSocketAddress> addService(String name, InetSocketAddress target, boolean replace) {
+        return runtime.router().addLocalService(name, target, replace);
     }
 
     public boolean removeService(String name) {

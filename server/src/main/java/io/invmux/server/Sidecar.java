@@ -12,6 +12,7 @@ import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.invmux.Session;
 import io.invmux.proto.v1.StreamServiceGrpc;
 import io.invmux.server.admin.AdminServer;
+import io.invmux.server.admin.Refusals;
 import io.invmux.server.admin.SidecarMetrics;
 import io.invmux.server.config.SidecarConfig;
 import io.invmux.server.config.TcpAddress;
@@ -59,6 +60,7 @@ public final class Sidecar implements AutoCloseable {
     private final Forwards forwards;
     private final HealthStatusManager health = new HealthStatusManager();
     private final MonitorServiceImpl monitor;
+    private final Refusals refusals = new Refusals();
     private final ScheduledExecutorService peerDialer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "invmux-peers");
         t.setDaemon(true);
@@ -120,7 +122,7 @@ public final class Sidecar implements AutoCloseable {
         if (config.admin().address().isPresent()) {
             TcpAddress a = config.admin().address().get();
             PrometheusRegistry registry = new PrometheusRegistry();
-            registry.register(new SidecarMetrics(runtime, forwards::connections));
+            registry.register(new SidecarMetrics(runtime, forwards::connections, refusals));
             admin = new AdminServer(new InetSocketAddress(a.host(), a.port()), registry, () -> ready && !draining);
             log.info("admin HTTP on {}", admin.address());
         }
@@ -150,7 +152,7 @@ public final class Sidecar implements AutoCloseable {
         }
         var services = List.of(StreamServiceImpl.bind(runtime),
                 new ConnectionServiceImpl(runtime).bindService(), monitor.bindService(),
-                new ForwardServiceImpl(forwards).bindService(), ProtoReflectionServiceV1.newInstance().bindService());
+                new ForwardServiceImpl(forwards, config.exposure(), refusals).bindService(), ProtoReflectionServiceV1.newInstance().bindService());
         StreamingCallLimit streamingLimit = new StreamingCallLimit(api.maxStreamsPerClient());
         b.addTransportFilter(streamingLimit.transportFilter());
         for (var svc : services) {

@@ -86,7 +86,8 @@ final class ConfigBinder {
 
         List<URI> listeners = listeners(root);
         List<SidecarConfig.Peer> peers = peers(root);
-        List<SidecarConfig.Service> services = services(root);
+        SidecarConfig.Exposure exposure = exposure(section(root, "security"), top.child("security"));
+        List<SidecarConfig.Service> services = services(root, exposure.serviceTargets());
         List<V<TcpAddress>> forwardListens = new ArrayList<>();
         List<SidecarConfig.Forward> forwards = forwards(root, peers, forwardListens);
 
@@ -110,7 +111,7 @@ final class ConfigBinder {
                         maxStreamsPerClient.value(), access.tokenFile(), access.socketGroup()),
                 new SidecarConfig.Health(health.value()),
                 new SidecarConfig.Admin(admin.value()),
-                listeners, peers, services, forwards, limits, security,
+                listeners, peers, services, forwards, limits, security, exposure,
                 new SidecarConfig.Logging(level.value()));
     }
 
@@ -226,7 +227,35 @@ final class ConfigBinder {
         return out;
     }
 
-    private List<SidecarConfig.Service> services(TMap root) {
+    /** {@code security.serviceTargets} and {@code security.allowNonLoopbackForwards}. */
+    private SidecarConfig.Exposure exposure(TMap m, KeyPath p) {
+        KeyPath listPath = p.child("serviceTargets");
+        List<String> entries = new ArrayList<>();
+        boolean ok = true;
+        List<TNode> items = items(m, "serviceTargets");
+        for (int i = 0; i < items.size(); i++) {
+            if (items.get(i) instanceof TScalar s) {
+                V<String> e = parse(s, listPath.index(i), false, TargetPolicy::checkEntry, null);
+                ok &= e.ok();
+                if (e.ok()) {
+                    entries.add(e.value());
+                }
+            }
+        }
+        V<Boolean> forwards = value(m, p, "allowNonLoopbackForwards", false, ConfigBinder::bool, false);
+        return new SidecarConfig.Exposure(ok ? TargetPolicy.of(entries) : TargetPolicy.loopbackOnly(),
+                forwards.value());
+    }
+
+    static boolean bool(String text) {
+        return switch (text.toLowerCase(Locale.ROOT)) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException("must be true or false");
+        };
+    }
+
+    private List<SidecarConfig.Service> services(TMap root, TargetPolicy targets) {
         KeyPath path = KeyPath.ROOT.child("services");
         List<SidecarConfig.Service> out = new ArrayList<>();
         Map<String, KeyPath> names = new HashMap<>();
@@ -244,6 +273,13 @@ final class ConfigBinder {
                 KeyPath first = names.putIfAbsent(name.value(), p);
                 if (first != null) {
                     report(name, false, "is already the name of " + first + "; service names must be unique");
+                }
+            }
+            if (target.ok()) {
+                Optional<String> refusal = targets.refusal(target.value().host());
+                if (refusal.isPresent()) {
+                    report(target, false, refusal.get());
+                    continue;
                 }
             }
             if (name.ok() && target.ok()) {

@@ -86,7 +86,8 @@ final class ConfigTree {
                     "writeTimeout", LEAF,
                     "resumeGracePeriod", LEAF,
                     "drainTimeout", LEAF),
-            "security", map("preSharedKey", SECRET, "preSharedKeyFile", LEAF),
+            "security", map("preSharedKey", SECRET, "preSharedKeyFile", LEAF,
+                    "serviceTargets", new ListShape(LEAF), "allowNonLoopbackForwards", LEAF),
             "logging", map("level", LEAF));
 
     private static MapShape map(Object... kv) {
@@ -131,6 +132,8 @@ final class ConfigTree {
             security:
               preSharedKey: ""
               preSharedKeyFile: ""
+              serviceTargets: [127.0.0.0/8, "::1/128"]
+              allowNonLoopbackForwards: false
             logging:
               level: info
             """;

@@ -27,6 +27,7 @@ import org.snakeyaml.engine.v2.schema.CoreSchema;
  * @param peers sidecars this one dials, names unique
  * @param services streams arriving for these names go to a local TCP address
  * @param forwards local TCP listeners whose connections become streams to a peer's service
+ * @param exposure what the API may expose: service targets, forward listen addresses ({@code security.*})
  */
 public record SidecarConfig(
         String identity,
@@ -39,6 +40,7 @@ public record SidecarConfig(
         List<Forward> forwards,
         Limits limits,
         Security security,
+        Exposure exposure,
         Logging logging) {
 
     public SidecarConfig {
@@ -52,6 +54,7 @@ public record SidecarConfig(
         forwards = List.copyOf(forwards);
         Objects.requireNonNull(limits, "limits");
         Objects.requireNonNull(security, "security");
+        Objects.requireNonNull(exposure, "exposure");
         Objects.requireNonNull(logging, "logging");
     }
 
@@ -234,6 +237,26 @@ public record SidecarConfig(
         }
     }
 
+    /**
+     * What applications may expose through the sidecar, keys of the {@code security} section.
+     *
+     * @param serviceTargets {@code security.serviceTargets}: where services (configured or added through the API)
+     *                       may send peers' streams
+     * @param allowNonLoopbackForwards {@code security.allowNonLoopbackForwards}: whether {@code AddForward} may
+     *                                 listen on an address other hosts reach (the configuration's own forwards
+     *                                 may always)
+     */
+    public record Exposure(TargetPolicy serviceTargets, boolean allowNonLoopbackForwards) {
+        public Exposure {
+            Objects.requireNonNull(serviceTargets, "serviceTargets");
+        }
+
+        /** The defaults: loopback targets only, no forward on another address through the API. */
+        public static Exposure defaults() {
+            return new Exposure(TargetPolicy.loopbackOnly(), false);
+        }
+    }
+
     public record Logging(LogLevel level) {
         public Logging {
             Objects.requireNonNull(level, "level");
@@ -333,7 +356,9 @@ public record SidecarConfig(
                 "drainTimeout", Units.formatDuration(limits.drainTimeout())));
         root.put("security", map(
                 "preSharedKey", secret(security.preSharedKey(), redactSecrets),
-                "preSharedKeyFile", security.preSharedKeyFile().map(Path::toString).orElse("")));
+                "preSharedKeyFile", security.preSharedKeyFile().map(Path::toString).orElse(""),
+                "serviceTargets", exposure.serviceTargets().entries(),
+                "allowNonLoopbackForwards", exposure.allowNonLoopbackForwards()));
         root.put("logging", map("level", logging.level().configName()));
         DumpSettings settings = DumpSettings.builder()
                 .setDefaultFlowStyle(FlowStyle.BLOCK)

@@ -18,6 +18,8 @@ import io.invmux.proto.v1.RemoveServiceRequest;
 import io.invmux.proto.v1.RemoveServiceResponse;
 import io.invmux.proto.v1.Service;
 import io.invmux.server.Forwards;
+import io.invmux.server.admin.Refusals;
+import io.invmux.server.config.SidecarConfig;
 import io.invmux.server.config.TcpAddress;
 import io.invmux.server.proxy.TcpForwarder;
 import java.net.InetSocketAddress;
@@ -27,9 +29,13 @@ import java.util.Optional;
 /** Runtime management of the TCP forwarding proxy. */
 public final class ForwardServiceImpl extends ForwardServiceGrpc.ForwardServiceImplBase {
     private final Forwards forwards;
+    private final SidecarConfig.Exposure exposure;
+    private final Refusals refusals;
 
-    public ForwardServiceImpl(Forwards forwards) {
+    public ForwardServiceImpl(Forwards forwards, SidecarConfig.Exposure exposure, Refusals refusals) {
         this.forwards = forwards;
+        this.exposure = exposure;
+        this.refusals = refusals;
     }
 
     private static TcpAddress address(String field, String text, boolean zeroPort) {
@@ -94,8 +100,17 @@ public final class ForwardServiceImpl extends ForwardServiceGrpc.ForwardServiceI
         try {
             StreamServiceImpl.checkService("name", req.getName());
             TcpAddress target = address("target", req.getTarget(), false);
-            Optional<InetSocketAddress> kept = forwards.addService(req.getName(), target, req.getReplaceExisting());
+            InetSocketAddress resolved = target.toSocketAddress(); // may block on DNS: this is a gRPC executor thread
+            Optional<String> refusal = exposure.serviceTargets().refusal(target.host(), resolved.getAddress());
+            if (refusal.isPresent()) {
+                refusals.refused("security.serviceTargets", "AddService " + Refusals.shown(req.getName()) + " -> "
+                        + Refusals.shown(req.getTarget()) + ": " + refusal.get());
+                throw Statuses.invalid("target", req.getTarget(), refusal.get());
+            }
+            Optional<InetSocketAddress> kept = forwards.addService(req.getName(), resolved, req.getReplaceExisting());
             if (kept.isPresent()) {
+                refusals.refused("AddService.replace_existing", "AddService " + Refusals.shown(req.getName())
+                        + ": already exists");
                 throw Status.ALREADY_EXISTS.withDescription("service '" + req.getName() + "' already exists, "
                         + "going to " + kept.get().getHostString() + ":" + kept.get().getPort() + "; remove it first "
                         + "or set replace_existing to replace it").asRuntimeException();

@@ -135,7 +135,8 @@ class ConfigValidationTest {
                 "config.yaml: listeners = tcp://0.0.0.0:7700: must be a list of values",
                 "config.yaml: peers = {name: b}: must be a list of sections with the keys name, links",
                 "config.yaml: services[0] = echo: must be a section with the keys name, target",
-                "config.yaml: security = (hidden): must be a section with the keys preSharedKey, preSharedKeyFile");
+                "config.yaml: security = (hidden): must be a section with the keys preSharedKey, preSharedKeyFile, "
+                        + "serviceTargets, allowNonLoopbackForwards");
     }
 
     @Test

@@ -21,17 +21,25 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * What one application may do to the forwarding proxy that others rely on, on a sidecar process: a service is not
- * taken over without saying so.
+ * taken over without saying so, and services reach only the addresses security.serviceTargets allows.
  */
 @Timeout(120)
 class ForwardIsolationIT {
     private static SidecarProcess sidecar;
+    private static int adminPort;
     private static final ApiChannels channels = new ApiChannels();
 
     @BeforeAll
     static void start() throws Exception {
-        sidecar = SidecarProcess.start("pod-iso", List.of("admin.address=", "listeners=[]",
+        adminPort = SidecarProcess.freePort();
+        sidecar = SidecarProcess.start("pod-iso", List.of("admin.address=127.0.0.1:" + adminPort, "listeners=[]",
                 "services=[{name: configured, target: '127.0.0.1:9001'}]"), List.of());
+    }
+
+    /** {@code invmux_refusals_total} of one bound, 0 before the first refusal. */
+    static double refusals(int adminPort, String bound) throws Exception {
+        return PrometheusText.scrape(adminPort).stream().filter(x -> x.name().equals("invmux_refusals_total")
+                && bound.equals(x.label("bound"))).mapToDouble(PrometheusText.Sample::value).sum();
     }
 
     @AfterAll
@@ -89,5 +97,23 @@ class ForwardIsolationIT {
                 .isEqualTo("127.0.0.1:6379");
         forwards().addService(service("cache", "127.0.0.1:6380").setReplaceExisting(true).build());
         assertThat(targetOf("cache")).isEqualTo("127.0.0.1:6380");
+    }
+
+    @Test
+    void aServiceTargetOutsideTheAllowListIsRefusedNamingFieldValueAndRuleAndCounted() throws Exception {
+        double before = refusals(adminPort, "security.serviceTargets");
+        Status meta = failure(() -> forwards().addService(service("meta", "169.254.169.254:80").build()));
+        assertThat(meta.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+        assertThat(meta.getDescription()).isEqualTo("target = '169.254.169.254:80': 169.254.169.254 is a "
+                + "link-local or cloud metadata address (169.254.0.0/16): refused unless security.serviceTargets "
+                + "names it or a range within 169.254.0.0/16");
+        Status lan = failure(() -> forwards().addService(service("lan", "10.20.30.40:80").build()));
+        assertThat(lan.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+        assertThat(lan.getDescription()).startsWith("target = '10.20.30.40:80': security.serviceTargets does not "
+                + "allow 10.20.30.40; allowed: 127.0.0.0/8, ::1/128;");
+        assertThat(forwards().listServices(ListServicesRequest.getDefaultInstance()).getServicesList())
+                .extracting(Service::getName).containsExactly("configured");
+        assertThat(refusals(adminPort, "security.serviceTargets")).isEqualTo(before + 2);
+        sidecar.awaitLine("refused at security.serviceTargets: AddService 'meta' -> '169.254.169.254:80'", 10);
     }
 }
