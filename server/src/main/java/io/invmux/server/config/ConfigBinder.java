@@ -105,6 +105,9 @@ final class ConfigBinder {
         V<SidecarConfig.LogLevel> level = value(section(root, "logging"), top.child("logging"), "level", false,
                 ConfigBinder::logLevel, SidecarConfig.LogLevel.INFO);
 
+        if (problems.isEmpty()) {
+            checkApiExposure(apiAddress, access);
+        }
         return new SidecarConfig(
                 identity.value(),
                 new SidecarConfig.Api(apiAddress.value(), access.token(), maxMessageSize.value(),
@@ -146,6 +149,18 @@ final class ConfigBinder {
             report(file, false, e.getMessage());
         }
         return new ApiAccess("", Optional.empty(), socketGroup);
+    }
+
+    /**
+     * An API other hosts can reach must ask for a token. Checked once every key is valid: it combines
+     * {@code api.address} with {@code api.token} and {@code api.tokenFile}.
+     */
+    private void checkApiExposure(V<Address> address, ApiAccess access) {
+        if (address.value() instanceof TcpAddress t && access.token().isEmpty() && !t.isLoopback()) {
+            report(address, false, "the API would listen on an address other hosts may reach, with no token: set "
+                    + "api.tokenFile (or api.token), or listen on loopback (127.0.0.1:7701) or a Unix socket "
+                    + "(unix:///path)");
+        }
     }
 
     static String groupName(String text) {

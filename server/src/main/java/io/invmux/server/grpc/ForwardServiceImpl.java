@@ -59,6 +59,14 @@ public final class ForwardServiceImpl extends ForwardServiceGrpc.ForwardServiceI
     public void addForward(AddForwardRequest req, StreamObserver<AddForwardResponse> out) {
         try {
             TcpAddress listen = address("listen", req.getListen(), true);
+            if (!exposure.allowNonLoopbackForwards() && !listen.isLoopback()) {
+                refusals.refused("security.allowNonLoopbackForwards", "AddForward on "
+                        + Refusals.shown(req.getListen()) + ": not a loopback address");
+                throw Status.PERMISSION_DENIED.withDescription("listen = '" + req.getListen() + "': a forward added "
+                        + "through the API may listen only on loopback (127.0.0.1, ::1), since whoever reaches it "
+                        + "opens streams to the peer's service; set security.allowNonLoopbackForwards to allow "
+                        + "other addresses").asRuntimeException();
+            }
             if (!ConnectionServiceImpl.PEER_NAME.matcher(req.getPeer()).matches()) {
                 throw Statuses.invalid("peer", req.getPeer(), "must be 1 to 63 characters of A-Z, a-z, 0-9, '.', '_', '-'");
             }

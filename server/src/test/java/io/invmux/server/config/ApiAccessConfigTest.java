@@ -112,4 +112,30 @@ class ApiAccessConfigTest {
         assertThat(loader("api.address=unix:///run/invmux.sock", "api.socketGroup=1000").load().api()
                 .socketGroup()).isEqualTo("1000");
     }
+
+    @Test
+    void anApiOtherHostsMayReachNeedsAToken() throws Exception {
+        assertThat(problems(loader("api.address=0.0.0.0:7701"))).containsExactly("command line: api.address = "
+                + "0.0.0.0:7701: the API would listen on an address other hosts may reach, with no token: set "
+                + "api.tokenFile (or api.token), or listen on loopback (127.0.0.1:7701) or a Unix socket "
+                + "(unix:///path)");
+        assertThat(loader("api.address=0.0.0.0:7701", "api.token=" + TOKEN).load().api().tokenIfSet())
+                .contains(TOKEN);
+        Path f = tokenFile(TOKEN, "rw-------");
+        assertThat(loader("api.address=0.0.0.0:7701", "api.tokenFile=" + f).load().api().tokenIfSet())
+                .contains(TOKEN);
+        for (String local : List.of("127.0.0.1:7701", "127.3.4.5:0", "[::1]:7701", "localhost:7701",
+                "unix:///run/invmux.sock")) {
+            assertThat(loader("api.address=" + local).load().api().tokenIfSet()).as(local).isEmpty();
+        }
+    }
+
+    @Test
+    void nonLoopbackForwardsThroughTheApiAreOffByDefaultAndAKnobTurnsThemOn() throws Exception {
+        assertThat(loader().load().exposure().allowNonLoopbackForwards()).isFalse();
+        assertThat(loader("security.allowNonLoopbackForwards=true").load().exposure().allowNonLoopbackForwards())
+                .isTrue();
+        assertThat(problems(loader("security.allowNonLoopbackForwards=yes"))).containsExactly("command line: "
+                + "security.allowNonLoopbackForwards = yes: must be true or false");
+    }
 }

@@ -5,9 +5,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.invmux.proto.v1.AddForwardRequest;
 import io.invmux.proto.v1.AddServiceRequest;
+import io.invmux.proto.v1.Forward;
 import io.invmux.proto.v1.ForwardServiceGrpc;
 import io.invmux.proto.v1.ListServicesRequest;
+import io.invmux.proto.v1.RemoveForwardRequest;
 import io.invmux.proto.v1.RemoveServiceRequest;
 import io.invmux.proto.v1.Service;
 import java.util.List;
@@ -21,7 +24,8 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * What one application may do to the forwarding proxy that others rely on, on a sidecar process: a service is not
- * taken over without saying so, and services reach only the addresses security.serviceTargets allows.
+ * taken over without saying so, services reach only the addresses security.serviceTargets allows, forwards
+ * added through the API listen on loopback only, and an API other hosts could reach needs a token.
  */
 @Timeout(120)
 class ForwardIsolationIT {
@@ -115,5 +119,30 @@ class ForwardIsolationIT {
                 .extracting(Service::getName).containsExactly("configured");
         assertThat(refusals(adminPort, "security.serviceTargets")).isEqualTo(before + 2);
         sidecar.awaitLine("refused at security.serviceTargets: AddService 'meta' -> '169.254.169.254:80'", 10);
+    }
+
+    @Test
+    void aForwardOnANonLoopbackAddressIsRefusedThroughTheApiAndOnLoopbackAccepted() throws Exception {
+        double before = refusals(adminPort, "security.allowNonLoopbackForwards");
+        Status s = failure(() -> forwards().addForward(AddForwardRequest.newBuilder().setListen("0.0.0.0:0")
+                .setPeer("pod-x").setService("svc").build()));
+        assertThat(s.getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+        assertThat(s.getDescription()).isEqualTo("listen = '0.0.0.0:0': a forward added through the API may "
+                + "listen only on loopback (127.0.0.1, ::1), since whoever reaches it opens streams to the peer's "
+                + "service; set security.allowNonLoopbackForwards to allow other addresses");
+        assertThat(refusals(adminPort, "security.allowNonLoopbackForwards")).isEqualTo(before + 1);
+        Forward f = forwards().addForward(AddForwardRequest.newBuilder().setListen("127.0.0.1:0").setPeer("pod-x")
+                .setService("svc").build()).getForward();
+        assertThat(f.getBoundAddress()).startsWith("127.0.0.1:");
+        forwards().removeForward(RemoveForwardRequest.newBuilder().setListen(f.getListen()).build());
+    }
+
+    @Test
+    void anApiOnANonLoopbackAddressWithoutATokenDoesNotStartNamingTheKey() throws Exception {
+        SidecarProcess.Result r = SidecarProcess.run(List.of("sidecar", "--set", "identity=pod-open", "--set",
+                "api.address=0.0.0.0:0", "--set", "admin.address=", "--set", "listeners=[]"));
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.output()).contains("api.address = 0.0.0.0:0: the API would listen on an address other hosts "
+                + "may reach, with no token");
     }
 }
