@@ -4,6 +4,7 @@ import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.ChannelHandler;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
@@ -12,12 +13,13 @@ import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.invmux.Session;
 import io.invmux.proto.v1.StreamServiceGrpc;
 import io.invmux.server.admin.AdminServer;
-import io.invmux.server.admin.Refusals;
+import io.invmux.server.admin.Bounds;
 import io.invmux.server.admin.SidecarMetrics;
 import io.invmux.server.config.SidecarConfig;
 import io.invmux.server.config.TcpAddress;
 import io.invmux.server.config.UnixAddress;
 import io.invmux.server.grpc.AuthInterceptor;
+import io.invmux.server.grpc.ClientIdentity;
 import io.invmux.server.grpc.ConnectionServiceImpl;
 import io.invmux.server.grpc.ForwardServiceImpl;
 import io.invmux.server.grpc.MonitorServiceImpl;
@@ -60,7 +62,7 @@ public final class Sidecar implements AutoCloseable {
     private final Forwards forwards;
     private final HealthStatusManager health = new HealthStatusManager();
     private final MonitorServiceImpl monitor;
-    private final Refusals refusals = new Refusals();
+    private final Bounds bounds = new Bounds();
     private final ScheduledExecutorService peerDialer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "invmux-peers");
         t.setDaemon(true);
@@ -122,7 +124,7 @@ public final class Sidecar implements AutoCloseable {
         if (config.admin().address().isPresent()) {
             TcpAddress a = config.admin().address().get();
             PrometheusRegistry registry = new PrometheusRegistry();
-            registry.register(new SidecarMetrics(runtime, forwards::connections, refusals));
+            registry.register(new SidecarMetrics(runtime, forwards::connections, bounds));
             admin = new AdminServer(new InetSocketAddress(a.host(), a.port()), registry, () -> ready && !draining);
             log.info("admin HTTP on {}", admin.address());
         }
@@ -138,22 +140,29 @@ public final class Sidecar implements AutoCloseable {
 
     private void startApi() throws IOException {
         SidecarConfig.Api api = config.api();
+        ClientIdentity clients = new ClientIdentity();
         NettyServerBuilder b;
         if (api.address() instanceof UnixAddress u) {
             unixSocket = new UnixApiSocket(u.path(), api.socketGroup());
             unixGroup = new EpollEventLoopGroup(2,
                     new io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory("invmux-api-unix", true));
+            ChannelHandler uidRecorder = clients.acceptHandler();
             b = NettyServerBuilder.forAddress(new DomainSocketAddress(unixSocket.bindPath().toString()))
-                    .channelType(EpollServerDomainSocketChannel.class).bossEventLoopGroup(unixGroup)
-                    .workerEventLoopGroup(unixGroup);
+                    .channelFactory(() -> {
+                        EpollServerDomainSocketChannel ch = new EpollServerDomainSocketChannel();
+                        ch.pipeline().addLast(uidRecorder); // ahead of the acceptor ServerBootstrap adds
+                        return ch;
+                    })
+                    .bossEventLoopGroup(unixGroup).workerEventLoopGroup(unixGroup);
         } else {
             TcpAddress t = (TcpAddress) api.address();
             b = NettyServerBuilder.forAddress(new InetSocketAddress(t.host(), t.port()));
         }
         var services = List.of(StreamServiceImpl.bind(runtime),
                 new ConnectionServiceImpl(runtime).bindService(), monitor.bindService(),
-                new ForwardServiceImpl(forwards, config.exposure(), refusals).bindService(), ProtoReflectionServiceV1.newInstance().bindService());
-        StreamingCallLimit streamingLimit = new StreamingCallLimit(api.maxStreamsPerClient());
+                new ForwardServiceImpl(forwards, config.exposure(), bounds).bindService(),
+                ProtoReflectionServiceV1.newInstance().bindService());
+        StreamingCallLimit streamingLimit = new StreamingCallLimit(api.maxStreamsPerClient(), clients, bounds);
         b.addTransportFilter(streamingLimit.transportFilter());
         for (var svc : services) {
             // The token is checked first (interceptors added later run earlier): a refused call counts nothing.

@@ -18,7 +18,7 @@ import io.invmux.proto.v1.RemoveServiceRequest;
 import io.invmux.proto.v1.RemoveServiceResponse;
 import io.invmux.proto.v1.Service;
 import io.invmux.server.Forwards;
-import io.invmux.server.admin.Refusals;
+import io.invmux.server.admin.Bounds;
 import io.invmux.server.config.SidecarConfig;
 import io.invmux.server.config.TcpAddress;
 import io.invmux.server.proxy.TcpForwarder;
@@ -30,12 +30,12 @@ import java.util.Optional;
 public final class ForwardServiceImpl extends ForwardServiceGrpc.ForwardServiceImplBase {
     private final Forwards forwards;
     private final SidecarConfig.Exposure exposure;
-    private final Refusals refusals;
+    private final Bounds bounds;
 
-    public ForwardServiceImpl(Forwards forwards, SidecarConfig.Exposure exposure, Refusals refusals) {
+    public ForwardServiceImpl(Forwards forwards, SidecarConfig.Exposure exposure, Bounds bounds) {
         this.forwards = forwards;
         this.exposure = exposure;
-        this.refusals = refusals;
+        this.bounds = bounds;
     }
 
     private static TcpAddress address(String field, String text, boolean zeroPort) {
@@ -60,8 +60,8 @@ public final class ForwardServiceImpl extends ForwardServiceGrpc.ForwardServiceI
         try {
             TcpAddress listen = address("listen", req.getListen(), true);
             if (!exposure.allowNonLoopbackForwards() && !listen.isLoopback()) {
-                refusals.refused("security.allowNonLoopbackForwards", "AddForward on "
-                        + Refusals.shown(req.getListen()) + ": not a loopback address");
+                bounds.refused("security.allowNonLoopbackForwards", "AddForward on "
+                        + Bounds.shown(req.getListen()) + ": not a loopback address");
                 throw Status.PERMISSION_DENIED.withDescription("listen = '" + req.getListen() + "': a forward added "
                         + "through the API may listen only on loopback (127.0.0.1, ::1), since whoever reaches it "
                         + "opens streams to the peer's service; set security.allowNonLoopbackForwards to allow "
@@ -111,13 +111,13 @@ public final class ForwardServiceImpl extends ForwardServiceGrpc.ForwardServiceI
             InetSocketAddress resolved = target.toSocketAddress(); // may block on DNS: this is a gRPC executor thread
             Optional<String> refusal = exposure.serviceTargets().refusal(target.host(), resolved.getAddress());
             if (refusal.isPresent()) {
-                refusals.refused("security.serviceTargets", "AddService " + Refusals.shown(req.getName()) + " -> "
-                        + Refusals.shown(req.getTarget()) + ": " + refusal.get());
+                bounds.refused("security.serviceTargets", "AddService " + Bounds.shown(req.getName()) + " -> "
+                        + Bounds.shown(req.getTarget()) + ": " + refusal.get());
                 throw Statuses.invalid("target", req.getTarget(), refusal.get());
             }
             Optional<InetSocketAddress> kept = forwards.addService(req.getName(), resolved, req.getReplaceExisting());
             if (kept.isPresent()) {
-                refusals.refused("AddService.replace_existing", "AddService " + Refusals.shown(req.getName())
+                bounds.refused("AddService.replace_existing", "AddService " + Bounds.shown(req.getName())
                         + ": already exists");
                 throw Status.ALREADY_EXISTS.withDescription("service '" + req.getName() + "' already exists, "
                         + "going to " + kept.get().getHostString() + ":" + kept.get().getPort() + "; remove it first "

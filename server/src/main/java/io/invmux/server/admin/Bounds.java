@@ -5,29 +5,46 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Counts what the sidecar refused at one of its bounds (the {@code invmux_refusals} metric, labelled with the
- * bound) and logs it without letting a client flood the log: the first refusal of a bound is logged at once, later
- * ones at most once per {@link #LOG_INTERVAL_NANOS} with how many were not logged since. Client-chosen text in a
- * message is cut and escaped by {@link #shown(String)}. Thread-safe and lock-free: refusals come from gRPC
+ * The resource bounds of the local API and the proxy as metrics: what each one refused (the
+ * {@code invmux_refusals} counter, labelled with the bound's config key) and how close each is (gauges the bounded
+ * components register). A refusal is logged without letting a client flood the log: the first of a bound at once,
+ * later ones at most once per {@link #LOG_INTERVAL_NANOS} with how many were not logged since. Client-chosen text
+ * in a message is cut and escaped by {@link #shown(String)}. Thread-safe and lock-free: refusals come from gRPC
  * threads and event loops alike.
  */
-public final class Refusals {
-    private static final Logger log = LoggerFactory.getLogger(Refusals.class);
+public final class Bounds {
+    private static final Logger log = LoggerFactory.getLogger(Bounds.class);
     static final long LOG_INTERVAL_NANOS = 10_000_000_000L;
     private static final int MAX_SHOWN = 64;
 
     private final Map<String, Bound> bounds = new ConcurrentHashMap<>();
+    private final Map<String, Gauge> gauges = new ConcurrentHashMap<>();
+
+    /** A gauge a bounded component registered: its help text and where its value is read at scrape time. */
+    public record Gauge(String help, LongSupplier value) {
+    }
+
+    /** Registers (or replaces) the gauge {@code name}, read at every scrape. */
+    public void gauge(String name, String help, LongSupplier value) {
+        gauges.put(name, new Gauge(help, value));
+    }
+
+    /** The registered gauges by name. */
+    public Map<String, Gauge> gauges() {
+        return new TreeMap<>(gauges);
+    }
 
     /** One bound's count and its log throttle. */
     private static final class Bound {
         final LongAdder count = new LongAdder();
         /** When a refusal of this bound was last logged, {@code System.nanoTime()}; MIN_VALUE: never. */
         final AtomicLong lastLogged = new AtomicLong(Long.MIN_VALUE);
-        /** Refusals since the last one logged. */
+        /** Bounds since the last one logged. */
         final AtomicLong unlogged = new AtomicLong();
     }
 
@@ -46,17 +63,17 @@ public final class Refusals {
         }
         long skipped = b.unlogged.getAndSet(0);
         log.warn("refused at {}: {}{}", bound, message, skipped == 0 ? ""
-                : " (" + skipped + " more refusal(s) at this bound not logged in the last 10 s)");
+                : " (" + skipped + " more refusal(s) at this bound not logged since the last one)");
     }
 
-    /** Refusals counted so far, by bound. */
+    /** Bounds counted so far, by bound. */
     public Map<String, Long> counts() {
         Map<String, Long> out = new TreeMap<>();
         bounds.forEach((k, v) -> out.put(k, v.count.sum()));
         return out;
     }
 
-    /** Refusals counted at {@code bound} so far. */
+    /** Bounds counted at {@code bound} so far. */
     public long count(String bound) {
         Bound b = bounds.get(bound);
         return b == null ? 0 : b.count.sum();
