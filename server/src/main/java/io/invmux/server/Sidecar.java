@@ -80,9 +80,12 @@ public final class Sidecar implements AutoCloseable {
 
     private Sidecar(SidecarConfig config) {
         this.config = config;
-        TcpServiceConnector connector = new TcpServiceConnector();
-        this.runtime = new SidecarRuntime(config.identity(), config.toCoreConfig(),
-                (stream, target) -> connector.connect(stream, target), config.limits().acceptTimeout().toMillis());
+        TcpServiceConnector connector = new TcpServiceConnector(TcpServiceConnector.DEFAULT_CONNECT_TIMEOUT,
+                config.limits().maxServiceConnections(), config.limits().serviceIdleTimeout(), bounds::refused);
+        bounds.gauge("invmux_service_connections", "Local connections open to TCP services for peers' streams.",
+                connector::openConnections);
+        this.runtime = new SidecarRuntime(config.identity(), config.toCoreConfig(), connector::connect,
+                config.limits().acceptTimeout().toMillis());
         this.forwards = new Forwards(runtime, connector);
         this.monitor = new MonitorServiceImpl(runtime, forwards::connections);
     }

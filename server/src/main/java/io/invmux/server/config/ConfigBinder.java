@@ -373,6 +373,10 @@ final class ConfigBinder {
                 durationIn(Duration.ZERO, Duration.ofHours(24)), Duration.ofSeconds(30));
         V<Duration> drainTimeout = value(m, p, "drainTimeout", false,
                 durationIn(Duration.ZERO, Duration.ofMinutes(10)), Duration.ofSeconds(20));
+        V<Integer> maxServiceConnections = value(m, p, "maxServiceConnections", false, intIn(1, 1_000_000),
+                SidecarConfig.Limits.DEFAULT_MAX_SERVICE_CONNECTIONS);
+        V<Duration> serviceIdleTimeout = value(m, p, "serviceIdleTimeout", false,
+                durationIn(Duration.ZERO, Duration.ofDays(7)), SidecarConfig.Limits.DEFAULT_SERVICE_IDLE_TIMEOUT);
 
         if (windowSize.ok() && maxWindowSize.ok() && maxWindowSize.value() < windowSize.value()) {
             atLeast(maxWindowSize, windowSize, "be at least");
@@ -387,7 +391,8 @@ final class ConfigBinder {
         return new SidecarConfig.Limits(windowSize.value(), maxWindowSize.value(), sessionWindowSize.value(),
                 maxChunkSize.value(), maxStreams.value(), acceptBacklog.value(), acceptTimeout.value(),
                 keepAliveInterval.value(),
-                keepAliveTimeout.value(), writeTimeout.value(), resumeGracePeriod.value(), drainTimeout.value());
+                keepAliveTimeout.value(), writeTimeout.value(), resumeGracePeriod.value(), drainTimeout.value(),
+                maxServiceConnections.value(), serviceIdleTimeout.value());
     }
 
     /**

@@ -85,7 +85,9 @@ final class ConfigTree {
                     "keepAliveTimeout", LEAF,
                     "writeTimeout", LEAF,
                     "resumeGracePeriod", LEAF,
-                    "drainTimeout", LEAF),
+                    "drainTimeout", LEAF,
+                    "maxServiceConnections", LEAF,
+                    "serviceIdleTimeout", LEAF),
             "security", map("preSharedKey", SECRET, "preSharedKeyFile", LEAF,
                     "serviceTargets", new ListShape(LEAF), "allowNonLoopbackForwards", LEAF),
             "logging", map("level", LEAF));
@@ -129,6 +131,8 @@ final class ConfigTree {
               writeTimeout: 10s
               resumeGracePeriod: 30s
               drainTimeout: 20s
+              maxServiceConnections: 1024
+              serviceIdleTimeout: 30m
             security:
               preSharedKey: ""
               preSharedKeyFile: ""

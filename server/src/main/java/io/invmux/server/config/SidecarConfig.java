@@ -152,7 +152,9 @@ public record SidecarConfig(
 
     /**
      * Session limits (passed to the core, see {@link Config}), how long an incoming stream waits for an application
-     * to accept it ({@code acceptTimeout}), and the drain timeout of a graceful stop.
+     * to accept it ({@code acceptTimeout}), the drain timeout of a graceful stop, and the local connections the
+     * proxy opens for peers' streams to a TCP service: at most {@code maxServiceConnections} per service at once,
+     * each closed after {@code serviceIdleTimeout} without a byte either way (zero: never).
      */
     public record Limits(
             int windowSize,
@@ -166,7 +168,14 @@ public record SidecarConfig(
             Duration keepAliveTimeout,
             Duration writeTimeout,
             Duration resumeGracePeriod,
-            Duration drainTimeout) {
+            Duration drainTimeout,
+            int maxServiceConnections,
+            Duration serviceIdleTimeout) {
+        /** Default {@code maxServiceConnections}. */
+        public static final int DEFAULT_MAX_SERVICE_CONNECTIONS = 1024;
+        /** Default {@code serviceIdleTimeout}. */
+        public static final Duration DEFAULT_SERVICE_IDLE_TIMEOUT = Duration.ofMinutes(30);
+
         public Limits {
             Objects.requireNonNull(acceptTimeout, "acceptTimeout");
             Objects.requireNonNull(keepAliveInterval, "keepAliveInterval");
@@ -174,6 +183,16 @@ public record SidecarConfig(
             Objects.requireNonNull(writeTimeout, "writeTimeout");
             Objects.requireNonNull(resumeGracePeriod, "resumeGracePeriod");
             Objects.requireNonNull(drainTimeout, "drainTimeout");
+            Objects.requireNonNull(serviceIdleTimeout, "serviceIdleTimeout");
+        }
+
+        /** Limits with the proxy's defaults for service connections. */
+        public Limits(int windowSize, int maxWindowSize, int sessionWindowSize, int maxChunkSize, int maxStreams,
+                int acceptBacklog, Duration acceptTimeout, Duration keepAliveInterval, Duration keepAliveTimeout,
+                Duration writeTimeout, Duration resumeGracePeriod, Duration drainTimeout) {
+            this(windowSize, maxWindowSize, sessionWindowSize, maxChunkSize, maxStreams, acceptBacklog, acceptTimeout,
+                    keepAliveInterval, keepAliveTimeout, writeTimeout, resumeGracePeriod, drainTimeout,
+                    DEFAULT_MAX_SERVICE_CONNECTIONS, DEFAULT_SERVICE_IDLE_TIMEOUT);
         }
     }
 
@@ -353,7 +372,9 @@ public record SidecarConfig(
                 "keepAliveTimeout", Units.formatDuration(limits.keepAliveTimeout()),
                 "writeTimeout", Units.formatDuration(limits.writeTimeout()),
                 "resumeGracePeriod", Units.formatDuration(limits.resumeGracePeriod()),
-                "drainTimeout", Units.formatDuration(limits.drainTimeout())));
+                "drainTimeout", Units.formatDuration(limits.drainTimeout()),
+                "maxServiceConnections", limits.maxServiceConnections(),
+                "serviceIdleTimeout", Units.formatDuration(limits.serviceIdleTimeout())));
         root.put("security", map(
                 "preSharedKey", secret(security.preSharedKey(), redactSecrets),
                 "preSharedKeyFile", security.preSharedKeyFile().map(Path::toString).orElse(""),

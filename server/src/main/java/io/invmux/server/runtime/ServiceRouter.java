@@ -74,7 +74,7 @@ public final class ServiceRouter {
     public void route(Incoming in) {
         InetSocketAddress target = localServices.get(in.service());
         if (target != null) {
-            connector.connect(in.stream(), target);
+            connector.connect(in.stream(), in.service(), target);
             return;
         }
         while (true) {

@@ -283,7 +283,8 @@ class ConfigSourcesTest {
                         + "INVMUX_LIMITS_ACCEPT_BACKLOG, INVMUX_LIMITS_ACCEPT_TIMEOUT, "
                         + "INVMUX_LIMITS_KEEP_ALIVE_INTERVAL, "
                         + "INVMUX_LIMITS_KEEP_ALIVE_TIMEOUT, INVMUX_LIMITS_WRITE_TIMEOUT, "
-                        + "INVMUX_LIMITS_RESUME_GRACE_PERIOD, INVMUX_LIMITS_DRAIN_TIMEOUT "
+                        + "INVMUX_LIMITS_RESUME_GRACE_PERIOD, INVMUX_LIMITS_DRAIN_TIMEOUT, "
+                        + "INVMUX_LIMITS_MAX_SERVICE_CONNECTIONS, INVMUX_LIMITS_SERVICE_IDLE_TIMEOUT "
                         + "(did you mean INVMUX_LIMITS_WINDOW_SIZE?)",
                 "environment variable INVMUX_PEERS_X_NAME: names no configuration key; peers is a list: give an "
                         + "index, as in INVMUX_PEERS_0_*");

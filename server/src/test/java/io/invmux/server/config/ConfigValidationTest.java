@@ -110,11 +110,13 @@ class ConfigValidationTest {
                 "config.yaml: limits.windowsize: unknown key; known keys under limits: windowSize, maxWindowSize, "
                         + "sessionWindowSize, maxChunkSize, maxStreams, acceptBacklog, acceptTimeout, "
                         + "keepAliveInterval, "
-                        + "keepAliveTimeout, writeTimeout, resumeGracePeriod, drainTimeout (did you mean windowSize?)",
+                        + "keepAliveTimeout, writeTimeout, resumeGracePeriod, drainTimeout, maxServiceConnections, "
+                        + "serviceIdleTimeout (did you mean windowSize?)",
                 "config.yaml: limits.bogus: unknown key; known keys under limits: windowSize, maxWindowSize, "
                         + "sessionWindowSize, maxChunkSize, maxStreams, acceptBacklog, acceptTimeout, "
                         + "keepAliveInterval, "
-                        + "keepAliveTimeout, writeTimeout, resumeGracePeriod, drainTimeout");
+                        + "keepAliveTimeout, writeTimeout, resumeGracePeriod, drainTimeout, maxServiceConnections, "
+                        + "serviceIdleTimeout");
     }
 
     @Test
