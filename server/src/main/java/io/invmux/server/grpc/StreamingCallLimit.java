@@ -10,7 +10,7 @@ import io.grpc.ServerInterceptor;
 import io.grpc.ServerTransportFilter;
 import io.grpc.Status;
 import io.invmux.server.admin.Bounds;
-import java.util.concurrent.ConcurrentHashMap;
+import io.invmux.server.admin.PerKeyLimit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -23,7 +23,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * calls are not counted.
  *
  * <p>Each connection's client key lives in its transport attributes, put there by {@link #transportFilter()}; the
- * counts, by key, in a concurrent map whose entries go when they reach zero. Calls start and end on any thread.
+ * counts, by key, in a {@link PerKeyLimit}. Calls start and end on any thread.
  */
 public final class StreamingCallLimit implements ServerInterceptor {
     static final String BOUND = "api.maxStreamsPerClient";
@@ -32,8 +32,8 @@ public final class StreamingCallLimit implements ServerInterceptor {
     private final int limit;
     private final ClientIdentity identity;
     private final Bounds bounds;
-    /** Open streaming calls by client key; no entry: none. */
-    private final ConcurrentHashMap<String, Integer> open = new ConcurrentHashMap<>();
+    /** Open streaming calls by client key. */
+    private final PerKeyLimit open;
     /** Numbers the connections whose client cannot be told, each then a client of its own. */
     private final AtomicLong anonymous = new AtomicLong();
 
@@ -41,9 +41,10 @@ public final class StreamingCallLimit implements ServerInterceptor {
         this.limit = limit;
         this.identity = identity;
         this.bounds = bounds;
-        bounds.gauge("invmux_api_streaming_calls", "Streaming API calls open, over all clients.", this::openCalls);
+        this.open = new PerKeyLimit(limit);
+        bounds.gauge("invmux_api_streaming_calls", "Streaming API calls open, over all clients.", open::total);
         bounds.gauge("invmux_api_streaming_clients", "Clients (peer uid or remote address) holding streaming API "
-                + "calls.", () -> open.size());
+                + "calls.", open::keys);
     }
 
     /** Tells every new client connection which client it belongs to. */
@@ -60,28 +61,6 @@ public final class StreamingCallLimit implements ServerInterceptor {
         };
     }
 
-    long openCalls() {
-        return open.values().stream().mapToLong(Integer::longValue).sum();
-    }
-
-    /** Takes a place for {@code client}; false when it holds {@link #limit} already. */
-    private boolean acquire(String client) {
-        boolean[] taken = new boolean[1];
-        open.compute(client, (k, n) -> {
-            int held = n == null ? 0 : n;
-            if (held >= limit) {
-                return n;
-            }
-            taken[0] = true;
-            return held + 1;
-        });
-        return taken[0];
-    }
-
-    private void release(String client) {
-        open.computeIfPresent(client, (k, n) -> n <= 1 ? null : n - 1);
-    }
-
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
             ServerCallHandler<Q, R> next) {
@@ -89,7 +68,7 @@ public final class StreamingCallLimit implements ServerInterceptor {
         if (client == null || call.getMethodDescriptor().getType() == MethodDescriptor.MethodType.UNARY) {
             return next.startCall(call, headers);
         }
-        if (!acquire(client)) {
+        if (!open.tryAcquire(client)) {
             bounds.refused(BOUND, "client " + client + " already holds " + limit + " streaming calls; refused "
                     + call.getMethodDescriptor().getFullMethodName());
             call.close(Status.RESOURCE_EXHAUSTED.withDescription(BOUND + " = " + limit + ": this client (" + client
@@ -101,7 +80,7 @@ public final class StreamingCallLimit implements ServerInterceptor {
         AtomicBoolean released = new AtomicBoolean();
         Runnable release = () -> {
             if (released.compareAndSet(false, true)) {
-                release(client);
+                open.release(client);
             }
         };
         ServerCall.Listener<Q> listener;

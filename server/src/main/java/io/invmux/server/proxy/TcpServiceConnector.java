@@ -2,6 +2,7 @@ package io.invmux.server.proxy;
 
 import io.invmux.ErrorCode;
 import io.invmux.Stream;
+import io.invmux.server.admin.PerKeyLimit;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -34,8 +35,7 @@ import org.slf4j.LoggerFactory;
  * {@code idleTimeout} is ended (RST to the target, reset of the stream), so streams a peer opens and forgets do not
  * hold their places for good. Both are reported to the {@code refusals} sink under their config keys.
  *
- * <p>Threading: all methods are thread-safe and never block. The per-service counts are a concurrent map whose
- * entries go when they reach zero.
+ * <p>Threading: all methods are thread-safe and never block.
  */
 public final class TcpServiceConnector {
     private static final Logger log = LoggerFactory.getLogger(TcpServiceConnector.class);
@@ -48,11 +48,10 @@ public final class TcpServiceConnector {
     /** Bridges not yet finished, for {@link #closeAll()}. Added and removed on the channels' loops. */
     private final Set<StreamSocketBridge> bridges = ConcurrentHashMap.newKeySet();
     private final Bootstrap bootstrap;
-    private final int maxPerService;
     private final long idleTimeoutMillis;
     private final BiConsumer<String, String> refusals;
-    /** Connections set up or bridged now, by service; no entry: none. */
-    private final ConcurrentHashMap<String, Integer> perService = new ConcurrentHashMap<>();
+    /** Connections set up or bridged now, by service. */
+    private final PerKeyLimit perService;
 
     /** A connector that gives up on a target after 10 s of connecting, with no bound on connections. */
     public TcpServiceConnector() {
@@ -73,13 +72,10 @@ public final class TcpServiceConnector {
         if (connectTimeout.isNegative() || connectTimeout.isZero()) {
             throw new IllegalArgumentException("connectTimeout must be positive, got " + connectTimeout);
         }
-        if (maxPerService < 1) {
-            throw new IllegalArgumentException("maxPerService must be at least 1, got " + maxPerService);
-        }
         if (idleTimeout.isNegative()) {
             throw new IllegalArgumentException("idleTimeout must not be negative, got " + idleTimeout);
         }
-        this.maxPerService = maxPerService;
+        this.perService = new PerKeyLimit(maxPerService);
         this.idleTimeoutMillis = idleTimeout.toMillis();
         this.refusals = Objects.requireNonNull(refusals, "refusals");
         this.bootstrap = new Bootstrap()
@@ -98,29 +94,12 @@ public final class TcpServiceConnector {
 
     /** Connections being set up or bridged now, over all services. */
     public long openConnections() {
-        return perService.values().stream().mapToLong(Integer::longValue).sum();
+        return perService.total();
     }
 
     /** Connections being set up or bridged now for {@code service}. */
     public int openConnections(String service) {
-        return perService.getOrDefault(service, 0);
-    }
-
-    private boolean acquire(String service) {
-        boolean[] taken = new boolean[1];
-        perService.compute(service, (k, n) -> {
-            int held = n == null ? 0 : n;
-            if (held >= maxPerService) {
-                return n;
-            }
-            taken[0] = true;
-            return held + 1;
-        });
-        return taken[0];
-    }
-
-    private void release(String service) {
-        perService.computeIfPresent(service, (k, n) -> n <= 1 ? null : n - 1);
+        return perService.held(service);
     }
 
     /** {@link #connect(Stream, String, InetSocketAddress)} for a service known by its target alone. */
@@ -137,8 +116,8 @@ public final class TcpServiceConnector {
         Objects.requireNonNull(stream, "stream");
         Objects.requireNonNull(service, "service");
         Objects.requireNonNull(target, "target");
-        if (!acquire(service)) {
-            String why = "service '" + service + "' already has " + maxPerService + " local connections ("
+        if (!perService.tryAcquire(service)) {
+            String why = "service '" + service + "' already has " + perService.limit() + " local connections ("
                     + MAX_CONNECTIONS_KEY + ")";
             refusals.accept(MAX_CONNECTIONS_KEY, "stream " + stream.id() + ": " + why);
             stream.reset(ErrorCode.REFUSED_STREAM, why);
@@ -147,7 +126,7 @@ public final class TcpServiceConnector {
         AtomicBoolean released = new AtomicBoolean();
         Runnable releasePlace = () -> {
             if (released.compareAndSet(false, true)) {
-                release(service);
+                perService.release(service);
             }
         };
         stats.connectionStarted();

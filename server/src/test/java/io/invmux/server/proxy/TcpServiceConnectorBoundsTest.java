@@ -36,6 +36,15 @@ class TcpServiceConnectorBoundsTest {
         return s;
     }
 
+    /** A stream of {@code pair} that {@code connector} bridged to {@code echo} as service {@code service}. */
+    private static Stream bridged(Pair pair, TcpServiceConnector connector, String service, TestServer echo)
+            throws Exception {
+        Stream near = open(pair);
+        connector.connect(pair.server.acceptStream(Duration.ofSeconds(10)), service, echo.address())
+                .get(30, TimeUnit.SECONDS);
+        return near;
+    }
+
     /** Writes one byte and reads its echo: the stream's connection is bridged and alive. */
     private static void ping(Stream s) throws Exception {
         s.outputStream().write('x');
@@ -72,18 +81,12 @@ class TcpServiceConnectorBoundsTest {
             ping(b);
 
             // Another service has places of its own.
-            Stream other = open(pair);
-            connector.connect(pair.server.acceptStream(Duration.ofSeconds(10)), "other", echo.address())
-                    .get(30, TimeUnit.SECONDS);
-            ping(other);
+            ping(bridged(pair, connector, "other", echo));
 
             // An ended connection frees its place.
             a.reset();
             await().atMost(Duration.ofSeconds(30)).until(() -> connector.openConnections("echo") == 1);
-            Stream d = open(pair);
-            connector.connect(pair.server.acceptStream(Duration.ofSeconds(10)), "echo", echo.address())
-                    .get(30, TimeUnit.SECONDS);
-            ping(d);
+            ping(bridged(pair, connector, "echo", echo));
             assertThat(connector.openConnections()).isEqualTo(3);
             connector.closeAll();
             await().atMost(Duration.ofSeconds(30)).until(() -> connector.openConnections() == 0);
@@ -94,9 +97,7 @@ class TcpServiceConnectorBoundsTest {
     void aConnectionWithNoByteEitherWayForTheIdleTimeoutIsEndedAndItsPlaceFreed() throws Exception {
         TcpServiceConnector connector = connector(1, Duration.ofMillis(300));
         try (Pair pair = Pair.tcp(Config.defaults(), 1); TestServer echo = TestServer.start(TestServer.ECHO)) {
-            Stream idle = open(pair);
-            connector.connect(pair.server.acceptStream(Duration.ofSeconds(10)), "echo", echo.address())
-                    .get(30, TimeUnit.SECONDS);
+            Stream idle = bridged(pair, connector, "echo", echo);
             ping(idle);
             assertThatThrownBy(() -> idle.inputStream().read()).isInstanceOf(StreamResetException.class);
             await().atMost(Duration.ofSeconds(30)).until(() -> connector.openConnections("echo") == 0);
@@ -110,9 +111,7 @@ class TcpServiceConnectorBoundsTest {
         // Pings every 20 ms against a 2 s timeout: only a stall a hundred times longer than the gap would end it.
         TcpServiceConnector connector = connector(1, Duration.ofSeconds(2));
         try (Pair pair = Pair.tcp(Config.defaults(), 1); TestServer echo = TestServer.start(TestServer.ECHO)) {
-            Stream busy = open(pair);
-            connector.connect(pair.server.acceptStream(Duration.ofSeconds(10)), "echo", echo.address())
-                    .get(30, TimeUnit.SECONDS);
+            Stream busy = bridged(pair, connector, "echo", echo);
             long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
             while (System.nanoTime() < end) {
                 ping(busy);
