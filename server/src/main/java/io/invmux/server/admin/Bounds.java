@@ -5,6 +5,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,6 +25,19 @@ public final class Bounds {
 
     private final Map<String, Bound> bounds = new ConcurrentHashMap<>();
     private final Map<String, Gauge> gauges = new ConcurrentHashMap<>();
+    private final LongSupplier nanoClock;
+    private final Consumer<String> warn;
+
+    /** Bounds that log to this class's SLF4J logger at WARN, on {@link System#nanoTime()}. */
+    public Bounds() {
+        this(System::nanoTime, log::warn);
+    }
+
+    /** Bounds on {@code nanoClock} that write each log line to {@code warn} (tests). */
+    Bounds(LongSupplier nanoClock, Consumer<String> warn) {
+        this.nanoClock = nanoClock;
+        this.warn = warn;
+    }
 
     /** A gauge a bounded component registered: its help text and where its value is read at scrape time. */
     public record Gauge(String help, LongSupplier value) {
@@ -55,15 +69,15 @@ public final class Bounds {
     public void refused(String bound, String message) {
         Bound b = bounds.computeIfAbsent(bound, k -> new Bound());
         b.count.increment();
-        long now = System.nanoTime();
+        long now = nanoClock.getAsLong();
         long last = b.lastLogged.get();
         if (last != Long.MIN_VALUE && now - last < LOG_INTERVAL_NANOS || !b.lastLogged.compareAndSet(last, now)) {
             b.unlogged.incrementAndGet();
             return;
         }
         long skipped = b.unlogged.getAndSet(0);
-        log.warn("refused at {}: {}{}", bound, message, skipped == 0 ? ""
-                : " (" + skipped + " more refusal(s) at this bound not logged since the last one)");
+        warn.accept("refused at " + bound + ": " + message + (skipped == 0 ? ""
+                : " (" + skipped + " more refusal(s) at this bound not logged since the last one)"));
     }
 
     /** Bounds counted so far, by bound. */
