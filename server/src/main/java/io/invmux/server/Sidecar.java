@@ -85,7 +85,9 @@ public final class Sidecar implements AutoCloseable {
         bounds.gauge("invmux_service_connections", "Local connections open to TCP services for peers' streams.",
                 connector::openConnections);
         this.runtime = new SidecarRuntime(config.identity(), config.toCoreConfig(), connector::connect,
-                config.limits().acceptTimeout().toMillis());
+                config.limits().acceptTimeout().toMillis(), bounds::refused);
+        bounds.gauge("invmux_pending_streams", "Streams from peers waiting for an application to accept them.",
+                () -> runtime.router().pendingStreams());
         this.forwards = new Forwards(runtime, connector);
         this.monitor = new MonitorServiceImpl(runtime, forwards::connections);
     }
