@@ -71,6 +71,8 @@ public final class Sidecar implements AutoCloseable {
     private final List<Server> servers = new ArrayList<>();
     private EpollEventLoopGroup unixGroup;
     private UnixApiSocket unixSocket;
+    /** Made by startApi, shared with the health port; written once during start, before any call. */
+    private StreamingCallLimit streamingLimit;
     private AdminServer admin;
     private SocketAddress apiAddress;
     private InetSocketAddress healthAddress;
@@ -117,8 +119,13 @@ public final class Sidecar implements AutoCloseable {
         startApi();
         config.health().address().ifPresent(a -> {
             try {
+                // Reachable from the pod network for the kubelet: its Watch calls count against the same per-client
+                // limit as the API's, and HTTP/2 caps calls per connection likewise.
                 Server h = NettyServerBuilder.forAddress(new InetSocketAddress(a.host(), a.port()))
-                        .addService(health.getHealthService()).build().start();
+                        .addTransportFilter(streamingLimit.transportFilter())
+                        .addService(ServerInterceptors.intercept(health.getHealthService(), streamingLimit))
+                        .maxConcurrentCallsPerConnection(config.api().maxStreamsPerClient() + UNARY_HEADROOM)
+                        .build().start();
                 servers.add(h);
                 healthAddress = (InetSocketAddress) h.getListenSockets().get(0);
                 log.info("health service on {}", healthAddress);
@@ -167,7 +174,7 @@ public final class Sidecar implements AutoCloseable {
                 new ConnectionServiceImpl(runtime).bindService(), monitor.bindService(),
                 new ForwardServiceImpl(forwards, config.exposure(), bounds).bindService(),
                 ProtoReflectionServiceV1.newInstance().bindService());
-        StreamingCallLimit streamingLimit = new StreamingCallLimit(api.maxStreamsPerClient(), clients, bounds);
+        streamingLimit = new StreamingCallLimit(api.maxStreamsPerClient(), clients, bounds);
         b.addTransportFilter(streamingLimit.transportFilter());
         for (var svc : services) {
             // The token is checked first (interceptors added later run earlier): a refused call counts nothing.
@@ -175,7 +182,7 @@ public final class Sidecar implements AutoCloseable {
             b.addService(api.tokenIfSet().isPresent()
                     ? ServerInterceptors.intercept(limited, new AuthInterceptor(api.tokenIfSet().get())) : limited);
         }
-        b.addService(health.getHealthService());
+        b.addService(ServerInterceptors.intercept(health.getHealthService(), streamingLimit)); // Watch counts too
         // The stream calls never block (StreamBridge writes with tryWrite/onWritable and reads on request), so
         // they run on the transport's own threads: a hop through the call executor per message costs more than
         // the message's bytes at gigabit rates. Everything else keeps the default executor.

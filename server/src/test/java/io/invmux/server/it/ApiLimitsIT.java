@@ -6,6 +6,9 @@ import static org.awaitility.Awaitility.await;
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
 import io.grpc.stub.StreamObserver;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.invmux.proto.v1.ConnectionServiceGrpc;
@@ -38,6 +41,7 @@ class ApiLimitsIT {
     private static final int MAX_STREAMS = 2;
     private static SidecarProcess sidecar;
     private static int adminPort;
+    private static int healthPort;
     private ManagedChannel one;
     private ManagedChannel other;
     private ManagedChannel third;
@@ -45,7 +49,9 @@ class ApiLimitsIT {
     @BeforeAll
     static void start() throws Exception {
         adminPort = SidecarProcess.freePort();
+        healthPort = SidecarProcess.freePort();
         sidecar = SidecarProcess.start("pod-limits", List.of("admin.address=127.0.0.1:" + adminPort, "listeners=[]",
+                "health.address=127.0.0.1:" + healthPort,
                 "api.maxStreamsPerClient=" + MAX_STREAMS, "api.maxMessageSize=64KiB"), List.of());
     }
 
@@ -105,6 +111,10 @@ class ApiLimitsIT {
         assertThat(failure(watch(one).first).getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
         assertThat(failure(watch(other).first).getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
 
+        // The grpc.health Watch counts too, on the API port and on the health port.
+        assertThat(failure(healthWatch(sidecar.apiPort)).getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+        assertThat(failure(healthWatch(healthPort)).getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+
         // Unary calls still work on every connection.
         for (ManagedChannel ch : List.of(one, other, third)) {
             assertThat(ConnectionServiceGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS)
@@ -145,6 +155,15 @@ class ApiLimitsIT {
         // The connection and the sidecar carry on.
         assertThat(ConnectionServiceGrpc.newBlockingStub(one).withDeadlineAfter(30, TimeUnit.SECONDS)
                 .listSessions(ListSessionsRequest.getDefaultInstance()).getSessionsList()).isEmpty();
+    }
+
+    /** A grpc.health Watch of the overall status on a new channel to {@code port}, shut down once it answers. */
+    private static CompletableFuture<HealthCheckResponse> healthWatch(int port) {
+        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+        FirstResponse<HealthCheckRequest, HealthCheckResponse> w = new FirstResponse<>();
+        HealthGrpc.newStub(ch).watch(HealthCheckRequest.getDefaultInstance(), w);
+        w.first.whenComplete((r, e) -> ch.shutdownNow());
+        return w.first;
     }
 
     /** Opens a stream with {@code first} as its first message (and one data message after it). */
