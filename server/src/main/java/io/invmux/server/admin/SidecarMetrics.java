@@ -24,13 +24,15 @@ import java.util.function.ToDoubleFunction;
 public final class SidecarMetrics implements MultiCollector {
     private final SidecarRuntime runtime;
     private final LongSupplier forwardedConnections;
+    private final Bounds bounds;
 
     /** The single data point of a metric without labels. */
     private static final List<Row<Void>> ONE = List.of(new Row<>(Labels.EMPTY, null));
 
-    public SidecarMetrics(SidecarRuntime runtime, LongSupplier forwardedConnections) {
+    public SidecarMetrics(SidecarRuntime runtime, LongSupplier forwardedConnections, Bounds bounds) {
         this.runtime = runtime;
         this.forwardedConnections = forwardedConnections;
+        this.bounds = bounds;
     }
 
 
@@ -59,6 +61,11 @@ public final class SidecarMetrics implements MultiCollector {
                 ONE, x -> runtime.refusedLinks()));
         out.add(counter("invmux_forwarded_connections", "TCP connections carried by the forwarding proxy.",
                 ONE, x -> forwardedConnections.getAsLong()));
+        List<Row<Long>> refused = new ArrayList<>();
+        bounds.counts().forEach((bound, n) -> refused.add(new Row<>(Labels.of("bound", bound), n)));
+        out.add(counter("invmux_refusals", "Requests and connections refused at a resource bound of the local API or "
+                + "the proxy, by the bound's config key (docs/SECURITY.md).", refused, n -> n));
+        bounds.gauges().forEach((name, g) -> out.add(gauge(name, g.help(), ONE, x -> g.value().getAsLong())));
         Map<String, ToDoubleFunction<SessionStats>> sessionCounters = new LinkedHashMap<>();
         sessionCounters.put("invmux_session_sent_bytes", SessionStats::bytesSent);
         sessionCounters.put("invmux_session_received_bytes", SessionStats::bytesReceived);

@@ -77,6 +77,7 @@ final class ConfigBinder {
         V<Integer> maxMessageSize = value(api, apiPath, "maxMessageSize", false,
                 sizeIn(64 * Units.KIB, 64 * Units.MIB), 4 * 1024 * 1024);
         V<Integer> maxStreamsPerClient = value(api, apiPath, "maxStreamsPerClient", false, intIn(1, 100_000), 1024);
+        ApiAccess access = apiAccess(api, apiPath, token, apiAddress);
 
         V<Optional<TcpAddress>> health = value(section(root, "health"), top.child("health"), "address", false,
                 ConfigBinder::optionalListenAddress, Optional.empty());
@@ -85,7 +86,8 @@ final class ConfigBinder {
 
         List<URI> listeners = listeners(root);
         List<SidecarConfig.Peer> peers = peers(root);
-        List<SidecarConfig.Service> services = services(root);
+        SidecarConfig.Exposure exposure = exposure(section(root, "security"), top.child("security"));
+        List<SidecarConfig.Service> services = services(root, exposure.serviceTargets());
         List<V<TcpAddress>> forwardListens = new ArrayList<>();
         List<SidecarConfig.Forward> forwards = forwards(root, peers, forwardListens);
 
@@ -103,14 +105,69 @@ final class ConfigBinder {
         V<SidecarConfig.LogLevel> level = value(section(root, "logging"), top.child("logging"), "level", false,
                 ConfigBinder::logLevel, SidecarConfig.LogLevel.INFO);
 
+        if (problems.isEmpty()) {
+            checkApiExposure(apiAddress, access);
+        }
         return new SidecarConfig(
                 identity.value(),
-                new SidecarConfig.Api(apiAddress.value(), token.value(), maxMessageSize.value(),
-                        maxStreamsPerClient.value()),
+                new SidecarConfig.Api(apiAddress.value(), access.token(), maxMessageSize.value(),
+                        maxStreamsPerClient.value(), access.tokenFile(), access.socketGroup()),
                 new SidecarConfig.Health(health.value()),
                 new SidecarConfig.Admin(admin.value()),
-                listeners, peers, services, forwards, limits, security,
+                listeners, peers, services, forwards, limits, security, exposure,
                 new SidecarConfig.Logging(level.value()));
+    }
+
+    /** The API token from {@code api.token} or {@code api.tokenFile}, and the Unix socket's group. */
+    private record ApiAccess(String token, Optional<Path> tokenFile, String socketGroup) {
+    }
+
+    private ApiAccess apiAccess(TMap api, KeyPath apiPath, V<String> inline, V<Address> address) {
+        V<String> file = value(api, apiPath, "tokenFile", false, t -> t, "");
+        V<String> group = value(api, apiPath, "socketGroup", false, ConfigBinder::groupName, "");
+        if (group.ok() && !group.value().isEmpty() && address.ok() && !(address.value() instanceof UnixAddress)) {
+            report(group, false, "applies only to an API on a Unix socket; api.address is " + address.text()
+                    + " (" + setBy(address.source()) + ")");
+        }
+        String socketGroup = group.ok() ? group.value() : "";
+        if (!inline.value().isEmpty() && !file.value().isEmpty()) {
+            V<String> blamed = inline.source().rank() > file.source().rank() ? inline : file;
+            V<String> other = blamed == inline ? file : inline;
+            report(blamed, blamed == inline, "must not be set together with " + other.path() + " ("
+                    + setBy(other.source()) + "); give only one of them");
+            return new ApiAccess("", Optional.empty(), socketGroup);
+        }
+        if (file.value().isEmpty()) {
+            return new ApiAccess(inline.value(), Optional.empty(), socketGroup);
+        }
+        try {
+            Path path = Path.of(file.value());
+            return new ApiAccess(TokenFile.read(path), Optional.of(path), socketGroup);
+        } catch (InvalidPathException e) {
+            report(file, false, "is not a valid file path: " + e.getReason());
+        } catch (IllegalArgumentException e) {
+            report(file, false, e.getMessage());
+        }
+        return new ApiAccess("", Optional.empty(), socketGroup);
+    }
+
+    /**
+     * An API other hosts can reach must ask for a token. Checked once every key is valid: it combines
+     * {@code api.address} with {@code api.token} and {@code api.tokenFile}.
+     */
+    private void checkApiExposure(V<Address> address, ApiAccess access) {
+        if (address.value() instanceof TcpAddress t && access.token().isEmpty() && !t.isLoopback()) {
+            report(address, false, "the API would listen on an address other hosts may reach, with no token: set "
+                    + "api.tokenFile (or api.token), or listen on loopback (127.0.0.1:7701) or a Unix socket "
+                    + "(unix:///path)");
+        }
+    }
+
+    static String groupName(String text) {
+        if (!text.isEmpty() && !text.matches("[A-Za-z_][A-Za-z0-9_.-]{0,31}|[0-9]{1,10}")) {
+            throw new IllegalArgumentException("must be empty (the process's group) or a group name or number");
+        }
+        return text;
     }
 
     private List<URI> listeners(TMap root) {
@@ -185,7 +242,35 @@ final class ConfigBinder {
         return out;
     }
 
-    private List<SidecarConfig.Service> services(TMap root) {
+    /** {@code security.serviceTargets} and {@code security.allowNonLoopbackForwards}. */
+    private SidecarConfig.Exposure exposure(TMap m, KeyPath p) {
+        KeyPath listPath = p.child("serviceTargets");
+        List<String> entries = new ArrayList<>();
+        boolean ok = true;
+        List<TNode> items = items(m, "serviceTargets");
+        for (int i = 0; i < items.size(); i++) {
+            if (items.get(i) instanceof TScalar s) {
+                V<String> e = parse(s, listPath.index(i), false, TargetPolicy::checkEntry, null);
+                ok &= e.ok();
+                if (e.ok()) {
+                    entries.add(e.value());
+                }
+            }
+        }
+        V<Boolean> forwards = value(m, p, "allowNonLoopbackForwards", false, ConfigBinder::bool, false);
+        return new SidecarConfig.Exposure(ok ? TargetPolicy.of(entries) : TargetPolicy.loopbackOnly(),
+                forwards.value());
+    }
+
+    static boolean bool(String text) {
+        return switch (text.toLowerCase(Locale.ROOT)) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException("must be true or false");
+        };
+    }
+
+    private List<SidecarConfig.Service> services(TMap root, TargetPolicy targets) {
         KeyPath path = KeyPath.ROOT.child("services");
         List<SidecarConfig.Service> out = new ArrayList<>();
         Map<String, KeyPath> names = new HashMap<>();
@@ -203,6 +288,13 @@ final class ConfigBinder {
                 KeyPath first = names.putIfAbsent(name.value(), p);
                 if (first != null) {
                     report(name, false, "is already the name of " + first + "; service names must be unique");
+                }
+            }
+            if (target.ok()) {
+                Optional<String> refusal = targets.refusal(target.value().host());
+                if (refusal.isPresent()) {
+                    report(target, false, refusal.get());
+                    continue;
                 }
             }
             if (name.ok() && target.ok()) {
@@ -281,6 +373,10 @@ final class ConfigBinder {
                 durationIn(Duration.ZERO, Duration.ofHours(24)), Duration.ofSeconds(30));
         V<Duration> drainTimeout = value(m, p, "drainTimeout", false,
                 durationIn(Duration.ZERO, Duration.ofMinutes(10)), Duration.ofSeconds(20));
+        V<Integer> maxServiceConnections = value(m, p, "maxServiceConnections", false, intIn(1, 1_000_000),
+                SidecarConfig.Limits.DEFAULT_MAX_SERVICE_CONNECTIONS);
+        V<Duration> serviceIdleTimeout = value(m, p, "serviceIdleTimeout", false,
+                durationIn(Duration.ZERO, Duration.ofDays(7)), SidecarConfig.Limits.DEFAULT_SERVICE_IDLE_TIMEOUT);
 
         if (windowSize.ok() && maxWindowSize.ok() && maxWindowSize.value() < windowSize.value()) {
             atLeast(maxWindowSize, windowSize, "be at least");
@@ -295,7 +391,8 @@ final class ConfigBinder {
         return new SidecarConfig.Limits(windowSize.value(), maxWindowSize.value(), sessionWindowSize.value(),
                 maxChunkSize.value(), maxStreams.value(), acceptBacklog.value(), acceptTimeout.value(),
                 keepAliveInterval.value(),
-                keepAliveTimeout.value(), writeTimeout.value(), resumeGracePeriod.value(), drainTimeout.value());
+                keepAliveTimeout.value(), writeTimeout.value(), resumeGracePeriod.value(), drainTimeout.value(),
+                maxServiceConnections.value(), serviceIdleTimeout.value());
     }
 
     /**

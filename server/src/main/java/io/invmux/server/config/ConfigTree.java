@@ -63,7 +63,8 @@ final class ConfigTree {
 
     static final MapShape SCHEMA = map(
             "identity", LEAF,
-            "api", map("address", LEAF, "token", SECRET, "maxMessageSize", LEAF, "maxStreamsPerClient", LEAF),
+            "api", map("address", LEAF, "token", SECRET, "maxMessageSize", LEAF, "maxStreamsPerClient", LEAF,
+                    "tokenFile", LEAF, "socketGroup", LEAF),
             "health", map("address", LEAF),
             "admin", map("address", LEAF),
             "listeners", new ListShape(LEAF),
@@ -84,8 +85,11 @@ final class ConfigTree {
                     "keepAliveTimeout", LEAF,
                     "writeTimeout", LEAF,
                     "resumeGracePeriod", LEAF,
-                    "drainTimeout", LEAF),
-            "security", map("preSharedKey", SECRET, "preSharedKeyFile", LEAF),
+                    "drainTimeout", LEAF,
+                    "maxServiceConnections", LEAF,
+                    "serviceIdleTimeout", LEAF),
+            "security", map("preSharedKey", SECRET, "preSharedKeyFile", LEAF,
+                    "serviceTargets", new ListShape(LEAF), "allowNonLoopbackForwards", LEAF),
             "logging", map("level", LEAF));
 
     private static MapShape map(Object... kv) {
@@ -103,6 +107,8 @@ final class ConfigTree {
               token: ""
               maxMessageSize: 4MiB
               maxStreamsPerClient: 1024
+              tokenFile: ""
+              socketGroup: ""
             health:
               address: ""
             admin:
@@ -125,9 +131,13 @@ final class ConfigTree {
               writeTimeout: 10s
               resumeGracePeriod: 30s
               drainTimeout: 20s
+              maxServiceConnections: 1024
+              serviceIdleTimeout: 30m
             security:
               preSharedKey: ""
               preSharedKeyFile: ""
+              serviceTargets: [127.0.0.0/8, "::1/128"]
+              allowNonLoopbackForwards: false
             logging:
               level: info
             """;

@@ -27,6 +27,7 @@ import org.snakeyaml.engine.v2.schema.CoreSchema;
  * @param peers sidecars this one dials, names unique
  * @param services streams arriving for these names go to a local TCP address
  * @param forwards local TCP listeners whose connections become streams to a peer's service
+ * @param exposure what the API may expose: service targets, forward listen addresses ({@code security.*})
  */
 public record SidecarConfig(
         String identity,
@@ -39,6 +40,7 @@ public record SidecarConfig(
         List<Forward> forwards,
         Limits limits,
         Security security,
+        Exposure exposure,
         Logging logging) {
 
     public SidecarConfig {
@@ -52,6 +54,7 @@ public record SidecarConfig(
         forwards = List.copyOf(forwards);
         Objects.requireNonNull(limits, "limits");
         Objects.requireNonNull(security, "security");
+        Objects.requireNonNull(exposure, "exposure");
         Objects.requireNonNull(logging, "logging");
     }
 
@@ -59,14 +62,25 @@ public record SidecarConfig(
      * The control gRPC API.
      *
      * @param address TCP {@code host:port} or {@code unix:///absolute/path}
-     * @param token token checked on every call; empty: no check
+     * @param token token checked on every call, given inline or read from {@code tokenFile}; empty: no check
      * @param maxMessageSize largest inbound gRPC message, bytes
-     * @param maxStreamsPerClient concurrent stream RPCs per client connection
+     * @param maxStreamsPerClient concurrent stream RPCs per client (peer uid on a Unix socket, remote address on
+     *                            TCP), over all its connections
+     * @param tokenFile the file the token was read from, when it came from one
+     * @param socketGroup group owning the Unix socket (mode 0660 then, else 0600); empty: the process's group
      */
-    public record Api(Address address, String token, int maxMessageSize, int maxStreamsPerClient) {
+    public record Api(Address address, String token, int maxMessageSize, int maxStreamsPerClient,
+            Optional<Path> tokenFile, String socketGroup) {
         public Api {
             Objects.requireNonNull(address, "address");
             Objects.requireNonNull(token, "token");
+            Objects.requireNonNull(tokenFile, "tokenFile");
+            Objects.requireNonNull(socketGroup, "socketGroup");
+        }
+
+        /** An API with an inline token (or none), a Unix socket of the process's group. */
+        public Api(Address address, String token, int maxMessageSize, int maxStreamsPerClient) {
+            this(address, token, maxMessageSize, maxStreamsPerClient, Optional.empty(), "");
         }
 
         /** The token, when one is set. */
@@ -78,7 +92,8 @@ public record SidecarConfig(
         @Override
         public String toString() {
             return "Api[address=" + address + ", token=" + (token.isEmpty() ? "" : "(hidden)") + ", maxMessageSize="
-                    + maxMessageSize + ", maxStreamsPerClient=" + maxStreamsPerClient + "]";
+                    + maxMessageSize + ", maxStreamsPerClient=" + maxStreamsPerClient + ", tokenFile="
+                    + tokenFile.map(Path::toString).orElse("") + ", socketGroup=" + socketGroup + "]";
         }
     }
 
@@ -137,7 +152,9 @@ public record SidecarConfig(
 
     /**
      * Session limits (passed to the core, see {@link Config}), how long an incoming stream waits for an application
-     * to accept it ({@code acceptTimeout}), and the drain timeout of a graceful stop.
+     * to accept it ({@code acceptTimeout}), the drain timeout of a graceful stop, and the local connections the
+     * proxy opens for peers' streams to a TCP service: at most {@code maxServiceConnections} per service at once,
+     * each closed after {@code serviceIdleTimeout} without a byte either way (zero: never).
      */
     public record Limits(
             int windowSize,
@@ -151,7 +168,14 @@ public record SidecarConfig(
             Duration keepAliveTimeout,
             Duration writeTimeout,
             Duration resumeGracePeriod,
-            Duration drainTimeout) {
+            Duration drainTimeout,
+            int maxServiceConnections,
+            Duration serviceIdleTimeout) {
+        /** Default {@code maxServiceConnections}. */
+        public static final int DEFAULT_MAX_SERVICE_CONNECTIONS = 1024;
+        /** Default {@code serviceIdleTimeout}. */
+        public static final Duration DEFAULT_SERVICE_IDLE_TIMEOUT = Duration.ofMinutes(30);
+
         public Limits {
             Objects.requireNonNull(acceptTimeout, "acceptTimeout");
             Objects.requireNonNull(keepAliveInterval, "keepAliveInterval");
@@ -159,6 +183,16 @@ public record SidecarConfig(
             Objects.requireNonNull(writeTimeout, "writeTimeout");
             Objects.requireNonNull(resumeGracePeriod, "resumeGracePeriod");
             Objects.requireNonNull(drainTimeout, "drainTimeout");
+            Objects.requireNonNull(serviceIdleTimeout, "serviceIdleTimeout");
+        }
+
+        /** Limits with the proxy's defaults for service connections. */
+        public Limits(int windowSize, int maxWindowSize, int sessionWindowSize, int maxChunkSize, int maxStreams,
+                int acceptBacklog, Duration acceptTimeout, Duration keepAliveInterval, Duration keepAliveTimeout,
+                Duration writeTimeout, Duration resumeGracePeriod, Duration drainTimeout) {
+            this(windowSize, maxWindowSize, sessionWindowSize, maxChunkSize, maxStreams, acceptBacklog, acceptTimeout,
+                    keepAliveInterval, keepAliveTimeout, writeTimeout, resumeGracePeriod, drainTimeout,
+                    DEFAULT_MAX_SERVICE_CONNECTIONS, DEFAULT_SERVICE_IDLE_TIMEOUT);
         }
     }
 
@@ -219,6 +253,26 @@ public record SidecarConfig(
             return "Security[preSharedKey=" + (preSharedKey.isEmpty() ? "" : "(hidden)") + ", preSharedKeyFile="
                     + preSharedKeyFile.map(Path::toString).orElse("") + ", key="
                     + (key == null ? "none" : "(" + key.length + " bytes)") + "]";
+        }
+    }
+
+    /**
+     * What applications may expose through the sidecar, keys of the {@code security} section.
+     *
+     * @param serviceTargets {@code security.serviceTargets}: where services (configured or added through the API)
+     *                       may send peers' streams
+     * @param allowNonLoopbackForwards {@code security.allowNonLoopbackForwards}: whether {@code AddForward} may
+     *                                 listen on an address other hosts reach (the configuration's own forwards
+     *                                 may always)
+     */
+    public record Exposure(TargetPolicy serviceTargets, boolean allowNonLoopbackForwards) {
+        public Exposure {
+            Objects.requireNonNull(serviceTargets, "serviceTargets");
+        }
+
+        /** The defaults: loopback targets only, no forward on another address through the API. */
+        public static Exposure defaults() {
+            return new Exposure(TargetPolicy.loopbackOnly(), false);
         }
     }
 
@@ -285,9 +339,11 @@ public record SidecarConfig(
         root.put("identity", identity);
         root.put("api", map(
                 "address", api.address().toString(),
-                "token", secret(api.token(), redactSecrets),
+                "token", api.tokenFile().isPresent() ? "" : secret(api.token(), redactSecrets),
                 "maxMessageSize", size(api.maxMessageSize()),
-                "maxStreamsPerClient", api.maxStreamsPerClient()));
+                "maxStreamsPerClient", api.maxStreamsPerClient(),
+                "tokenFile", api.tokenFile().map(Path::toString).orElse(""),
+                "socketGroup", api.socketGroup()));
         root.put("health", map("address", health.address().map(TcpAddress::toString).orElse("")));
         root.put("admin", map("address", admin.address().map(TcpAddress::toString).orElse("")));
         root.put("listeners", listeners.stream().map(URI::toString).toList());
@@ -316,10 +372,14 @@ public record SidecarConfig(
                 "keepAliveTimeout", Units.formatDuration(limits.keepAliveTimeout()),
                 "writeTimeout", Units.formatDuration(limits.writeTimeout()),
                 "resumeGracePeriod", Units.formatDuration(limits.resumeGracePeriod()),
-                "drainTimeout", Units.formatDuration(limits.drainTimeout())));
+                "drainTimeout", Units.formatDuration(limits.drainTimeout()),
+                "maxServiceConnections", limits.maxServiceConnections(),
+                "serviceIdleTimeout", Units.formatDuration(limits.serviceIdleTimeout())));
         root.put("security", map(
                 "preSharedKey", secret(security.preSharedKey(), redactSecrets),
-                "preSharedKeyFile", security.preSharedKeyFile().map(Path::toString).orElse("")));
+                "preSharedKeyFile", security.preSharedKeyFile().map(Path::toString).orElse(""),
+                "serviceTargets", exposure.serviceTargets().entries(),
+                "allowNonLoopbackForwards", exposure.allowNonLoopbackForwards()));
         root.put("logging", map("level", logging.level().configName()));
         DumpSettings settings = DumpSettings.builder()
                 .setDefaultFlowStyle(FlowStyle.BLOCK)

@@ -56,6 +56,14 @@ public final class SidecarRuntime implements AutoCloseable {
     }
 
     public SidecarRuntime(String identity, Config config, LocalServiceConnector connector, long pendingTimeoutMillis) {
+        this(identity, config, connector, pendingTimeoutMillis, (bound, message) -> { });
+    }
+
+    /**
+     * @param refusals told (bound, message) of every stream from a peer the router refuses or resets at a bound
+     */
+    public SidecarRuntime(String identity, Config config, LocalServiceConnector connector, long pendingTimeoutMillis,
+            java.util.function.BiConsumer<String, String> refusals) {
         this.identity = identity;
         this.config = config;
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -63,7 +71,7 @@ public final class SidecarRuntime implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        this.router = new ServiceRouter(connector, timer, pendingTimeoutMillis);
+        this.router = new ServiceRouter(connector, timer, pendingTimeoutMillis, refusals);
         this.listener = new MuxSessionListener(config);
         acceptSessions();
     }

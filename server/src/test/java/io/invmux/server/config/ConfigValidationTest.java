@@ -102,7 +102,7 @@ class ConfigValidationTest {
                 "config.yaml: identiy: unknown key; known keys at the top level: " + TOP_KEYS
                         + " (did you mean identity?)",
                 "config.yaml: api.adress: unknown key; known keys under api: address, token, maxMessageSize, "
-                        + "maxStreamsPerClient (did you mean address?)",
+                        + "maxStreamsPerClient, tokenFile, socketGroup (did you mean address?)",
                 "config.yaml: peers[0].link: unknown key; known keys under peers[0]: name, links (did you mean "
                         + "links?)",
                 "config.yaml: peers[0].links[0].wieght: unknown key; known keys under peers[0].links[0]: address, "
@@ -110,11 +110,13 @@ class ConfigValidationTest {
                 "config.yaml: limits.windowsize: unknown key; known keys under limits: windowSize, maxWindowSize, "
                         + "sessionWindowSize, maxChunkSize, maxStreams, acceptBacklog, acceptTimeout, "
                         + "keepAliveInterval, "
-                        + "keepAliveTimeout, writeTimeout, resumeGracePeriod, drainTimeout (did you mean windowSize?)",
+                        + "keepAliveTimeout, writeTimeout, resumeGracePeriod, drainTimeout, maxServiceConnections, "
+                        + "serviceIdleTimeout (did you mean windowSize?)",
                 "config.yaml: limits.bogus: unknown key; known keys under limits: windowSize, maxWindowSize, "
                         + "sessionWindowSize, maxChunkSize, maxStreams, acceptBacklog, acceptTimeout, "
                         + "keepAliveInterval, "
-                        + "keepAliveTimeout, writeTimeout, resumeGracePeriod, drainTimeout");
+                        + "keepAliveTimeout, writeTimeout, resumeGracePeriod, drainTimeout, maxServiceConnections, "
+                        + "serviceIdleTimeout");
     }
 
     @Test
@@ -130,12 +132,13 @@ class ConfigValidationTest {
                 """)).containsExactly(
                 "config.yaml: identity = [a, b]: must be a single value, not a list",
                 "config.yaml: api = (hidden): must be a section with the keys address, token, maxMessageSize, "
-                        + "maxStreamsPerClient",
+                        + "maxStreamsPerClient, tokenFile, socketGroup",
                 "config.yaml: health.address = {host: x}: must be a single value, not a section",
                 "config.yaml: listeners = tcp://0.0.0.0:7700: must be a list of values",
                 "config.yaml: peers = {name: b}: must be a list of sections with the keys name, links",
                 "config.yaml: services[0] = echo: must be a section with the keys name, target",
-                "config.yaml: security = (hidden): must be a section with the keys preSharedKey, preSharedKeyFile");
+                "config.yaml: security = (hidden): must be a section with the keys preSharedKey, preSharedKeyFile, "
+                        + "serviceTargets, allowNonLoopbackForwards");
     }
 
     @Test
@@ -640,7 +643,7 @@ class ConfigValidationTest {
                 .overrides(List.of("api.maxMessageSize=1GiB")));
         assertThat(problems).containsExactly(
                 "config.yaml: api.adress: unknown key; known keys under api: address, token, maxMessageSize, "
-                        + "maxStreamsPerClient (did you mean address?)",
+                        + "maxStreamsPerClient, tokenFile, socketGroup (did you mean address?)",
                 "environment variable INVMUX_WHAT: names no configuration key; known variables: INVMUX_IDENTITY, "
                         + "INVMUX_API_*, INVMUX_HEALTH_*, INVMUX_ADMIN_*, INVMUX_LISTENERS_<n>, INVMUX_PEERS_<n>_*, "
                         + "INVMUX_SERVICES_<n>_*, INVMUX_FORWARDS_<n>_*, INVMUX_LIMITS_*, INVMUX_SECURITY_*, "
