@@ -28,6 +28,7 @@ public final class Config {
     private final int maxStreams;
     private final int acceptBacklog;
     private final int linkWriteBufferSize;
+    private final int maxReorderChunks;
     private final Supplier<? extends LoadBalancer> loadBalancer;
     private final ErrorHandler errorHandler;
     private final ConnectionManager connectionManager;
@@ -49,6 +50,7 @@ public final class Config {
         this.maxStreams = b.maxStreams;
         this.acceptBacklog = b.acceptBacklog;
         this.linkWriteBufferSize = b.linkWriteBufferSize;
+        this.maxReorderChunks = b.maxReorderChunks;
         this.loadBalancer = b.loadBalancer;
         this.errorHandler = b.errorHandler;
         this.connectionManager = b.connectionManager;
@@ -131,6 +133,11 @@ public final class Config {
         return linkWriteBufferSize;
     }
 
+    /** Most chunks a session holds out of order, over all its streams (each costs a buffer and a map entry, however small); the stream whose chunk goes beyond is reset with {@link ErrorCode#LIMIT_EXCEEDED}. Default 65,536. */
+    public int maxReorderChunks() {
+        return maxReorderChunks;
+    }
+
     /** Makes the load balancer of a new session (each session has its own). Default earliest-delivery. */
     public Supplier<? extends LoadBalancer> loadBalancer() {
         return loadBalancer;
@@ -186,6 +193,7 @@ public final class Config {
         private int maxStreams = 65_536;
         private int acceptBacklog = 256;
         private int linkWriteBufferSize = 256 * KIB;
+        private int maxReorderChunks = 65_536;
         private Supplier<? extends LoadBalancer> loadBalancer = LoadBalancer::earliestDelivery;
         private ErrorHandler errorHandler = ErrorHandler.defaults();
         private ConnectionManager connectionManager = ConnectionManager.defaults();
@@ -211,6 +219,7 @@ public final class Config {
             maxStreams = c.maxStreams;
             acceptBacklog = c.acceptBacklog;
             linkWriteBufferSize = c.linkWriteBufferSize;
+            maxReorderChunks = c.maxReorderChunks;
             loadBalancer = c.loadBalancer;
             errorHandler = c.errorHandler;
             connectionManager = c.connectionManager;
@@ -292,6 +301,12 @@ public final class Config {
         /** Per-link queue limit, 16 KiB to 64 MiB. */
         public Builder linkWriteBufferSize(int bytes) {
             this.linkWriteBufferSize = checkRange("linkWriteBufferSize", bytes, 16 * KIB, 64 * MIB, "bytes");
+            return this;
+        }
+
+        /** Out-of-order chunks held per session, 16 to 16,777,216. */
+        public Builder maxReorderChunks(int count) {
+            this.maxReorderChunks = checkRange("maxReorderChunks", count, 16, 1 << 24, "chunks");
             return this;
         }
 

@@ -1,8 +1,11 @@
 package io.invmux.testing;
 
+import io.invmux.internal.frame.DataFrame;
 import io.invmux.internal.frame.Frame;
 import io.invmux.internal.frame.FrameDecoder;
 import io.invmux.internal.frame.FrameEncoder;
+import io.invmux.internal.frame.HelloFrame;
+import io.invmux.internal.session.Handshake;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
@@ -47,6 +50,56 @@ public final class ScriptedPeer implements AutoCloseable {
         Socket s = server.accept();
         s.setTcpNoDelay(true);
         return new ScriptedPeer(s, 1024 * 1024);
+    }
+
+    /**
+     * Plays the dialing side of a new session's first link (no pre-shared key): preface, HELLO request carrying a
+     * session secret, the reply checked, the proof sent. Frames may follow at once.
+     *
+     * @param streamWindow the stream window this end advertises
+     * @param sessionWindow the session window this end advertises
+     * @return the accepting end's reply (its limits)
+     */
+    public HelloFrame startSession(byte[] sessionId, int streamWindow, int sessionWindow, Duration timeout)
+            throws IOException {
+        byte[] clientNonce = new byte[Handshake.NONCE_LENGTH];
+        byte[] secret = new byte[Handshake.SECRET_LENGTH];
+        java.util.SplittableRandom random = new java.util.SplittableRandom(java.util.Arrays.hashCode(sessionId));
+        random.nextBytes(clientNonce);
+        random.nextBytes(secret);
+        byte[] auth = java.util.Arrays.copyOf(clientNonce, clientNonce.length + secret.length);
+        System.arraycopy(secret, 0, auth, clientNonce.length, secret.length);
+        sendPreface().send(new HelloFrame(Frame.FLAG_HELLO_NEW_SESSION, sessionId, 1, 32 * 1024, streamWindow,
+                sessionWindow, java.util.List.of(), auth));
+        HelloFrame reply = readUntil(HelloFrame.class, timeout);
+        if (!reply.isReply()) {
+            throw new IOException("expected a HELLO reply, got " + reply);
+        }
+        byte[] serverNonce = java.util.Arrays.copyOf(reply.auth, Handshake.NONCE_LENGTH);
+        send(new HelloFrame(Frame.FLAG_HELLO_PROOF, sessionId, 1, 32 * 1024, streamWindow, sessionWindow,
+                java.util.List.of(), Handshake.mac(secret, "dialer", sessionId, 1, clientNonce, serverNonce)));
+        return reply;
+    }
+
+    /** A DATA frame of {@code length} bytes of {@code fill} at {@code offset}. */
+    public ScriptedPeer sendData(int streamId, long offset, int length, byte fill) throws IOException {
+        byte[] bytes = new byte[length];
+        java.util.Arrays.fill(bytes, fill);
+        return send(new DataFrame(streamId, 0, offset, Unpooled.wrappedBuffer(bytes)));
+    }
+
+    /** Many frames in one socket write (fast floods); each frame is encoded in turn. */
+    public ScriptedPeer sendAll(Iterable<? extends Frame> frames) throws IOException {
+        java.io.ByteArrayOutputStream batch = new java.io.ByteArrayOutputStream();
+        for (Frame f : frames) {
+            ByteBuf buf = FrameEncoder.encode(ByteBufAllocator.DEFAULT, f);
+            try {
+                buf.readBytes(batch, buf.readableBytes());
+            } finally {
+                buf.release();
+            }
+        }
+        return sendRaw(batch.toByteArray());
     }
 
     public ScriptedPeer sendPreface() throws IOException {

@@ -60,6 +60,12 @@ import org.slf4j.LoggerFactory;
 public final class MuxSession implements Session {
     private static final Logger log = LoggerFactory.getLogger(MuxSession.class);
     private static final long DRAIN_DEADLINE_NANOS = TimeUnit.SECONDS.toNanos(5);
+    /**
+     * How many stream ids beyond the highest it opened a peer may reset before we see them: an RST may overtake its
+     * stream's OPEN and DATA on another link, but not by thousands of streams. It also bounds the gaps in the set
+     * of closed peer ids beyond the streams open at once (see {@link #markPeerStreamClosed}).
+     */
+    static final int RESETS_AHEAD = 1024;
     /** Longest an ACK waits for data to ride with (see MuxStream#owesAckForData). */
     static final long ACK_DELAY_MICROS = 1000;
 
@@ -131,6 +137,15 @@ public final class MuxSession implements Session {
     private long bytesResent;
     private long duplicateChunks;
     private long reorderHighWater;
+    /** [L] Highest id of a peer stream that existed here (opened, or refused); unsigned. */
+    private int highestPeerStreamId;
+    /** [L] The set of closed peer ids grew past its bound and the session is closing for it. */
+    private boolean closedIdsOverflow;
+    /** [L] Bytes and chunks held out of order now, over every stream (see onReorderChanged). */
+    private long reorderBytes;
+    private long reorderChunks;
+    /** Limits of this session reached so far, by knob (any thread reads). */
+    final LimitCounters limits = new LimitCounters();
     final AtomicLong refusedLinks = new AtomicLong();
 
     // Any thread
@@ -458,7 +473,8 @@ public final class MuxSession implements Session {
                     l.inFlightBytes, l.quality()));
         }
         return new SessionStats(bytesSent, bytesReceived, chunksSent, chunksReceived, chunksResent, bytesResent,
-                duplicateChunks, reorderHighWater, openStreams.get(), refusedLinks.get(), linkStats);
+                duplicateChunks, reorderHighWater, openStreams.get(), refusedLinks.get(), linkStats, reorderBytes,
+                reorderChunks, limits.snapshot());
     }
 
     @Override
@@ -837,14 +853,47 @@ public final class MuxSession implements Session {
             return null;
         }
         openStreams.incrementAndGet();
+        notePeerStream(streamId);
         MuxStream stream = new MuxStream(this, streamId, false, null);
         streams.put(streamId, stream);
         onStreamOpened(streamId);
         return stream;
     }
 
-    private void refuse(int streamId, String why) {
+    /** [L] A peer stream exists or existed: ids up to it are ones the peer has used. */
+    private void notePeerStream(int streamId) {
+        if (Integer.compareUnsigned(streamId, highestPeerStreamId) > 0) {
+            highestPeerStreamId = streamId;
+        }
+    }
+
+    /**
+     * [L] Remembers a peer stream id as closed. The set holds ranges: one per run of closed ids, split by streams
+     * still open and ids not seen yet. A peer that skips ids makes a range of each; past the streams that can be
+     * open plus {@link #RESETS_AHEAD} it is abusing the set and the session closes (after the frame at hand).
+     */
+    private void markPeerStreamClosed(int streamId) {
+        if (closedIdsOverflow) {
+            return; // closing: the frames still in this batch must not grow the set
+        }
         closedPeerStreams.add(streamId);
+        if (!closedIdsOverflow && closedPeerStreams.rangeCount() > config.maxStreams() + RESETS_AHEAD) {
+            closedIdsOverflow = true;
+            limits.hit("maxStreams");
+            String message = "peer skipped stream ids: its closed streams form more than " + (config.maxStreams()
+                    + RESETS_AHEAD) + " ranges (maxStreams + " + RESETS_AHEAD + ")";
+            loop.execute(() -> closeSession(ErrorCode.PROTOCOL_ERROR, message, false));
+        }
+    }
+
+    /** How many ranges the set of closed peer ids holds (any thread; asks the loop). */
+    int closedPeerStreamRanges() throws Exception {
+        return loop.submit(closedPeerStreams::rangeCount).get(10, TimeUnit.SECONDS);
+    }
+
+    private void refuse(int streamId, String why) {
+        notePeerStream(streamId);
+        markPeerStreamClosed(streamId);
         ResetFrame rst = new ResetFrame(streamId, ErrorCode.REFUSED_STREAM, "stream refused: " + why);
         recentResets.put(streamId, rst);
         controlWrite(rst);
@@ -916,8 +965,16 @@ public final class MuxSession implements Session {
     private void onResetFrame(ResetFrame frame) {
         MuxStream stream = streams.get(frame.streamId);
         if (stream == null) {
-            if ((frame.streamId & 1) == (client ? 0 : 1)) {
-                closedPeerStreams.add(frame.streamId);
+            int id = frame.streamId;
+            if ((id & 1) == (client ? 0 : 1) && !closedPeerStreams.contains(id)) {
+                // A peer stream we have not seen: its RST overtook its OPEN. Remember it, so the OPEN is refused.
+                if (Integer.toUnsignedLong(id) > Integer.toUnsignedLong(highestPeerStreamId) + 2L * RESETS_AHEAD) {
+                    closeSession(ErrorCode.PROTOCOL_ERROR, "peer reset stream " + Integer.toUnsignedString(id)
+                            + ", more than " + RESETS_AHEAD + " ids beyond the highest stream it opened ("
+                            + Integer.toUnsignedString(highestPeerStreamId) + ")", false);
+                    return;
+                }
+                markPeerStreamClosed(id);
             }
             return;
         }
@@ -1269,6 +1326,20 @@ public final class MuxSession implements Session {
         }
     }
 
+    /**
+     * [L] A stream's reorder buffer grew or shrank by {@code bytes} in {@code chunks}; false when the session now
+     * holds more chunks out of order than {@link Config#maxReorderChunks()} allows.
+     */
+    boolean onReorderChanged(long bytes, int chunks) {
+        reorderBytes += bytes;
+        reorderChunks += chunks;
+        if (chunks > 0 && reorderChunks > config.maxReorderChunks()) {
+            limits.hit("maxReorderChunks");
+            return false;
+        }
+        return true;
+    }
+
     /** The application took {@code n} bytes off some stream (any thread): session credit may be due. */
     void onConsumed(long n) {
         if (consumedTotal.addAndGet(n) >= sessionCreditThreshold) {
@@ -1316,7 +1387,7 @@ public final class MuxSession implements Session {
             return;
         }
         if (!stream.local) {
-            closedPeerStreams.add(stream.id);
+            markPeerStreamClosed(stream.id);
             synchronized (acceptLock) {
                 acceptQueue.remove(stream);
             }

@@ -891,8 +891,15 @@ final class MuxStream implements Stream {
             return;
         }
         long highestBefore = reorder.highestOffset();
+        long heldBefore = reorder.waitingBytes();
+        int chunksBefore = reorder.waitingChunks();
         boolean fresh = reorder.add(offset, payload, this::deliverInOrder);
         session.onChunkReceived(reorder.highestOffset() - highestBefore, fresh, reorder.waitingBytes());
+        if (!session.onReorderChanged(reorder.waitingBytes() - heldBefore, reorder.waitingChunks() - chunksBefore)) {
+            session.resetStream(this, ErrorCode.LIMIT_EXCEEDED, "peer's chunks held out of order in the session"
+                    + " exceed maxReorderChunks (" + session.config.maxReorderChunks() + ")", false);
+            return;
+        }
         if (reorder.complete()) {
             synchronized (this) {
                 if (!recvFinished) {
@@ -1054,6 +1061,7 @@ final class MuxStream implements Stream {
             unacked.clear();
         }
         resendCount = 0;
+        session.onReorderChanged(-reorder.waitingBytes(), -reorder.waitingChunks());
         reorder.release();
     }
 
