@@ -230,9 +230,13 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         requireBytes(in, end, authLength, "auth");
         byte[] auth = new byte[authLength];
         in.readBytes(auth);
-        if (maxChunk <= 0 || streamWindow <= 0 || sessionWindow <= 0) {
-            throw new FrameException(ErrorCode.HANDSHAKE_FAILED, "HELLO with non-positive limits: chunk=" + maxChunk
-                    + ", streamWindow=" + streamWindow + ", sessionWindow=" + sessionWindow);
+        if (maxChunk < HelloFrame.MIN_CHUNK || streamWindow < HelloFrame.MIN_STREAM_WINDOW
+                || sessionWindow < HelloFrame.MIN_SESSION_WINDOW) {
+            // Tiny limits would make the other end cut its bytes into tiny chunks, each with its own bookkeeping.
+            throw new FrameException(ErrorCode.HANDSHAKE_FAILED, "HELLO limits below the minimum: chunk=" + maxChunk
+                    + " (at least " + HelloFrame.MIN_CHUNK + "), streamWindow=" + streamWindow + " (at least "
+                    + HelloFrame.MIN_STREAM_WINDOW + "), sessionWindow=" + sessionWindow + " (at least "
+                    + HelloFrame.MIN_SESSION_WINDOW + ")");
         }
         return new HelloFrame(flags, sessionId, linkId, maxChunk, streamWindow, sessionWindow, names, auth);
     }

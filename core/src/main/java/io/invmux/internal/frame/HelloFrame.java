@@ -8,6 +8,16 @@ import java.util.List;
  */
 public final class HelloFrame extends Frame {
     public static final int SESSION_ID_LENGTH = 16;
+    /** Smallest max chunk a HELLO may announce; smaller ones are refused. */
+    public static final int MIN_CHUNK = 1024;
+    /** Largest max chunk that counts; a larger one is read as this. */
+    public static final int MAX_CHUNK = 1024 * 1024;
+    /** Smallest stream window a HELLO may announce; smaller ones are refused. */
+    public static final int MIN_STREAM_WINDOW = 16 * 1024;
+    /** Smallest session window a HELLO may announce; smaller ones are refused. */
+    public static final int MIN_SESSION_WINDOW = 64 * 1024;
+    /** Largest window (stream or session) that counts; a larger one is read as this. */
+    public static final int MAX_WINDOW = 1024 * 1024 * 1024;
 
     public final byte[] sessionId;
     public final int linkId;

@@ -21,6 +21,7 @@ import io.invmux.internal.frame.DataFrame;
 import io.invmux.internal.frame.Frame;
 import io.invmux.internal.frame.FrameType;
 import io.invmux.internal.frame.GoAwayFrame;
+import io.invmux.internal.frame.HelloFrame;
 import io.invmux.internal.frame.OpenFrame;
 import io.invmux.internal.frame.PingFrame;
 import io.invmux.internal.frame.ResetFrame;
@@ -250,9 +251,11 @@ public final class MuxSession implements Session {
 
     /** Records the peer's limits from the session's first handshake; before any stream exists. [L] */
     void setPeerLimits(int streamWindow, int sessionWindow, int maxChunk) {
-        this.peerStreamWindow = streamWindow;
-        this.peerSessionMax = sessionWindow;
-        this.peerMaxChunk = maxChunk;
+        // Above the largest this protocol allows, a peer's limits are taken as that largest (the decoder has
+        // refused ones below the smallest): they size buffers and counters here.
+        this.peerStreamWindow = Math.min(streamWindow, HelloFrame.MAX_WINDOW);
+        this.peerSessionMax = Math.min(sessionWindow, HelloFrame.MAX_WINDOW);
+        this.peerMaxChunk = Math.min(maxChunk, HelloFrame.MAX_CHUNK);
     }
 
     byte[] sessionIdBytes() {

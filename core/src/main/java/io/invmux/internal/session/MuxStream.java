@@ -112,7 +112,7 @@ final class MuxStream implements Stream {
         this.local = local;
         this.metadata = metadata;
         this.peerMaxOffset = session.peerStreamWindow;
-        this.writeLimit = 2L * Math.max(session.peerStreamWindow, session.config.maxChunkSize());
+        this.writeLimit = writeLimitFor(session, session.peerStreamWindow);
         this.recvWindow = session.config.windowSize();
         this.recvMaxOffset = recvWindow;
         this.creditThreshold = recvWindow / 2;
@@ -647,6 +647,8 @@ final class MuxStream implements Stream {
     static final int BLOCKED_SESSION_CREDIT = 3;
     /** The load balancer chose to wait for a busy link. */
     static final int HELD = 4;
+    /** Smallest chunk cut while more bytes wait and more credit is due (see sendOne). */
+    static final int MIN_CHUNK = 1024;
 
     /** [L] Sends the OPEN if due, then at most one chunk, on links from {@code usable} (never empty). */
     int sendOne(List<Link> usable) {
@@ -676,6 +678,12 @@ final class MuxStream implements Stream {
                 }
                 if (sessionCredit <= 0) {
                     return BLOCKED_SESSION_CREDIT;
+                }
+                if (streamCredit < Math.min(pendingBytes, MIN_CHUNK) && streamCredit < peerMaxOffset - ackedOffset) {
+                    // Credit trickling in a few bytes at a time would cost a chunk (and its bookkeeping) per few
+                    // bytes; wait for more. It comes: the peer's window is at least 16 KiB and a new one is due
+                    // once half of it has been read, so at most MIN_CHUNK bytes of it can be left unused.
+                    return BLOCKED_STREAM_CREDIT;
                 }
                 ByteBuf head = pending.peekFirst();
                 while (!head.isReadable()) {
@@ -836,13 +844,22 @@ final class MuxStream implements Stream {
         maybeRemove();
     }
 
+    /**
+     * How many bytes writers may buffer (pending plus unacknowledged) while the peer grants {@code window}: twice
+     * that, so the next window's bytes are ready when credit comes, but never more than twice this end's own
+     * {@code maxWindowSize}, whatever the peer advertises (which also keeps the doubling far from overflow).
+     */
+    private static long writeLimitFor(MuxSession session, long window) {
+        long capped = Math.min(window, session.config.maxWindowSize());
+        return 2 * Math.max(capped, session.config.maxChunkSize());
+    }
+
     /** [L] Writers may go on: fewer bytes are buffered or the peer's window grew. */
     private void onSendBufferFreed(long released) {
         List<Runnable> callbacks = null;
         synchronized (this) {
             bufferedBytes -= released;
-            long window = Math.max(peerMaxOffset - ackedOffset, session.peerStreamWindow);
-            writeLimit = 2 * Math.max(window, session.maxChunkSize);
+            writeLimit = writeLimitFor(session, Math.max(peerMaxOffset - ackedOffset, session.peerStreamWindow));
             if (bufferedBytes < writeLimit) {
                 if (waitingWriters > 0) {
                     notifyAll();

@@ -142,4 +142,61 @@ class HostilePeerTest {
             target.assertHonestTransferIntact();
         }
     }
+
+    /**
+     * A peer advertising the largest window a HELLO can carry (2 GiB) that never acknowledges: the writer may buffer
+     * twice the window it is granted, but never more than twice this end's own maxWindowSize.
+     */
+    @Test
+    void aHugeAdvertisedWindowNeverMakesUsBufferMoreThanTwiceOurOwnMaximum() throws Exception {
+        Config config = Config.builder().maxWindowSize(1024 * 1024).build();
+        try (HostileTarget target = HostileTarget.start(config);
+                ScriptedPeer peer = ScriptedPeer.connect(target.port)) {
+            peer.startSession(sessionId(5), Integer.MAX_VALUE, Integer.MAX_VALUE, WAIT);
+            MuxSession victim = target.acceptAttacker();
+            Stream stream = victim.openStream("to the attacker".getBytes());
+            long accepted = fillUntilBlocked(stream, 64L * 1024 * 1024);
+            assertThat(accepted).as("bytes buffered for a peer that never acknowledges")
+                    .isLessThanOrEqualTo(2L * config.maxWindowSize());
+            assertThat(((MuxStream) stream).bufferedBytesForTest()).isLessThanOrEqualTo(2L * config.maxWindowSize());
+            target.assertHonestTransferIntact();
+        }
+    }
+
+    /** An ACK whose max offset is above 2^62: twice the window would overflow; the writer must not stall for it. */
+    @Test
+    void anAckBeyondTwoToTheSixtySecondKeepsTheWriterGoingWithinItsBound() throws Exception {
+        Config config = Config.builder().maxWindowSize(1024 * 1024).build();
+        try (HostileTarget target = HostileTarget.start(config);
+                ScriptedPeer peer = ScriptedPeer.connect(target.port)) {
+            peer.startSession(sessionId(6), config.windowSize(), config.sessionWindowSize(), WAIT);
+            MuxSession victim = target.acceptAttacker();
+            MuxStream stream = (MuxStream) victim.openStream("to the attacker".getBytes());
+            stream.outputStream().write(new byte[1024]);
+            DataFrame data = peer.readUntil(DataFrame.class, WAIT);
+            data.release();
+            peer.send(new io.invmux.internal.frame.AckFrame(stream.id, 0, 1024, (1L << 62) + 4096));
+            peer.send(new io.invmux.internal.frame.AckFrame(0, 0, 0, Long.MAX_VALUE));
+            sync(peer, 7);
+            assertThat(stream.isWritable()).as("writable after the huge ACK").isTrue();
+            long accepted = fillUntilBlocked(stream, 64L * 1024 * 1024);
+            assertThat(accepted).isPositive().isLessThanOrEqualTo(2L * config.maxWindowSize());
+            target.assertHonestTransferIntact();
+        }
+    }
+
+    /** Writes without blocking until the stream takes no more (or {@code cap} bytes went in); returns the count. */
+    private static long fillUntilBlocked(Stream stream, long cap) throws Exception {
+        java.nio.ByteBuffer block = java.nio.ByteBuffer.allocate(64 * 1024);
+        long accepted = 0;
+        while (accepted < cap) {
+            block.clear();
+            int n = stream.tryWrite(block);
+            if (n == 0) {
+                break;
+            }
+            accepted += n;
+        }
+        return accepted;
+    }
 }
