@@ -44,6 +44,13 @@ public final class ScriptedPeer implements AutoCloseable {
         return new ScriptedPeer(s, 1024 * 1024);
     }
 
+    /** Connects from {@code from} (another loopback address, 127.0.0.2, ..., is another source). */
+    public static ScriptedPeer connect(int port, InetAddress from) throws IOException {
+        Socket s = new Socket(InetAddress.getLoopbackAddress(), port, from, 0);
+        s.setTcpNoDelay(true);
+        return new ScriptedPeer(s, 1024 * 1024);
+    }
+
     /** Accepts one connection on {@code server}. */
     public static ScriptedPeer accept(ServerSocket server, Duration timeout) throws IOException {
         server.setSoTimeout((int) timeout.toMillis());

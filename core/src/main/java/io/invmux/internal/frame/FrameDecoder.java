@@ -18,6 +18,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     private enum State { PREFACE, FRAMES, FAILED }
 
     private final int maxDataPayload;
+    private final int maxHelloPayload;
     private State state = State.PREFACE;
 
     /**
@@ -25,7 +26,16 @@ public final class FrameDecoder extends ByteToMessageDecoder {
      *     after its offset field
      */
     public FrameDecoder(int maxChunkSize) {
+        this(maxChunkSize, Wire.MAX_HELLO_PAYLOAD);
+    }
+
+    /**
+     * @param maxChunkSize the largest DATA chunk this end accepts
+     * @param maxHelloPayload the longest HELLO payload this end accepts (see {@link HelloFrame#maxPayload})
+     */
+    public FrameDecoder(int maxChunkSize, int maxHelloPayload) {
         this.maxDataPayload = maxChunkSize + Wire.DATA_PREFIX_LENGTH;
+        this.maxHelloPayload = maxHelloPayload;
         // Chunks straddle socket reads nearly always; a composite cumulation keeps the read buffers and lets DATA
         // payloads be slices of them, instead of copying every byte once more into one merged buffer.
         setCumulator(COMPOSITE_CUMULATOR);
@@ -133,7 +143,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                 break;
             case FrameType.HELLO:
                 min = HelloFrame.SESSION_ID_LENGTH + 16 + 1 + 2;
-                max = Wire.MAX_HELLO_PAYLOAD;
+                max = maxHelloPayload;
                 break;
             default:
                 throw new FrameException(ErrorCode.PROTOCOL_ERROR, "unknown frame type 0x" + Integer.toHexString(type));

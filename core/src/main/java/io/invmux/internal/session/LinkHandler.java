@@ -28,6 +28,12 @@ import org.slf4j.LoggerFactory;
  */
 final class LinkHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(LinkHandler.class);
+    /**
+     * Refusals are logged once per cause and 10 s: strangers choose how many there are. Their messages may quote
+     * what the stranger sent, so a line carries at most a short escaped prefix of it.
+     */
+    private static final RefusalLog REFUSALS = new RefusalLog(log, TimeUnit.SECONDS.toNanos(10));
+    private static final int MAX_LOGGED_MESSAGE = 200;
 
     // Dialing side (null on the accepting side)
     private final MuxSession dialingSession;
@@ -46,6 +52,8 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
     private Throwable failure;
     private ScheduledFuture<?> handshakeTimer;
     private byte[] clientNonce;
+    /** Accepting side: counted in the listener's handshakes in flight (see endHandshake). */
+    private boolean handshakeCounted;
     /** Accepting side, between the reply and the dialer's proof. */
     private MuxSessionListener.Challenge challenge;
 
@@ -79,6 +87,14 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
             ctx.write(Handshake.request(s, dialLinkId, newSession, clientNonce));
             timeout = s.config.handshakeTimeout().toMillis();
         } else {
+            String busy = listener.startHandshake(ctx.channel());
+            if (busy != null) {
+                ctx.flush();
+                refuse(ctx, ErrorCode.LIMIT_EXCEEDED, busy);
+                ctx.fireChannelActive();
+                return;
+            }
+            handshakeCounted = true;
             timeout = listener.config.handshakeTimeout().toMillis();
         }
         ctx.flush();
@@ -214,6 +230,7 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
         if (handshakeTimer != null) {
             handshakeTimer.cancel(false);
         }
+        endHandshake(ctx);
         session = s;
         link = l;
         sameLoop = ctx.channel().eventLoop() == s.loop;
@@ -229,7 +246,7 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
         if (failure == null) {
             failure = new InvMuxException(code, message);
         }
-        log.warn("link {} refused: {}", describe(ctx), message);
+        REFUSALS.warn(code.name(), "link " + describe(ctx), RefusalLog.printable(message, MAX_LOGGED_MESSAGE));
         if (listener != null) {
             listener.onRefused(code);
         }
@@ -265,11 +282,19 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
         ctx.fireChannelWritabilityChanged();
     }
 
+    private void endHandshake(ChannelHandlerContext ctx) {
+        if (handshakeCounted) {
+            handshakeCounted = false;
+            listener.endHandshake(ctx.channel());
+        }
+    }
+
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         if (handshakeTimer != null) {
             handshakeTimer.cancel(false);
         }
+        endHandshake(ctx);
         if (challenge != null) {
             listener.firstLinkSettled(challenge);
         }

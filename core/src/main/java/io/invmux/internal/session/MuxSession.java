@@ -67,6 +67,8 @@ public final class MuxSession implements Session {
      * of closed peer ids beyond the streams open at once (see {@link #markPeerStreamClosed}).
      */
     static final int RESETS_AHEAD = 1024;
+    /** Stream ids are u32 on the wire. */
+    static final long MAX_STREAM_ID = 0xFFFF_FFFFL;
     /** Longest an ACK waits for data to ride with (see MuxStream#owesAckForData). */
     static final long ACK_DELAY_MICROS = 1000;
 
@@ -156,7 +158,9 @@ public final class MuxSession implements Session {
     private final AtomicBoolean wakeupScheduled = new AtomicBoolean();
     private final AtomicLong consumedTotal = new AtomicLong();
     private volatile long sessionCreditThreshold;
-    private final AtomicInteger nextLocalStreamId;
+    /** Next id for a stream opened here; past {@link #MAX_STREAM_ID} the ids are spent (never reused). */
+    private final AtomicLong nextLocalStreamId;
+    private final AtomicBoolean streamIdsSpent = new AtomicBoolean();
     private final AtomicInteger nextLinkId = new AtomicInteger(1);
     private final AtomicInteger openStreams = new AtomicInteger();
     private final java.util.Set<Integer> liveLinkIds = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -186,7 +190,7 @@ public final class MuxSession implements Session {
         this.peerMaxChunk = config.maxChunkSize();
         this.recvSessionMax = config.sessionWindowSize();
         this.sessionCreditThreshold = config.sessionWindowSize() / 2;
-        this.nextLocalStreamId = new AtomicInteger(client ? 1 : 2);
+        this.nextLocalStreamId = new AtomicLong(client ? 1 : 2);
         long interval = config.keepAliveInterval().toNanos();
         this.keepAliveTimer = loop.scheduleAtFixedRate(this::onKeepAliveTick, interval, interval,
                 TimeUnit.NANOSECONDS);
@@ -302,7 +306,19 @@ public final class MuxSession implements Session {
             throw new InvMuxException(ErrorCode.REFUSED_STREAM, "cannot open a stream: " + config.maxStreams()
                     + " streams are open in session " + idHex + " (maxStreams)");
         }
-        int id = nextLocalStreamId.getAndAdd(2);
+        long next = nextLocalStreamId.getAndAdd(2);
+        if (next > MAX_STREAM_ID) {
+            // An id used again would name a stream the peer has closed: it would answer ACK(CLOSED) to new bytes.
+            openStreams.decrementAndGet();
+            if (streamIdsSpent.compareAndSet(false, true)) {
+                limits.hit("streamIds");
+                log.warn("session {}: stream ids exhausted; going away so a new session takes new streams", idHex);
+                goAway();
+            }
+            throw new SessionClosedException(ErrorCode.LIMIT_EXCEEDED, "the stream ids of session " + idHex
+                    + " are exhausted (the last, " + MAX_STREAM_ID + ", is used); open a new session");
+        }
+        int id = (int) next;
         MuxStream stream = new MuxStream(this, id, true, metadata.clone());
         loop.execute(() -> registerLocalStream(stream));
         return stream;
@@ -842,7 +858,7 @@ public final class MuxSession implements Session {
     private MuxStream streamForUnknownId(int streamId) {
         boolean peerInitiated = (streamId & 1) == (client ? 0 : 1);
         if (!peerInitiated || closedPeerStreams.contains(streamId)) {
-            if (!peerInitiated && Integer.compareUnsigned(streamId, nextLocalStreamId.get()) >= 0) {
+            if (!peerInitiated && Integer.toUnsignedLong(streamId) >= nextLocalStreamId.get()) {
                 log.debug("session {}: frame for stream {} we never opened", idHex, streamId);
                 return null;
             }
@@ -887,6 +903,11 @@ public final class MuxSession implements Session {
                     + RESETS_AHEAD) + " ranges (maxStreams + " + RESETS_AHEAD + ")";
             loop.execute(() -> closeSession(ErrorCode.PROTOCOL_ERROR, message, false));
         }
+    }
+
+    /** Makes the next stream opened here take id {@code next} (tests reach the end of the id space). */
+    void skipStreamIdsForTest(long next) {
+        nextLocalStreamId.set(next);
     }
 
     /** How many ranges the set of closed peer ids holds (any thread; asks the loop). */
@@ -1004,7 +1025,8 @@ public final class MuxSession implements Session {
     private void onGoAwayFrame(Link link, GoAwayFrame frame) {
         if (frame.linkOnly()) {
             if (frame.errorCode != ErrorCode.NO_ERROR) {
-                log.warn("session {}: peer dropped {} ({}: {})", idHex, link, frame.errorCode, frame.message);
+                log.warn("session {}: peer dropped {} ({}: {})", idHex, link, frame.errorCode,
+                        RefusalLog.printable(frame.message, 200));
                 onLinkLost(link, new InvMuxException(frame.errorCode, frame.message));
                 link.channel.close();
                 return;
@@ -1014,13 +1036,13 @@ public final class MuxSession implements Session {
             return;
         }
         if (frame.errorCode == ErrorCode.NO_ERROR) {
-            log.info("session {}: peer is going away: {}", idHex, frame.message);
+            log.info("session {}: peer is going away: {}", idHex, RefusalLog.printable(frame.message, 200));
             peerGoAway = true;
             goingAway = true;
             return;
         }
         closeSession(frame.errorCode, "peer closed session " + idHex + " (" + frame.errorCode + "): "
-                + frame.message, true);
+                + RefusalLog.printable(frame.message, 200), true);
     }
 
     // =====================================================================================================

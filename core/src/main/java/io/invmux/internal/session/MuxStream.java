@@ -803,6 +803,14 @@ final class MuxStream implements Stream {
     void onAck(AckFrame ack) {
         openAcked = true;
         boolean closedByPeer = ack.hasFlag(Frame.FLAG_ACK_CLOSED);
+        if (closedByPeer && !finSent && !removed) {
+            // The peer forgets a stream only once it has all of it (and said so) or after a reset. Without our FIN
+            // it cannot have all of it: these bytes are not delivered, whatever the ACK says.
+            session.resetStream(this, ErrorCode.PROTOCOL_ERROR, "peer no longer knows stream "
+                    + Integer.toUnsignedString(id) + " (ACK CLOSED) though " + (sendOffset - ackedOffset)
+                    + " bytes sent are unacknowledged and no FIN was sent: they may be lost", true);
+            return;
+        }
         long ackTo = closedByPeer ? sendOffset : Math.min(ack.ackOffset, sendOffset);
         boolean finReceived = closedByPeer || (ack.hasFlag(Frame.FLAG_ACK_FIN) && finSent);
         long released = 0;

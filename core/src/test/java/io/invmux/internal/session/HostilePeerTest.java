@@ -185,6 +185,32 @@ class HostilePeerTest {
         }
     }
 
+    /**
+     * ACK(CLOSED) says the peer no longer knows a stream. For a stream whose FIN has not even been sent that
+     * cannot mean "all delivered": the stream fails (PROTOCOL_ERROR) instead of its bytes being counted as
+     * acknowledged, which would lose them silently.
+     */
+    @Test
+    void ackClosedForAStreamWithUnacknowledgedBytesFailsItInsteadOfCountingThemDelivered() throws Exception {
+        try (HostileTarget target = HostileTarget.start(Config.defaults());
+                ScriptedPeer peer = ScriptedPeer.connect(target.port)) {
+            peer.startSession(sessionId(8), target.config.windowSize(), target.config.sessionWindowSize(), WAIT);
+            MuxSession victim = target.acceptAttacker();
+            MuxStream stream = (MuxStream) victim.openStream("to the attacker".getBytes());
+            stream.outputStream().write(new byte[1024]);
+            peer.readUntil(DataFrame.class, WAIT).release();
+            peer.send(new io.invmux.internal.frame.AckFrame(stream.id, Frame.FLAG_ACK_CLOSED, 0, 0));
+            assertThat(stream.closeFuture()).failsWithin(WAIT).withThrowableThat().havingRootCause()
+                    .isInstanceOfSatisfying(io.invmux.StreamResetException.class, e -> {
+                        assertThat(e.errorCode()).isEqualTo(ErrorCode.PROTOCOL_ERROR);
+                        assertThat(e.getMessage()).contains("1024 bytes").contains("unacknowledged");
+                    });
+            ResetFrame rst = peer.readUntil(ResetFrame.class, WAIT);
+            assertThat(rst.streamId).isEqualTo(stream.id);
+            target.assertHonestTransferIntact();
+        }
+    }
+
     /** Writes without blocking until the stream takes no more (or {@code cap} bytes went in); returns the count. */
     private static long fillUntilBlocked(Stream stream, long cap) throws Exception {
         java.nio.ByteBuffer block = java.nio.ByteBuffer.allocate(64 * 1024);
