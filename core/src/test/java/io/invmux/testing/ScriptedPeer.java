@@ -26,6 +26,9 @@ import java.time.Duration;
  * MockHttp2Peer does for HTTP/2).
  */
 public final class ScriptedPeer implements AutoCloseable {
+    /** Encodes floods: short-lived heap buffers, not tracked (paranoid leak tracking costs a stack trace each). */
+    private static final ByteBufAllocator FLOOD_ALLOC = new io.netty.buffer.UnpooledByteBufAllocator(false, true);
+
     private final Socket socket;
     private final InputStream in;
     private final OutputStream out;
@@ -40,6 +43,18 @@ public final class ScriptedPeer implements AutoCloseable {
 
     public static ScriptedPeer connect(int port) throws IOException {
         Socket s = new Socket(InetAddress.getLoopbackAddress(), port);
+        s.setTcpNoDelay(true);
+        return new ScriptedPeer(s, 1024 * 1024);
+    }
+
+    /**
+     * Connects with a small socket receive buffer (no auto-tuning): a peer that reads nothing then soon makes the
+     * other end's writes queue up in its own buffers rather than in the kernel's.
+     */
+    public static ScriptedPeer connectSlowReader(int port) throws IOException {
+        Socket s = new Socket();
+        s.setReceiveBufferSize(4096);
+        s.connect(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), port));
         s.setTcpNoDelay(true);
         return new ScriptedPeer(s, 1024 * 1024);
     }
@@ -70,10 +85,8 @@ public final class ScriptedPeer implements AutoCloseable {
     public HelloFrame startSession(byte[] sessionId, int streamWindow, int sessionWindow, Duration timeout)
             throws IOException {
         byte[] clientNonce = new byte[Handshake.NONCE_LENGTH];
-        byte[] secret = new byte[Handshake.SECRET_LENGTH];
-        java.util.SplittableRandom random = new java.util.SplittableRandom(java.util.Arrays.hashCode(sessionId));
-        random.nextBytes(clientNonce);
-        random.nextBytes(secret);
+        new java.util.SplittableRandom(java.util.Arrays.hashCode(sessionId) + 1).nextBytes(clientNonce);
+        byte[] secret = secretFor(sessionId);
         byte[] auth = java.util.Arrays.copyOf(clientNonce, clientNonce.length + secret.length);
         System.arraycopy(secret, 0, auth, clientNonce.length, secret.length);
         sendPreface().send(new HelloFrame(Frame.FLAG_HELLO_NEW_SESSION, sessionId, 1, 32 * 1024, streamWindow,
@@ -88,6 +101,37 @@ public final class ScriptedPeer implements AutoCloseable {
         return reply;
     }
 
+    /** The session secret {@link #startSession} chooses for {@code sessionId} (so a test can join more links). */
+    public static byte[] secretFor(byte[] sessionId) {
+        byte[] secret = new byte[Handshake.SECRET_LENGTH];
+        new java.util.SplittableRandom(java.util.Arrays.hashCode(sessionId)).nextBytes(secret);
+        return secret;
+    }
+
+    /**
+     * Plays the dialing side of a link joining a session started by {@link #startSession}.
+     *
+     * @return the reply, or the GOAWAY refusing the join
+     */
+    public Frame joinSession(byte[] sessionId, int linkId, Duration timeout) throws IOException {
+        byte[] clientNonce = new byte[Handshake.NONCE_LENGTH];
+        new java.util.SplittableRandom(linkId).nextBytes(clientNonce);
+        sendPreface().send(new HelloFrame(0, sessionId, linkId, 32 * 1024, 256 * 1024, 64 << 20,
+                java.util.List.of(), clientNonce));
+        Frame reply = read(timeout);
+        while (!(reply instanceof HelloFrame) && !(reply instanceof io.invmux.internal.frame.GoAwayFrame)) {
+            io.netty.util.ReferenceCountUtil.release(reply);
+            reply = read(timeout);
+        }
+        if (reply instanceof HelloFrame) {
+            byte[] serverNonce = java.util.Arrays.copyOf(((HelloFrame) reply).auth, Handshake.NONCE_LENGTH);
+            send(new HelloFrame(Frame.FLAG_HELLO_PROOF, sessionId, linkId, 32 * 1024, 256 * 1024, 64 << 20,
+                    java.util.List.of(), Handshake.mac(secretFor(sessionId), "dialer", sessionId, linkId,
+                            clientNonce, serverNonce)));
+        }
+        return reply;
+    }
+
     /** A DATA frame of {@code length} bytes of {@code fill} at {@code offset}. */
     public ScriptedPeer sendData(int streamId, long offset, int length, byte fill) throws IOException {
         byte[] bytes = new byte[length];
@@ -99,7 +143,7 @@ public final class ScriptedPeer implements AutoCloseable {
     public ScriptedPeer sendAll(Iterable<? extends Frame> frames) throws IOException {
         java.io.ByteArrayOutputStream batch = new java.io.ByteArrayOutputStream();
         for (Frame f : frames) {
-            ByteBuf buf = FrameEncoder.encode(ByteBufAllocator.DEFAULT, f);
+            ByteBuf buf = FrameEncoder.encode(FLOOD_ALLOC, f);
             try {
                 buf.readBytes(batch, buf.readableBytes());
             } finally {

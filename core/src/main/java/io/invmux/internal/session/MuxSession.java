@@ -140,6 +140,13 @@ public final class MuxSession implements Session {
     private long bytesResent;
     private long duplicateChunks;
     private long reorderHighWater;
+    /**
+     * [L] Peer streams created by DATA that overtook their OPEN, oldest first: reset when their OPEN has not come
+     * within {@link Config#pendingOpenTimeout()}. Entries whose OPEN came (or that ended) are skipped when they
+     * age out, and swept out when the queue doubles, so it holds at most twice the streams still waiting.
+     */
+    private final ArrayDeque<MuxStream> awaitingOpen = new ArrayDeque<>();
+    private int awaitingOpenCompactAt = 1024;
     /** [L] Highest id of a peer stream that existed here (opened, or refused); unsigned. */
     private int highestPeerStreamId;
     /** [L] The set of closed peer ids grew past its bound and the session is closing for it. */
@@ -693,11 +700,26 @@ public final class MuxSession implements Session {
         onLinkLost(link, new InvMuxException(code, message));
     }
 
+    /** [L] Resets the streams created by DATA whose OPEN has not come within pendingOpenTimeout. */
+    private void expireAwaitingOpen(long now) {
+        long timeout = config.pendingOpenTimeout().toNanos();
+        MuxStream s;
+        while ((s = awaitingOpen.peekFirst()) != null && now - s.createdNanos > timeout) {
+            awaitingOpen.pollFirst();
+            if (!s.removed && s.awaitingOpen()) {
+                limits.hit("pendingOpenTimeout");
+                resetStream(s, ErrorCode.PROTOCOL_ERROR, "no OPEN for stream " + Integer.toUnsignedString(s.id)
+                        + " within " + timeout / 1_000_000 + " ms of its first DATA (pendingOpenTimeout)", false);
+            }
+        }
+    }
+
     private void onKeepAliveTick() {
         if (closed) {
             return;
         }
         long now = System.nanoTime();
+        expireAwaitingOpen(now);
         long timeout = config.keepAliveTimeout().toNanos();
         long writeTimeout = config.writeTimeout().toNanos();
         for (Link link : new ArrayList<>(links)) {
@@ -874,6 +896,12 @@ public final class MuxSession implements Session {
         openStreams.incrementAndGet();
         notePeerStream(streamId);
         MuxStream stream = new MuxStream(this, streamId, false, null);
+        stream.createdNanos = System.nanoTime();
+        awaitingOpen.addLast(stream);
+        if (awaitingOpen.size() > awaitingOpenCompactAt) {
+            awaitingOpen.removeIf(s -> s.removed || !s.awaitingOpen());
+            awaitingOpenCompactAt = Math.max(1024, 2 * awaitingOpen.size());
+        }
         streams.put(streamId, stream);
         onStreamOpened(streamId);
         return stream;
@@ -903,6 +931,23 @@ public final class MuxSession implements Session {
                     + RESETS_AHEAD) + " ranges (maxStreams + " + RESETS_AHEAD + ")";
             loop.execute(() -> closeSession(ErrorCode.PROTOCOL_ERROR, message, false));
         }
+    }
+
+    /** Bytes written to this session's links and not yet taken by their sockets (any thread; asks the loop). */
+    long outboundBytes() throws Exception {
+        return loop.submit(() -> {
+            long n = 0;
+            for (Link l : links) {
+                io.netty.channel.ChannelOutboundBuffer out = l.channel.unsafe().outboundBuffer();
+                n += out == null ? 0 : out.totalPendingWriteBytes();
+            }
+            return n;
+        }).get(10, TimeUnit.SECONDS);
+    }
+
+    /** Links joined now (claimed ids; any thread). */
+    int liveLinkCount() {
+        return liveLinkIds.size();
     }
 
     /** Makes the next stream opened here take id {@code next} (tests reach the end of the id space). */
@@ -1018,7 +1063,11 @@ public final class MuxSession implements Session {
             }
         } else {
             link.onPeerReport(frame.receivedBytes, now);
-            link.write(new PingFrame(true, frame.opaque, link.bytesReceived));
+            if (link.takePong(now, config.maxPingRate())) {
+                link.write(new PingFrame(true, frame.opaque, link.bytesReceived));
+            } else {
+                limits.hit("maxPingRate");
+            }
         }
     }
 
@@ -1466,6 +1515,7 @@ public final class MuxSession implements Session {
         resendQueue.clear();
         ackQueue.clear();
         delayedAcks.clear();
+        awaitingOpen.clear();
         blockedOnSessionCredit.clear();
         List<CompletableFuture<Stream>> waiters;
         synchronized (acceptLock) {

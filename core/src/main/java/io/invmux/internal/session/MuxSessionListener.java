@@ -179,6 +179,11 @@ public final class MuxSessionListener implements SessionListener {
         byte[] clientNonce = java.util.Arrays.copyOf(hello.auth, Handshake.NONCE_LENGTH);
         byte[] secret;
         if (hello.newSession()) {
+            if (sessions.size() + pendingSessions.size() >= config.maxSessions()) {
+                limits.hit("maxSessions");
+                return Challenge.refused(ErrorCode.LIMIT_EXCEEDED, "this listener holds maxSessions ("
+                        + config.maxSessions() + ") sessions");
+            }
             if (sessions.containsKey(key) || pendingSessions.putIfAbsent(key, new CompletableFuture<>()) != null) {
                 return Challenge.refused(ErrorCode.HANDSHAKE_FAILED, "session id " + key + " is already in use");
             }
@@ -193,10 +198,19 @@ public final class MuxSessionListener implements SessionListener {
                 }
                 return Challenge.refused(ErrorCode.UNKNOWN_SESSION, "no session with id " + key + " to join");
             }
+            if (session.liveLinkCount() >= config.maxLinksPerSession()) {
+                return linksFull(key); // checked again on admission: joins may race
+            }
             secret = session.secret();
         }
         return new Challenge(hello, Handshake.key(config, secret), clientNonce, Handshake.nonce(), null, null,
                 null);
+    }
+
+    private Challenge linksFull(String sessionKey) {
+        limits.hit("maxLinksPerSession");
+        return Challenge.refused(ErrorCode.LIMIT_EXCEEDED, "session " + sessionKey + " has maxLinksPerSession ("
+                + config.maxLinksPerSession() + ") links");
     }
 
     /**
@@ -255,6 +269,10 @@ public final class MuxSessionListener implements SessionListener {
         }
         if (existing == null || existing.isClosed()) {
             return Admission.refused(ErrorCode.UNKNOWN_SESSION, "no session with id " + key + " to join");
+        }
+        if (existing.liveLinkCount() >= config.maxLinksPerSession()) {
+            Challenge full = linksFull(key);
+            return Admission.refused(full.errorCode, full.error);
         }
         if (!existing.claimLinkId(hello.linkId)) {
             return Admission.refused(ErrorCode.HANDSHAKE_FAILED, "session " + key + " already has a live link "

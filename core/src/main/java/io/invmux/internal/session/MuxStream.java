@@ -98,6 +98,8 @@ final class MuxStream implements Stream {
     private int recvWindow;
     private long lastWindowUpdateNanos;
     boolean peerOpened;
+    /** [L] When DATA created this peer stream before its OPEN came (see MuxSession#expireAwaitingOpen). */
+    long createdNanos;
     boolean ackOwed;
     /** The owed ACK waits in the session's delayed queue (see {@link #owesAckForData}). */
     boolean ackDelayed;

@@ -15,6 +15,7 @@ import io.invmux.internal.frame.OpenFrame;
 import io.invmux.internal.frame.ResetFrame;
 import io.invmux.testing.ScriptedPeer;
 import io.netty.buffer.Unpooled;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -207,6 +208,62 @@ class HostilePeerTest {
                     });
             ResetFrame rst = peer.readUntil(ResetFrame.class, WAIT);
             assertThat(rst.streamId).isEqualTo(stream.id);
+            target.assertHonestTransferIntact();
+        }
+    }
+
+    /**
+     * DATA for streams whose OPEN never comes: each such stream holds its bytes (up to a window) and a stream slot.
+     * After pendingOpenTimeout it is reset PROTOCOL_ERROR and all it held is freed.
+     */
+    @Test
+    void streamsCreatedByDataWhoseOpenNeverComesExpire() throws Exception {
+        Config config = Config.builder().pendingOpenTimeout(Duration.ofMillis(300)).build();
+        try (HostileTarget target = HostileTarget.start(config);
+                ScriptedPeer peer = ScriptedPeer.connect(target.port)) {
+            peer.startSession(sessionId(9), config.windowSize(), config.sessionWindowSize(), WAIT);
+            MuxSession victim = target.acceptAttacker();
+            List<Frame> flood = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                flood.add(new DataFrame(1 + 2 * i, 0, 1, Unpooled.wrappedBuffer(new byte[CHUNK])));
+            }
+            peer.sendAll(flood);
+            sync(peer, 9);
+            assertThat(victim.numStreams()).isEqualTo(100);
+            assertThat(victim.stats().reorderBytes()).as("held by streams waiting for OPEN").isEqualTo(100L * CHUNK);
+            ResetFrame rst = peer.readUntil(ResetFrame.class, WAIT);
+            assertThat(rst.errorCode).isEqualTo(ErrorCode.PROTOCOL_ERROR);
+            assertThat(rst.message).contains("no OPEN").contains("pendingOpenTimeout");
+            org.awaitility.Awaitility.await().atMost(WAIT).until(() -> victim.numStreams() == 0);
+            assertThat(victim.stats().reorderBytes()).isZero();
+            assertThat(victim.stats().limitsHit()).containsEntry("pendingOpenTimeout", 100L);
+            target.assertHonestTransferIntact();
+        }
+    }
+
+    /**
+     * A peer that floods PINGs and never reads: each PONG would wait in our outbound buffer. PINGs beyond
+     * maxPingRate (or while the link cannot take writes) go unanswered, so what waits stays small.
+     */
+    @Test
+    void aPingFloodFromAPeerThatNeverReadsIsAnsweredAtMostAtMaxPingRate() throws Exception {
+        Config config = Config.builder().maxPingRate(100).build();
+        try (HostileTarget target = HostileTarget.start(config);
+                ScriptedPeer peer = ScriptedPeer.connectSlowReader(target.port)) {
+            peer.startSession(sessionId(10), config.windowSize(), config.sessionWindowSize(), WAIT);
+            MuxSession victim = target.acceptAttacker();
+            List<Frame> flood = new ArrayList<>();
+            for (int round = 0; round < 8; round++) {
+                for (int i = 0; i < 25_000; i++) {
+                    flood.add(new io.invmux.internal.frame.PingFrame(false, i, 0));
+                }
+                peer.sendAll(flood);
+                flood.clear();
+            }
+            org.awaitility.Awaitility.await().atMost(WAIT)
+                    .until(() -> victim.stats().limitsHit().getOrDefault("maxPingRate", 0L) > 150_000);
+            assertThat(victim.outboundBytes()).as("bytes waiting to go out to the peer")
+                    .isLessThan(config.linkWriteBufferSize());
             target.assertHonestTransferIntact();
         }
     }

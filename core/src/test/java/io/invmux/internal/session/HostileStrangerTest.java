@@ -31,6 +31,8 @@ class HostileStrangerTest {
                 for (int i = 0; i < 4; i++) {
                     stalled.add(ScriptedPeer.connect(target.port).sendPreface());
                 }
+                // Accepted channels start on several event loops: let these four be counted before the fifth.
+                org.awaitility.Awaitility.await().atMost(WAIT).until(() -> listener.handshakesInFlight() == 4);
                 try (ScriptedPeer fifth = ScriptedPeer.connect(target.port)) {
                     GoAwayFrame goAway = fifth.readUntil(GoAwayFrame.class, WAIT);
                     assertThat(goAway.errorCode).isEqualTo(ErrorCode.LIMIT_EXCEEDED);
@@ -40,6 +42,7 @@ class HostileStrangerTest {
                 for (int i = 0; i < 2; i++) {
                     stalled.add(ScriptedPeer.connect(target.port, other).sendPreface());
                 }
+                org.awaitility.Awaitility.await().atMost(WAIT).until(() -> listener.handshakesInFlight() == 6);
                 try (ScriptedPeer seventh = ScriptedPeer.connect(target.port, InetAddress.getByName("127.0.0.3"))) {
                     GoAwayFrame goAway = seventh.readUntil(GoAwayFrame.class, WAIT);
                     assertThat(goAway.errorCode).isEqualTo(ErrorCode.LIMIT_EXCEEDED);
@@ -79,6 +82,47 @@ class HostileStrangerTest {
             assertThat(goAway.message).contains("HELLO frame payload of 60000 bytes exceeds the limit of "
                     + io.invmux.internal.frame.HelloFrame.maxPayload(List.of()));
             assertThat(peer.closedByPeer(WAIT)).isTrue();
+            target.assertHonestTransferIntact();
+        }
+    }
+
+    @Test
+    void aSessionBeyondMaxSessionsIsRefusedWithLimitExceeded() throws Exception {
+        Config config = Config.builder().maxSessions(2).build();
+        try (HostileTarget target = HostileTarget.start(config); // the honest session is the first
+                ScriptedPeer second = ScriptedPeer.connect(target.port);
+                ScriptedPeer third = ScriptedPeer.connect(target.port)) {
+            second.startSession(HostileTarget.sessionId(21), config.windowSize(), config.sessionWindowSize(), WAIT);
+            target.acceptAttacker();
+            third.sendPreface().send(new io.invmux.internal.frame.HelloFrame(
+                    io.invmux.internal.frame.Frame.FLAG_HELLO_NEW_SESSION, HostileTarget.sessionId(22), 1,
+                    config.maxChunkSize(), config.windowSize(), config.sessionWindowSize(), List.of(), new byte[48]));
+            GoAwayFrame goAway = third.readUntil(GoAwayFrame.class, WAIT);
+            assertThat(goAway.errorCode).isEqualTo(ErrorCode.LIMIT_EXCEEDED);
+            assertThat(goAway.message).contains("maxSessions (2)");
+            assertThat(target.listener.sessions()).hasSize(2);
+            target.assertHonestTransferIntact();
+        }
+    }
+
+    @Test
+    void aLinkBeyondMaxLinksPerSessionIsRefusedWithLimitExceeded() throws Exception {
+        Config config = Config.builder().maxLinksPerSession(2).build();
+        byte[] id = HostileTarget.sessionId(23);
+        try (HostileTarget target = HostileTarget.start(config);
+                ScriptedPeer first = ScriptedPeer.connect(target.port);
+                ScriptedPeer second = ScriptedPeer.connect(target.port);
+                ScriptedPeer third = ScriptedPeer.connect(target.port)) {
+            first.startSession(id, config.windowSize(), config.sessionWindowSize(), WAIT);
+            MuxSession victim = target.acceptAttacker();
+            assertThat(second.joinSession(id, 2, WAIT)).isInstanceOf(io.invmux.internal.frame.HelloFrame.class);
+            org.awaitility.Awaitility.await().atMost(WAIT).until(() -> victim.numConnections() == 2);
+            io.invmux.internal.frame.Frame refused = third.joinSession(id, 3, WAIT);
+            assertThat(refused).isInstanceOfSatisfying(GoAwayFrame.class, g -> {
+                assertThat(g.errorCode).isEqualTo(ErrorCode.LIMIT_EXCEEDED);
+                assertThat(g.message).contains("maxLinksPerSession (2)");
+            });
+            assertThat(victim.numConnections()).isEqualTo(2);
             target.assertHonestTransferIntact();
         }
     }
