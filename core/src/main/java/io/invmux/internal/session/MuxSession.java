@@ -1038,6 +1038,7 @@ public final class MuxSession implements Session {
             if ((id & 1) == (client ? 0 : 1) && !closedPeerStreams.contains(id)) {
                 // A peer stream we have not seen: its RST overtook its OPEN. Remember it, so the OPEN is refused.
                 if (Integer.toUnsignedLong(id) > Integer.toUnsignedLong(highestPeerStreamId) + 2L * RESETS_AHEAD) {
+                    limits.hit("resetsAhead");
                     closeSession(ErrorCode.PROTOCOL_ERROR, "peer reset stream " + Integer.toUnsignedString(id)
                             + ", more than " + RESETS_AHEAD + " ids beyond the highest stream it opened ("
                             + Integer.toUnsignedString(highestPeerStreamId) + ")", false);

@@ -333,7 +333,7 @@ public final class MuxSessionListener implements SessionListener {
         return handshakes.get();
     }
 
-    /** How often each limit of this listener was reached, by knob. */
+    @Override
     public java.util.Map<String, Long> limitsHit() {
         return limits.snapshot();
     }
