@@ -43,7 +43,8 @@ public final class FrameDecoder extends ByteToMessageDecoder {
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
-        if (state == State.FAILED) {
+        if (state == State.FAILED || !ctx.channel().isActive()) {
+            // Failed, or closed (refused, say) while bytes of the same read were still here: nothing more counts.
             in.skipBytes(in.readableBytes());
             return;
         }

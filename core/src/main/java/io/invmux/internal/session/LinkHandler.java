@@ -52,6 +52,8 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
     private Throwable failure;
     private ScheduledFuture<?> handshakeTimer;
     private byte[] clientNonce;
+    /** The link was refused; what else it sent is dropped. */
+    private boolean refused;
     /** Accepting side: counted in the listener's handshakes in flight (see endHandshake). */
     private boolean handshakeCounted;
     /** Accepting side, between the reply and the dialer's proof. */
@@ -108,6 +110,10 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (refused) {
+            ReferenceCountUtil.release(msg); // frames that were in the same read as the refused one
+            return;
+        }
         if (link == null) {
             try {
                 handshake(ctx, msg);
@@ -243,6 +249,10 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     /** Tells the peer why the link is refused (it can decode our GOAWAY: our preface went first) and closes. */
     private void refuse(ChannelHandlerContext ctx, ErrorCode code, String message) {
+        if (refused) {
+            return; // one refusal per link, however much it sent after the bad frame
+        }
+        refused = true;
         if (failure == null) {
             failure = new InvMuxException(code, message);
         }
@@ -255,6 +265,9 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (refused) {
+            return;
+        }
         if (cause instanceof FrameException) {
             FrameException fe = (FrameException) cause;
             if (link == null) {

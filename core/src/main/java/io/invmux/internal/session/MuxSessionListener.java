@@ -328,6 +328,11 @@ public final class MuxSessionListener implements SessionListener {
         return remote instanceof InetSocketAddress ? ((InetSocketAddress) remote).getAddress() : null;
     }
 
+    /** New sessions whose first link is between its reply and its proof. */
+    int pendingSessionCount() {
+        return pendingSessions.size();
+    }
+
     /** Links in their handshake now. */
     int handshakesInFlight() {
         return handshakes.get();
