@@ -24,10 +24,17 @@ public final class Config {
     private final Duration keepAliveTimeout;
     private final Duration writeTimeout;
     private final Duration handshakeTimeout;
+    private final Duration pendingOpenTimeout;
     private final Duration resumeGracePeriod;
     private final int maxStreams;
     private final int acceptBacklog;
     private final int linkWriteBufferSize;
+    private final int maxReorderChunks;
+    private final int maxHandshakes;
+    private final int maxHandshakesPerAddress;
+    private final int maxSessions;
+    private final int maxLinksPerSession;
+    private final int maxPingRate;
     private final Supplier<? extends LoadBalancer> loadBalancer;
     private final ErrorHandler errorHandler;
     private final ConnectionManager connectionManager;
@@ -45,10 +52,17 @@ public final class Config {
         this.keepAliveTimeout = b.keepAliveTimeout;
         this.writeTimeout = b.writeTimeout;
         this.handshakeTimeout = b.handshakeTimeout;
+        this.pendingOpenTimeout = b.pendingOpenTimeout;
         this.resumeGracePeriod = b.resumeGracePeriod;
         this.maxStreams = b.maxStreams;
         this.acceptBacklog = b.acceptBacklog;
         this.linkWriteBufferSize = b.linkWriteBufferSize;
+        this.maxReorderChunks = b.maxReorderChunks;
+        this.maxHandshakes = b.maxHandshakes;
+        this.maxHandshakesPerAddress = b.maxHandshakesPerAddress;
+        this.maxSessions = b.maxSessions;
+        this.maxLinksPerSession = b.maxLinksPerSession;
+        this.maxPingRate = b.maxPingRate;
         this.loadBalancer = b.loadBalancer;
         this.errorHandler = b.errorHandler;
         this.connectionManager = b.connectionManager;
@@ -111,6 +125,11 @@ public final class Config {
         return handshakeTimeout;
     }
 
+    /** How long a stream created by DATA that overtook its OPEN waits for the OPEN; then it is reset with {@link ErrorCode#PROTOCOL_ERROR}. Default 10 s. */
+    public Duration pendingOpenTimeout() {
+        return pendingOpenTimeout;
+    }
+
     /** How long a session with no link left keeps its streams alive, waiting for a link to join. Default 30 s. */
     public Duration resumeGracePeriod() {
         return resumeGracePeriod;
@@ -129,6 +148,36 @@ public final class Config {
     /** Bytes a link may have queued for its socket before the scheduler stops giving it chunks. Default 256 KiB. */
     public int linkWriteBufferSize() {
         return linkWriteBufferSize;
+    }
+
+    /** Most chunks a session holds out of order, over all its streams (each costs a buffer and a map entry, however small); the stream whose chunk goes beyond is reset with {@link ErrorCode#LIMIT_EXCEEDED}. Default 65,536. */
+    public int maxReorderChunks() {
+        return maxReorderChunks;
+    }
+
+    /** Most links a listener lets run their handshake at once; one more is refused with {@link ErrorCode#LIMIT_EXCEEDED}. Default 256. */
+    public int maxHandshakes() {
+        return maxHandshakes;
+    }
+
+    /** Most links from one source address a listener lets run their handshake at once. Default 32. */
+    public int maxHandshakesPerAddress() {
+        return maxHandshakesPerAddress;
+    }
+
+    /** Most sessions a listener holds at once (started and starting); a link starting one more is refused with {@link ErrorCode#LIMIT_EXCEEDED}. Default 1,024. */
+    public int maxSessions() {
+        return maxSessions;
+    }
+
+    /** Most links a session accepts at once; one more joining is refused with {@link ErrorCode#LIMIT_EXCEEDED}. Default 32. */
+    public int maxLinksPerSession() {
+        return maxLinksPerSession;
+    }
+
+    /** Most PINGs answered per second on one link; more are dropped (and none is answered while the link cannot take writes). Default 200. */
+    public int maxPingRate() {
+        return maxPingRate;
     }
 
     /** Makes the load balancer of a new session (each session has its own). Default earliest-delivery. */
@@ -182,10 +231,17 @@ public final class Config {
         private Duration keepAliveTimeout = Duration.ofMillis(800);
         private Duration writeTimeout = Duration.ofSeconds(10);
         private Duration handshakeTimeout = Duration.ofSeconds(10);
+        private Duration pendingOpenTimeout = Duration.ofSeconds(10);
         private Duration resumeGracePeriod = Duration.ofSeconds(30);
         private int maxStreams = 65_536;
         private int acceptBacklog = 256;
         private int linkWriteBufferSize = 256 * KIB;
+        private int maxReorderChunks = 65_536;
+        private int maxHandshakes = 256;
+        private int maxHandshakesPerAddress = 32;
+        private int maxSessions = 1024;
+        private int maxLinksPerSession = 32;
+        private int maxPingRate = 200;
         private Supplier<? extends LoadBalancer> loadBalancer = LoadBalancer::earliestDelivery;
         private ErrorHandler errorHandler = ErrorHandler.defaults();
         private ConnectionManager connectionManager = ConnectionManager.defaults();
@@ -207,10 +263,17 @@ public final class Config {
             keepAliveTimeout = c.keepAliveTimeout;
             writeTimeout = c.writeTimeout;
             handshakeTimeout = c.handshakeTimeout;
+            pendingOpenTimeout = c.pendingOpenTimeout;
             resumeGracePeriod = c.resumeGracePeriod;
             maxStreams = c.maxStreams;
             acceptBacklog = c.acceptBacklog;
             linkWriteBufferSize = c.linkWriteBufferSize;
+            maxReorderChunks = c.maxReorderChunks;
+            maxHandshakes = c.maxHandshakes;
+            maxHandshakesPerAddress = c.maxHandshakesPerAddress;
+            maxSessions = c.maxSessions;
+            maxLinksPerSession = c.maxLinksPerSession;
+            maxPingRate = c.maxPingRate;
             loadBalancer = c.loadBalancer;
             errorHandler = c.errorHandler;
             connectionManager = c.connectionManager;
@@ -271,6 +334,13 @@ public final class Config {
             return this;
         }
 
+        /** Wait of a stream for its OPEN, 10 ms to 10 min. */
+        public Builder pendingOpenTimeout(Duration timeout) {
+            this.pendingOpenTimeout = checkDuration("pendingOpenTimeout", timeout, Duration.ofMillis(10),
+                    Duration.ofMinutes(10));
+            return this;
+        }
+
         /** Grace period of a session without links, 0 to 24 h (0: the session closes with its last link). */
         public Builder resumeGracePeriod(Duration grace) {
             this.resumeGracePeriod = checkDuration("resumeGracePeriod", grace, Duration.ZERO, Duration.ofHours(24));
@@ -292,6 +362,42 @@ public final class Config {
         /** Per-link queue limit, 16 KiB to 64 MiB. */
         public Builder linkWriteBufferSize(int bytes) {
             this.linkWriteBufferSize = checkRange("linkWriteBufferSize", bytes, 16 * KIB, 64 * MIB, "bytes");
+            return this;
+        }
+
+        /** Out-of-order chunks held per session, 16 to 16,777,216. */
+        public Builder maxReorderChunks(int count) {
+            this.maxReorderChunks = checkRange("maxReorderChunks", count, 16, 1 << 24, "chunks");
+            return this;
+        }
+
+        /** Handshakes in flight per listener, 1 to 1,048,576. */
+        public Builder maxHandshakes(int count) {
+            this.maxHandshakes = checkRange("maxHandshakes", count, 1, 1 << 20, "handshakes");
+            return this;
+        }
+
+        /** Handshakes in flight per source address, 1 to 1,048,576. */
+        public Builder maxHandshakesPerAddress(int count) {
+            this.maxHandshakesPerAddress = checkRange("maxHandshakesPerAddress", count, 1, 1 << 20, "handshakes");
+            return this;
+        }
+
+        /** Sessions per listener, 1 to 1,048,576. */
+        public Builder maxSessions(int count) {
+            this.maxSessions = checkRange("maxSessions", count, 1, 1 << 20, "sessions");
+            return this;
+        }
+
+        /** Links per accepted session, 1 to 1,024. */
+        public Builder maxLinksPerSession(int count) {
+            this.maxLinksPerSession = checkRange("maxLinksPerSession", count, 1, 1024, "links");
+            return this;
+        }
+
+        /** PINGs answered per link and second, 1 to 1,000,000. */
+        public Builder maxPingRate(int count) {
+            this.maxPingRate = checkRange("maxPingRate", count, 1, 1_000_000, "PINGs per second");
             return this;
         }
 

@@ -5,6 +5,7 @@ import io.invmux.Session;
 import io.invmux.TransportContext;
 import io.invmux.internal.frame.FrameDecoder;
 import io.invmux.internal.frame.FrameEncoder;
+import io.invmux.internal.frame.HelloFrame;
 import io.invmux.internal.transport.EventLoops;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
@@ -86,7 +87,8 @@ public final class Dialer {
                 return new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new FrameDecoder(config.maxChunkSize()), FrameEncoder.INSTANCE,
+                        ch.pipeline().addLast(new FrameDecoder(config.maxChunkSize(),
+                                HelloFrame.maxPayload(Handshake.middlewareNames(config))), FrameEncoder.INSTANCE,
                                 new LinkHandler(session, linkId, newSession, uri, result));
                     }
                 };

@@ -28,6 +28,12 @@ import org.slf4j.LoggerFactory;
  */
 final class LinkHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(LinkHandler.class);
+    /**
+     * Refusals are logged once per cause and 10 s: strangers choose how many there are. Their messages may quote
+     * what the stranger sent, so a line carries at most a short escaped prefix of it.
+     */
+    private static final RefusalLog REFUSALS = new RefusalLog(log, TimeUnit.SECONDS.toNanos(10));
+    private static final int MAX_LOGGED_MESSAGE = 200;
 
     // Dialing side (null on the accepting side)
     private final MuxSession dialingSession;
@@ -46,6 +52,10 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
     private Throwable failure;
     private ScheduledFuture<?> handshakeTimer;
     private byte[] clientNonce;
+    /** The link was refused; what else it sent is dropped. */
+    private boolean refused;
+    /** Accepting side: counted in the listener's handshakes in flight (see endHandshake). */
+    private boolean handshakeCounted;
     /** Accepting side, between the reply and the dialer's proof. */
     private MuxSessionListener.Challenge challenge;
 
@@ -79,6 +89,14 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
             ctx.write(Handshake.request(s, dialLinkId, newSession, clientNonce));
             timeout = s.config.handshakeTimeout().toMillis();
         } else {
+            String busy = listener.startHandshake(ctx.channel());
+            if (busy != null) {
+                ctx.flush();
+                refuse(ctx, ErrorCode.LIMIT_EXCEEDED, busy);
+                ctx.fireChannelActive();
+                return;
+            }
+            handshakeCounted = true;
             timeout = listener.config.handshakeTimeout().toMillis();
         }
         ctx.flush();
@@ -92,6 +110,10 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (refused) {
+            ReferenceCountUtil.release(msg); // frames that were in the same read as the refused one
+            return;
+        }
         if (link == null) {
             try {
                 handshake(ctx, msg);
@@ -214,6 +236,7 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
         if (handshakeTimer != null) {
             handshakeTimer.cancel(false);
         }
+        endHandshake(ctx);
         session = s;
         link = l;
         sameLoop = ctx.channel().eventLoop() == s.loop;
@@ -226,10 +249,14 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     /** Tells the peer why the link is refused (it can decode our GOAWAY: our preface went first) and closes. */
     private void refuse(ChannelHandlerContext ctx, ErrorCode code, String message) {
+        if (refused) {
+            return; // one refusal per link, however much it sent after the bad frame
+        }
+        refused = true;
         if (failure == null) {
             failure = new InvMuxException(code, message);
         }
-        log.warn("link {} refused: {}", describe(ctx), message);
+        REFUSALS.warn(code.name(), "link " + describe(ctx), RefusalLog.printable(message, MAX_LOGGED_MESSAGE));
         if (listener != null) {
             listener.onRefused(code);
         }
@@ -238,6 +265,9 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (refused) {
+            return;
+        }
         if (cause instanceof FrameException) {
             FrameException fe = (FrameException) cause;
             if (link == null) {
@@ -265,11 +295,19 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
         ctx.fireChannelWritabilityChanged();
     }
 
+    private void endHandshake(ChannelHandlerContext ctx) {
+        if (handshakeCounted) {
+            handshakeCounted = false;
+            listener.endHandshake(ctx.channel());
+        }
+    }
+
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         if (handshakeTimer != null) {
             handshakeTimer.cancel(false);
         }
+        endHandshake(ctx);
         if (challenge != null) {
             listener.firstLinkSettled(challenge);
         }

@@ -17,6 +17,8 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.local.LocalChannel;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.SocketTimeoutException;
 import java.net.URI;
@@ -32,6 +34,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -53,6 +56,11 @@ public final class MuxSessionListener implements SessionListener {
     private final ArrayDeque<MuxSession> ready = new ArrayDeque<>(); // guarded by acceptLock
     private final ArrayDeque<CompletableFuture<Session>> waiters = new ArrayDeque<>(); // guarded by acceptLock
     private volatile boolean closed;
+    /** Links between their first byte and the end of their handshake, on all and on each source address. */
+    private final AtomicInteger handshakes = new AtomicInteger();
+    private final Map<InetAddress, Integer> handshakesBySource = new ConcurrentHashMap<>();
+    /** Limits of this listener reached so far, by knob. */
+    final LimitCounters limits = new LimitCounters();
 
     public MuxSessionListener(Config config) {
         this.config = config;
@@ -79,7 +87,8 @@ public final class MuxSessionListener implements SessionListener {
                 return new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new FrameDecoder(config.maxChunkSize()), FrameEncoder.INSTANCE,
+                        ch.pipeline().addLast(new FrameDecoder(config.maxChunkSize(),
+                                HelloFrame.maxPayload(Handshake.middlewareNames(config))), FrameEncoder.INSTANCE,
                                 new LinkHandler(MuxSessionListener.this));
                     }
                 };
@@ -170,6 +179,11 @@ public final class MuxSessionListener implements SessionListener {
         byte[] clientNonce = java.util.Arrays.copyOf(hello.auth, Handshake.NONCE_LENGTH);
         byte[] secret;
         if (hello.newSession()) {
+            if (sessions.size() + pendingSessions.size() >= config.maxSessions()) {
+                limits.hit("maxSessions");
+                return Challenge.refused(ErrorCode.LIMIT_EXCEEDED, "this listener holds maxSessions ("
+                        + config.maxSessions() + ") sessions");
+            }
             if (sessions.containsKey(key) || pendingSessions.putIfAbsent(key, new CompletableFuture<>()) != null) {
                 return Challenge.refused(ErrorCode.HANDSHAKE_FAILED, "session id " + key + " is already in use");
             }
@@ -184,10 +198,19 @@ public final class MuxSessionListener implements SessionListener {
                 }
                 return Challenge.refused(ErrorCode.UNKNOWN_SESSION, "no session with id " + key + " to join");
             }
+            if (session.liveLinkCount() >= config.maxLinksPerSession()) {
+                return linksFull(key); // checked again on admission: joins may race
+            }
             secret = session.secret();
         }
         return new Challenge(hello, Handshake.key(config, secret), clientNonce, Handshake.nonce(), null, null,
                 null);
+    }
+
+    private Challenge linksFull(String sessionKey) {
+        limits.hit("maxLinksPerSession");
+        return Challenge.refused(ErrorCode.LIMIT_EXCEEDED, "session " + sessionKey + " has maxLinksPerSession ("
+                + config.maxLinksPerSession() + ") links");
     }
 
     /**
@@ -247,11 +270,77 @@ public final class MuxSessionListener implements SessionListener {
         if (existing == null || existing.isClosed()) {
             return Admission.refused(ErrorCode.UNKNOWN_SESSION, "no session with id " + key + " to join");
         }
+        if (existing.liveLinkCount() >= config.maxLinksPerSession()) {
+            Challenge full = linksFull(key);
+            return Admission.refused(full.errorCode, full.error);
+        }
         if (!existing.claimLinkId(hello.linkId)) {
             return Admission.refused(ErrorCode.HANDSHAKE_FAILED, "session " + key + " already has a live link "
                     + hello.linkId);
         }
         return new Admission(existing, false, null, null);
+    }
+
+    /**
+     * Lets a new link start its handshake unless {@link Config#maxHandshakes()} links (or
+     * {@link Config#maxHandshakesPerAddress()} from its source address) are in theirs; returns why not, or null
+     * (then {@link #endHandshake} must follow once). Any thread.
+     */
+    String startHandshake(Channel channel) {
+        if (handshakes.incrementAndGet() > config.maxHandshakes()) {
+            handshakes.decrementAndGet();
+            limits.hit("maxHandshakes");
+            return "too many handshakes in flight: maxHandshakes (" + config.maxHandshakes() + ") reached";
+        }
+        InetAddress source = sourceOf(channel);
+        if (source == null) {
+            return null;
+        }
+        boolean[] admitted = {false};
+        handshakesBySource.compute(source, (k, n) -> {
+            int count = n == null ? 0 : n;
+            if (count >= config.maxHandshakesPerAddress()) {
+                return n;
+            }
+            admitted[0] = true;
+            return count + 1;
+        });
+        if (!admitted[0]) {
+            handshakes.decrementAndGet();
+            limits.hit("maxHandshakesPerAddress");
+            return "too many handshakes in flight from " + source.getHostAddress() + ": maxHandshakesPerAddress ("
+                    + config.maxHandshakesPerAddress() + ") reached";
+        }
+        return null;
+    }
+
+    /** A link counted by {@link #startHandshake} finished or abandoned its handshake. Any thread. */
+    void endHandshake(Channel channel) {
+        handshakes.decrementAndGet();
+        InetAddress source = sourceOf(channel);
+        if (source != null) {
+            handshakesBySource.compute(source, (k, n) -> n == null || n <= 1 ? null : n - 1);
+        }
+    }
+
+    private static InetAddress sourceOf(Channel channel) {
+        SocketAddress remote = channel.remoteAddress();
+        return remote instanceof InetSocketAddress ? ((InetSocketAddress) remote).getAddress() : null;
+    }
+
+    /** New sessions whose first link is between its reply and its proof. */
+    int pendingSessionCount() {
+        return pendingSessions.size();
+    }
+
+    /** Links in their handshake now. */
+    int handshakesInFlight() {
+        return handshakes.get();
+    }
+
+    @Override
+    public java.util.Map<String, Long> limitsHit() {
+        return limits.snapshot();
     }
 
     void onRefused(ErrorCode code) {

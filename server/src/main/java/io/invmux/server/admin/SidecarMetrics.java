@@ -79,6 +79,18 @@ public final class SidecarMetrics implements MultiCollector {
                 SessionStats::openStreams));
         out.add(gauge("invmux_session_reorder_high_water_bytes",
                 "Most bytes one stream held out of order at once.", sessions, SessionStats::reorderHighWaterMark));
+        List<Row<Long>> listenerLimits = new ArrayList<>();
+        runtime.listenerLimitsHit().forEach((k, v) -> listenerLimits.add(new Row<>(Labels.of("limit", k), v)));
+        out.add(counter("invmux_listener_limit_hits", "Times a limit of the peer listener was reached, by knob.",
+                listenerLimits, Long::doubleValue));
+        List<Row<Long>> sessionLimits = new ArrayList<>();
+        for (Row<SessionStats> r : sessions) {
+            r.stats().limitsHit().forEach((k, v) -> sessionLimits.add(new Row<>(r.labels().add("limit", k), v)));
+        }
+        out.add(counter("invmux_session_limit_hits", "Times a limit of the session was reached, by knob.",
+                sessionLimits, Long::doubleValue));
+        out.add(gauge("invmux_session_reorder_bytes", "Bytes the session holds out of order now.", sessions,
+                SessionStats::reorderBytes));
         out.add(counter("invmux_link_sent_bytes", "Stream bytes sent on the link.", links,
                 SessionStats.LinkStats::bytesSent));
         out.add(counter("invmux_link_received_bytes", "Stream bytes received on the link.", links,

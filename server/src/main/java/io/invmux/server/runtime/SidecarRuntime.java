@@ -156,6 +156,11 @@ public final class SidecarRuntime implements AutoCloseable {
         return listener.refusedLinks();
     }
 
+    /** How often each limit of the peer listener was reached, by knob (sessions count their own). */
+    public Map<String, Long> listenerLimitsHit() {
+        return listener.limitsHit();
+    }
+
     private void acceptSessions() {
         listener.acceptAsync().whenComplete((s, e) -> {
             if (e != null) {
