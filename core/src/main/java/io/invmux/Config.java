@@ -35,6 +35,7 @@ public final class Config {
     private final List<Middleware> middleware;
     private final ConnectionRegistry connectionRegistry;
     private final byte[] preSharedKey;
+    private final TlsSettings tls;
 
     private Config(Builder b) {
         this.windowSize = b.windowSize;
@@ -56,6 +57,7 @@ public final class Config {
         this.middleware = List.copyOf(b.middleware);
         this.connectionRegistry = b.connectionRegistry;
         this.preSharedKey = b.preSharedKey;
+        this.tls = b.tls;
     }
 
     /** The defaults; a new instance each call, since the connection registry inside can be added to. */
@@ -172,6 +174,14 @@ public final class Config {
         return java.util.Optional.ofNullable(preSharedKey).map(byte[]::clone);
     }
 
+    /**
+     * Credentials of {@code tls://} links (this end's certificate and key, the peers' CA). Default none:
+     * {@code tls://} URIs are refused, naming this knob.
+     */
+    public java.util.Optional<TlsSettings> tls() {
+        return java.util.Optional.ofNullable(tls);
+    }
+
     /** Builder of {@link Config}; every setter validates its argument. */
     public static final class Builder {
         private int windowSize = 256 * KIB;
@@ -194,6 +204,7 @@ public final class Config {
         private List<Middleware> middleware = new ArrayList<>();
         private ConnectionRegistry connectionRegistry = ConnectionRegistry.defaults();
         private byte[] preSharedKey;
+        private TlsSettings tls;
 
         private Builder() {
         }
@@ -218,6 +229,7 @@ public final class Config {
             middleware = new ArrayList<>(c.middleware);
             connectionRegistry = c.connectionRegistry;
             preSharedKey = c.preSharedKey;
+            tls = c.tls;
         }
 
         /** Initial per-stream receive window, 16 KiB to 1 GiB. */
@@ -358,6 +370,12 @@ public final class Config {
                         + key.length + " bytes");
             }
             this.preSharedKey = key == null ? null : key.clone();
+            return this;
+        }
+
+        /** TLS credentials for {@code tls://} links; null removes them. */
+        public Builder tls(TlsSettings settings) {
+            this.tls = settings;
             return this;
         }
 

@@ -75,6 +75,11 @@ public final class MuxSessionListener implements SessionListener {
             }
 
             @Override
+            public java.util.Optional<io.invmux.TlsSettings> tls() {
+                return config.tls();
+            }
+
+            @Override
             public ChannelHandler channelInitializer() {
                 return new ChannelInitializer<Channel>() {
                     @Override
