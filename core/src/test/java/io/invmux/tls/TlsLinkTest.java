@@ -88,6 +88,27 @@ class TlsLinkTest {
     }
 
     @Test
+    void eachEndKnowsThePeerByTheNamesInItsCertificate() throws Exception {
+        assertThat(listener.sessions().get(0).peerIdentity()).get()
+                .satisfies(id -> assertThat(id.name()).isEqualTo("frontend"))
+                .satisfies(id -> assertThat(id.credential()).isEqualTo("certificate"));
+        assertThat(healthy.peerIdentity()).get()
+                .satisfies(id -> assertThat(id.names()).containsExactly("backend", "127.0.0.1"));
+    }
+
+    @Test
+    void aSpiffeUriSanNamesThePeerByItsLastPathSegment() throws Exception {
+        TlsFixture.Files spiffe = pki.credentials("spiffe", "frontend.example", "spiffe://cluster.local/ns/prod/sa/web");
+        try (Session s = InvMux.connect(TlsFixture.config(spiffe), tlsUri)) {
+            Session accepted = listener.accept(WAIT);
+            assertThat(accepted.peerIdentity()).get().satisfies(id -> {
+                assertThat(id.name()).isEqualTo("web");
+                assertThat(id.names()).containsExactly("web", "frontend.example");
+            });
+        }
+    }
+
+    @Test
     void aClientCertificateFromAnotherCaIsRefusedNamingTheCa() {
         TlsFixture other = new TlsFixture(dir, CertificateAuthority.create("rogue CA"));
         TlsFixture.Files rogue = other.credentials("rogue", "frontend");

@@ -165,6 +165,7 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
                 serverNonce));
         if (newSession) {
             s.setPeerLimits(hello.streamWindow, hello.sessionWindow, hello.maxChunkSize);
+            s.setPeerIdentity(io.invmux.internal.tls.TlsIdentity.of(ctx.channel()));
         }
         Link l = new Link(s, dialLinkId, ctx.channel(), dialUri.getScheme().toLowerCase(), dialUri);
         establish(ctx, s, l);

@@ -11,6 +11,7 @@ import io.invmux.Quality;
 import io.invmux.InvMuxException;
 import io.invmux.LoadBalancer;
 import io.invmux.Middleware;
+import io.invmux.PeerIdentity;
 import io.invmux.Session;
 import io.invmux.SessionClosedException;
 import io.invmux.SessionStats;
@@ -132,6 +133,11 @@ public final class MuxSession implements Session {
     private long duplicateChunks;
     private long reorderHighWater;
     final AtomicLong refusedLinks = new AtomicLong();
+    /**
+     * Who the peer proved to be (its certificate or its per-peer key); null when its credential names nobody.
+     * Written once by the handshake of the session's first link, before the session is handed to anyone.
+     */
+    private volatile PeerIdentity peerIdentity;
 
     // Any thread
     private final ConcurrentLinkedQueue<MuxStream> signals = new ConcurrentLinkedQueue<>();
@@ -246,6 +252,15 @@ public final class MuxSession implements Session {
 
     byte[] secret() {
         return secret;
+    }
+
+    void setPeerIdentity(PeerIdentity identity) {
+        this.peerIdentity = identity;
+    }
+
+    @Override
+    public java.util.Optional<PeerIdentity> peerIdentity() {
+        return java.util.Optional.ofNullable(peerIdentity);
     }
 
     int newLinkId() {

@@ -2,6 +2,7 @@ package io.invmux.internal.session;
 
 import io.invmux.Config;
 import io.invmux.ErrorCode;
+import io.invmux.PeerIdentity;
 import io.invmux.Session;
 import io.invmux.SessionClosedException;
 import io.invmux.SessionListener;
@@ -9,6 +10,7 @@ import io.invmux.TransportContext;
 import io.invmux.internal.frame.FrameDecoder;
 import io.invmux.internal.frame.FrameEncoder;
 import io.invmux.internal.frame.HelloFrame;
+import io.invmux.internal.tls.TlsIdentity;
 import io.invmux.internal.transport.EventLoops;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
@@ -236,12 +238,18 @@ public final class MuxSessionListener implements SessionListener {
             return Admission.refused(ErrorCode.AUTH_FAILED, "link failed to prove it holds the "
                     + Handshake.keyName(config) + " of session " + key);
         }
+        PeerIdentity identity = TlsIdentity.of(channel);
+        if (identity == null && TlsIdentity.isTls(channel)) {
+            return Admission.refused(ErrorCode.AUTH_FAILED, "the peer's certificate names nobody (no DNS, IP or "
+                    + "SPIFFE URI SAN), so its session would have no peer name");
+        }
         if (hello.newSession()) {
             byte[] secret = config.preSharedKey().isPresent() ? null
                     : java.util.Arrays.copyOfRange(hello.auth, Handshake.NONCE_LENGTH, hello.auth.length);
             MuxSession session = new MuxSession(config, false, hello.sessionId.clone(), secret, channel.eventLoop(),
                     this);
             session.setPeerLimits(hello.streamWindow, hello.sessionWindow, hello.maxChunkSize);
+            session.setPeerIdentity(identity);
             if (sessions.putIfAbsent(key, session) != null) {
                 session.closeSession(ErrorCode.SESSION_CLOSED, "duplicate session id", false);
                 return Admission.refused(ErrorCode.HANDSHAKE_FAILED, "session id " + key + " is already in use");
@@ -252,6 +260,12 @@ public final class MuxSessionListener implements SessionListener {
         if (existing == null || existing.isClosed()) {
             return Admission.refused(ErrorCode.UNKNOWN_SESSION, "no session with id " + key + " to join");
         }
+        PeerIdentity owner = existing.peerIdentity().orElse(null);
+        if (!sameName(owner, identity)) {
+            existing.refusedLinks.incrementAndGet();
+            return Admission.refused(ErrorCode.AUTH_FAILED, "link proves identity " + name(identity)
+                    + " but session " + key + " belongs to " + name(owner));
+        }
         if (!existing.claimLinkId(hello.linkId)) {
             return Admission.refused(ErrorCode.HANDSHAKE_FAILED, "session " + key + " already has a live link "
                     + hello.linkId);
@@ -259,12 +273,20 @@ public final class MuxSessionListener implements SessionListener {
         return new Admission(existing, false, null, null);
     }
 
+    private static boolean sameName(PeerIdentity a, PeerIdentity b) {
+        return a == null ? b == null : b != null && a.name().equals(b.name());
+    }
+
+    private static String name(PeerIdentity identity) {
+        return identity == null ? "(none)" : "'" + identity.name() + "'";
+    }
+
     void onRefused(ErrorCode code) {
         refused.incrementAndGet();
     }
 
     String transportName(Channel channel) {
-        return channel instanceof LocalChannel ? "mem" : "tcp";
+        return channel instanceof LocalChannel ? "mem" : TlsIdentity.isTls(channel) ? "tls" : "tcp";
     }
 
     /** A new session's first link is up: hand the session to an accept call. */
