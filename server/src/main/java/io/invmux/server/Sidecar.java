@@ -77,7 +77,8 @@ public final class Sidecar implements AutoCloseable {
     private Sidecar(SidecarConfig config) {
         this.config = config;
         TcpServiceConnector connector = new TcpServiceConnector();
-        this.runtime = new SidecarRuntime(config.identity(), config.toCoreConfig(),
+        io.invmux.Config core = config.toCoreConfig();
+        this.runtime = new SidecarRuntime(config.identity(), core, peer -> config.dialConfig(core, peer),
                 (stream, target) -> connector.connect(stream, target), config.limits().acceptTimeout().toMillis());
         this.forwards = new Forwards(runtime, connector);
         this.monitor = new MonitorServiceImpl(runtime, forwards::connections);
@@ -96,6 +97,10 @@ public final class Sidecar implements AutoCloseable {
     }
 
     private void startAll() throws IOException {
+        if (config.security().insecure()) {
+            log.warn("security.insecure is true: links from the network are accepted without TLS or a pre-shared "
+                    + "key, so anyone who reaches a listener can start a session and open streams to every service");
+        }
         health.setStatus("", ServingStatus.NOT_SERVING);
         health.setStatus(LIVENESS, ServingStatus.SERVING);
         health.setStatus(READINESS, ServingStatus.NOT_SERVING);
@@ -120,7 +125,7 @@ public final class Sidecar implements AutoCloseable {
         if (config.admin().address().isPresent()) {
             TcpAddress a = config.admin().address().get();
             PrometheusRegistry registry = new PrometheusRegistry();
-            registry.register(new SidecarMetrics(runtime, forwards::connections));
+            registry.register(new SidecarMetrics(runtime, forwards::connections, config.security().insecure()));
             admin = new AdminServer(new InetSocketAddress(a.host(), a.port()), registry, () -> ready && !draining);
             log.info("admin HTTP on {}", admin.address());
         }

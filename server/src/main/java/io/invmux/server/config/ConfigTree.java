@@ -69,7 +69,8 @@ final class ConfigTree {
             "listeners", new ListShape(LEAF),
             "peers", new ListShape(map(
                     "name", LEAF,
-                    "links", new ListShape(map("address", LEAF, "priority", LEAF, "weight", LEAF)))),
+                    "links", new ListShape(map("address", LEAF, "priority", LEAF, "weight", LEAF)),
+                    "preSharedKeyFile", LEAF)),
             "services", new ListShape(map("name", LEAF, "target", LEAF)),
             "forwards", new ListShape(map("listen", LEAF, "peer", LEAF, "service", LEAF)),
             "limits", map(
@@ -85,7 +86,10 @@ final class ConfigTree {
                     "writeTimeout", LEAF,
                     "resumeGracePeriod", LEAF,
                     "drainTimeout", LEAF),
-            "security", map("preSharedKey", SECRET, "preSharedKeyFile", LEAF),
+            "security", map("preSharedKey", SECRET, "preSharedKeyFile", LEAF,
+                    "tls", map("certFile", LEAF, "keyFile", LEAF, "caFile", LEAF),
+                    "acceptPeers", new ListShape(map("name", LEAF, "preSharedKeyFile", LEAF)),
+                    "insecure", LEAF),
             "logging", map("level", LEAF));
 
     private static MapShape map(Object... kv) {
@@ -108,7 +112,7 @@ final class ConfigTree {
             admin:
               address: 127.0.0.1:7702
             listeners:
-              - tcp://0.0.0.0:7700
+              - tcp://127.0.0.1:7700
             peers: []
             services: []
             forwards: []
@@ -128,6 +132,12 @@ final class ConfigTree {
             security:
               preSharedKey: ""
               preSharedKeyFile: ""
+              tls:
+                certFile: ""
+                keyFile: ""
+                caFile: ""
+              acceptPeers: []
+              insecure: false
             logging:
               level: info
             """;
