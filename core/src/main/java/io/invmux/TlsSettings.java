@@ -84,7 +84,8 @@ public final class TlsSettings {
     /**
      * TLS links refused so far (dialed and accepted), by reason: {@code expired}, {@code untrusted} (not issued by
      * the CA), {@code name} (certificate does not name the expected peer), {@code peer-refused} (the peer refused
-     * this end's certificate), {@code plaintext} (the other end does not speak TLS), {@code other}.
+     * this end's certificate), {@code plaintext} (the other end does not speak TLS), {@code damaged} (a record
+     * failed its integrity check: bytes damaged or tampered with on the way), {@code other}.
      */
     public Map<String, Long> failures() {
         return credentials.failures();

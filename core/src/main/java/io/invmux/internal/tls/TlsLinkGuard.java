@@ -26,6 +26,10 @@ final class TlsLinkGuard extends ChannelInboundHandlerAdapter {
     /** BoringSSL: {@code ...:SSLV3_ALERT_CERTIFICATE_EXPIRED}; JDK: {@code Received fatal alert: certificate_expired}. */
     private static final Pattern ALERT = Pattern.compile("(?:ALERT_([A-Z_]+))|(?:alert: ([a-z_]+))");
 
+    /** Alerts a peer sends when records arrive damaged, as opposed to when it refuses a certificate. */
+    private static final java.util.Set<String> NOT_ABOUT_CERTIFICATES = java.util.Set.of("bad_record_mac",
+            "decrypt_error", "decode_error", "record_overflow", "decryption_failed");
+
     private final TlsCredentials credentials;
     private final String link;
     private final boolean dialing;
@@ -105,11 +109,23 @@ final class TlsLinkGuard extends ChannelInboundHandlerAdapter {
             }
         }
         for (Throwable t = cause; t != null; t = t.getCause()) {
+            String m = String.valueOf(t.getMessage());
+            if (m.contains("BAD_DECRYPT") || m.contains("DECRYPTION_FAILED_OR_BAD_RECORD_MAC")
+                    || m.contains("bad record MAC") || m.contains("Tag mismatch")) {
+                return new Refusal("damaged", "a TLS record from the peer failed its integrity check: the link's "
+                        + "bytes were damaged or tampered with on the way", cause);
+            }
+        }
+        for (Throwable t = cause; t != null; t = t.getCause()) {
             Matcher m = ALERT.matcher(String.valueOf(t.getMessage()));
             if (m.find()) {
                 String alert = (m.group(1) != null ? m.group(1) : m.group(2)).toLowerCase(Locale.ROOT);
                 if (alert.startsWith("tlsv1_") || alert.startsWith("sslv3_")) {
                     alert = alert.substring(6);
+                }
+                if (NOT_ABOUT_CERTIFICATES.contains(alert)) {
+                    return new Refusal("damaged", "the peer reported TLS alert " + alert + ": the link's bytes "
+                            + "were damaged or tampered with on the way", cause);
                 }
                 return new Refusal("peer-refused", "the peer refused this end's certificate (TLS alert " + alert
                         + "): check that it is valid now, issued by the CA the peer trusts"

@@ -68,7 +68,8 @@ public final class SidecarMetrics implements MultiCollector {
                 ONE, x -> insecure ? 1 : 0));
         runtime.tls().ifPresent(tls -> {
             List<Row<String>> reasons = new ArrayList<>();
-            for (String reason : List.of("expired", "untrusted", "name", "peer-refused", "plaintext", "other")) {
+            for (String reason : List.of("expired", "untrusted", "name", "peer-refused", "plaintext", "damaged",
+                    "other")) {
                 reasons.add(new Row<>(Labels.of("reason", reason), reason));
             }
             Map<String, Long> failures = tls.failures();
