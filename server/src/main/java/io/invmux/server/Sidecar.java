@@ -86,8 +86,9 @@ public final class Sidecar implements AutoCloseable {
                 config.limits().maxServiceConnections(), config.limits().serviceIdleTimeout(), bounds::refused);
         bounds.gauge("invmux_service_connections", "Local connections open to TCP services for peers' streams.",
                 connector::openConnections);
-        this.runtime = new SidecarRuntime(config.identity(), config.toCoreConfig(), connector::connect,
-                config.limits().acceptTimeout().toMillis(), bounds::refused);
+        io.invmux.Config core = config.toCoreConfig();
+        this.runtime = new SidecarRuntime(config.identity(), core, peer -> config.dialConfig(core, peer),
+                connector::connect, config.limits().acceptTimeout().toMillis(), bounds::refused);
         bounds.gauge("invmux_pending_streams", "Streams from peers waiting for an application to accept them.",
                 () -> runtime.router().pendingStreams());
         this.forwards = new Forwards(runtime, connector);
@@ -107,6 +108,10 @@ public final class Sidecar implements AutoCloseable {
     }
 
     private void startAll() throws IOException {
+        if (config.security().insecure()) {
+            log.warn("security.insecure is true: links from the network are accepted without TLS or a pre-shared "
+                    + "key, so anyone who reaches a listener can start a session and open streams to every service");
+        }
         health.setStatus("", ServingStatus.NOT_SERVING);
         health.setStatus(LIVENESS, ServingStatus.SERVING);
         health.setStatus(READINESS, ServingStatus.NOT_SERVING);
@@ -136,7 +141,8 @@ public final class Sidecar implements AutoCloseable {
         if (config.admin().address().isPresent()) {
             TcpAddress a = config.admin().address().get();
             PrometheusRegistry registry = new PrometheusRegistry();
-            registry.register(new SidecarMetrics(runtime, forwards::connections, bounds));
+            registry.register(new SidecarMetrics(runtime, forwards::connections, bounds,
+                    config.security().insecure()));
             admin = new AdminServer(new InetSocketAddress(a.host(), a.port()), registry, () -> ready && !draining);
             log.info("admin HTTP on {}", admin.address());
         }

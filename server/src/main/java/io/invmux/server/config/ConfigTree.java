@@ -70,7 +70,8 @@ final class ConfigTree {
             "listeners", new ListShape(LEAF),
             "peers", new ListShape(map(
                     "name", LEAF,
-                    "links", new ListShape(map("address", LEAF, "priority", LEAF, "weight", LEAF)))),
+                    "links", new ListShape(map("address", LEAF, "priority", LEAF, "weight", LEAF)),
+                    "preSharedKeyFile", LEAF)),
             "services", new ListShape(map("name", LEAF, "target", LEAF)),
             "forwards", new ListShape(map("listen", LEAF, "peer", LEAF, "service", LEAF)),
             "limits", map(
@@ -89,7 +90,10 @@ final class ConfigTree {
                     "maxServiceConnections", LEAF,
                     "serviceIdleTimeout", LEAF),
             "security", map("preSharedKey", SECRET, "preSharedKeyFile", LEAF,
-                    "serviceTargets", new ListShape(LEAF), "allowNonLoopbackForwards", LEAF),
+                    "serviceTargets", new ListShape(LEAF), "allowNonLoopbackForwards", LEAF,
+                    "tls", map("certFile", LEAF, "keyFile", LEAF, "caFile", LEAF),
+                    "acceptPeers", new ListShape(map("name", LEAF, "preSharedKeyFile", LEAF)),
+                    "insecure", LEAF),
             "logging", map("level", LEAF));
 
     private static MapShape map(Object... kv) {
@@ -114,7 +118,7 @@ final class ConfigTree {
             admin:
               address: 127.0.0.1:7702
             listeners:
-              - tcp://0.0.0.0:7700
+              - tcp://127.0.0.1:7700
             peers: []
             services: []
             forwards: []
@@ -138,6 +142,12 @@ final class ConfigTree {
               preSharedKeyFile: ""
               serviceTargets: [127.0.0.0/8, "::1/128"]
               allowNonLoopbackForwards: false
+              tls:
+                certFile: ""
+                keyFile: ""
+                caFile: ""
+              acceptPeers: []
+              insecure: false
             logging:
               level: info
             """;

@@ -1,6 +1,7 @@
 package io.invmux.server.config;
 
 import io.invmux.Config;
+import io.invmux.TlsSettings;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -111,11 +112,22 @@ public record SidecarConfig(
         }
     }
 
-    /** A sidecar this one dials, over one or more links. */
-    public record Peer(String name, List<Link> links) {
+    /**
+     * A sidecar this one dials, over one or more links.
+     *
+     * @param preSharedKeyFile the key this sidecar proves when dialing this peer, announced under this sidecar's
+     *     identity (the peer lists it in its {@code security.acceptPeers}); empty: the shared key, if any
+     */
+    public record Peer(String name, List<Link> links, Optional<Path> preSharedKeyFile) {
         public Peer {
             Objects.requireNonNull(name, "name");
             links = List.copyOf(links);
+            Objects.requireNonNull(preSharedKeyFile, "preSharedKeyFile");
+        }
+
+        /** A peer dialed with the shared key (or none). */
+        public Peer(String name, List<Link> links) {
+            this(name, links, Optional.empty());
         }
     }
 
@@ -196,15 +208,37 @@ public record SidecarConfig(
         }
     }
 
+    /** The PEM files of {@code tls://} links: this sidecar's certificate and key, and the CA of its peers. */
+    public record Tls(Path certFile, Path keyFile, Path caFile) {
+        public Tls {
+            Objects.requireNonNull(certFile, "certFile");
+            Objects.requireNonNull(keyFile, "keyFile");
+            Objects.requireNonNull(caFile, "caFile");
+        }
+    }
+
+    /** A peer that may dial in with its own key, announced under {@code name}; its sessions are named so. */
+    public record AcceptPeer(String name, Path preSharedKeyFile) {
+        public AcceptPeer {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(preSharedKeyFile, "preSharedKeyFile");
+        }
+    }
+
     /**
-     * The pre-shared join key: given inline ({@link #preSharedKey()}, base64) or in a file
-     * ({@link #preSharedKeyFile()}), at most one of them; {@link #key()} is the decoded key from either. Equality
-     * covers all three; {@link #toString()} hides the key.
+     * How links are secured: the shared pre-shared join key, given inline ({@link #preSharedKey()}, base64) or in
+     * a file ({@link #preSharedKeyFile()}), at most one of them ({@link #key()} is the decoded key from either);
+     * per-peer keys of peers that dial in ({@link #acceptPeers()}); TLS credentials ({@link #tls()}); and whether
+     * unauthenticated links from the network are knowingly allowed ({@link #insecure()}). Equality covers all;
+     * {@link #toString()} hides the key.
      */
     public static final class Security {
         private final String preSharedKey;
         private final Optional<Path> preSharedKeyFile;
         private final byte[] key;
+        private final Optional<Tls> tls;
+        private final List<AcceptPeer> acceptPeers;
+        private final boolean insecure;
 
         /**
          * @param preSharedKey the inline base64 key as configured, empty when none
@@ -212,14 +246,47 @@ public record SidecarConfig(
          * @param key the decoded key, null when none
          */
         public Security(String preSharedKey, Optional<Path> preSharedKeyFile, byte[] key) {
+            this(preSharedKey, preSharedKeyFile, key, Optional.empty(), List.of(), false);
+        }
+
+        public Security(String preSharedKey, Optional<Path> preSharedKeyFile, byte[] key, Optional<Tls> tls,
+                List<AcceptPeer> acceptPeers, boolean insecure) {
             this.preSharedKey = Objects.requireNonNull(preSharedKey, "preSharedKey");
             this.preSharedKeyFile = Objects.requireNonNull(preSharedKeyFile, "preSharedKeyFile");
             this.key = key == null ? null : key.clone();
+            this.tls = Objects.requireNonNull(tls, "tls");
+            this.acceptPeers = List.copyOf(acceptPeers);
+            this.insecure = insecure;
         }
 
-        /** No pre-shared key. */
+        /** No pre-shared key, no TLS. */
         public static Security none() {
             return new Security("", Optional.empty(), null);
+        }
+
+        /** The same settings with {@code tls}, {@code acceptPeers} and {@code insecure} replaced. */
+        public Security with(Optional<Tls> tls, List<AcceptPeer> acceptPeers, boolean insecure) {
+            return new Security(preSharedKey, preSharedKeyFile, key, tls, acceptPeers, insecure);
+        }
+
+        /** TLS credentials of {@code tls://} links; empty: none. */
+        public Optional<Tls> tls() {
+            return tls;
+        }
+
+        /** Peers that may dial in with keys of their own. */
+        public List<AcceptPeer> acceptPeers() {
+            return acceptPeers;
+        }
+
+        /** True when links from the network without TLS or a key are knowingly allowed. */
+        public boolean insecure() {
+            return insecure;
+        }
+
+        /** True when accepted links must prove a pre-shared key (the shared one or a per-peer one). */
+        public boolean requiresKey() {
+            return key != null || !acceptPeers.isEmpty();
         }
 
         /** The inline base64 key as configured; empty when none is given inline. */
@@ -240,19 +307,21 @@ public record SidecarConfig(
         @Override
         public boolean equals(Object o) {
             return o instanceof Security s && preSharedKey.equals(s.preSharedKey)
-                    && preSharedKeyFile.equals(s.preSharedKeyFile) && Arrays.equals(key, s.key);
+                    && preSharedKeyFile.equals(s.preSharedKeyFile) && Arrays.equals(key, s.key)
+                    && tls.equals(s.tls) && acceptPeers.equals(s.acceptPeers) && insecure == s.insecure;
         }
 
         @Override
         public int hashCode() {
-            return Objects.hash(preSharedKey, preSharedKeyFile, Arrays.hashCode(key));
+            return Objects.hash(preSharedKey, preSharedKeyFile, Arrays.hashCode(key), tls, acceptPeers, insecure);
         }
 
         @Override
         public String toString() {
             return "Security[preSharedKey=" + (preSharedKey.isEmpty() ? "" : "(hidden)") + ", preSharedKeyFile="
                     + preSharedKeyFile.map(Path::toString).orElse("") + ", key="
-                    + (key == null ? "none" : "(" + key.length + " bytes)") + "]";
+                    + (key == null ? "none" : "(" + key.length + " bytes)") + ", tls=" + tls + ", acceptPeers="
+                    + acceptPeers + ", insecure=" + insecure + "]";
         }
     }
 
@@ -320,6 +389,29 @@ public record SidecarConfig(
                 .writeTimeout(limits.writeTimeout())
                 .resumeGracePeriod(limits.resumeGracePeriod());
         security.key().ifPresent(b::preSharedKey);
+        security.tls().ifPresent(t -> b.tls(TlsSettings.of(t.certFile(), t.keyFile(), t.caFile())));
+        if (!security.acceptPeers().isEmpty()) {
+            Map<String, byte[]> keys = new LinkedHashMap<>();
+            for (AcceptPeer p : security.acceptPeers()) {
+                keys.put(p.name(), ConfigBinder.readKeyFile(p.preSharedKeyFile()));
+            }
+            b.peerKeys(keys);
+        }
+        return b.build();
+    }
+
+    /**
+     * The session settings for dialing {@code peer}: {@code base} (from {@link #toCoreConfig()}, whose TLS
+     * credentials are shared so they reload once) with the peer's certificate required to name {@code peer}, and
+     * the peer's own key, announced under this sidecar's identity, when it has one.
+     */
+    public Config dialConfig(Config base, String peer) {
+        Config.Builder b = base.toBuilder();
+        base.tls().ifPresent(t -> b.tls(t.withPeerName(peer)));
+        Optional<Path> keyFile = peer(peer).flatMap(Peer::preSharedKeyFile);
+        if (keyFile.isPresent()) {
+            b.preSharedKey(ConfigBinder.readKeyFile(keyFile.get())).keyName(identity);
+        }
         return b.build();
     }
 
@@ -353,7 +445,8 @@ public record SidecarConfig(
             for (Link l : p.links()) {
                 links.add(map("address", l.address().toString(), "priority", l.priority(), "weight", l.weight()));
             }
-            peerList.add(map("name", p.name(), "links", links));
+            peerList.add(map("name", p.name(), "links", links, "preSharedKeyFile",
+                    p.preSharedKeyFile().map(Path::toString).orElse("")));
         }
         root.put("peers", peerList);
         root.put("services", services.stream()
@@ -379,7 +472,14 @@ public record SidecarConfig(
                 "preSharedKey", secret(security.preSharedKey(), redactSecrets),
                 "preSharedKeyFile", security.preSharedKeyFile().map(Path::toString).orElse(""),
                 "serviceTargets", exposure.serviceTargets().entries(),
-                "allowNonLoopbackForwards", exposure.allowNonLoopbackForwards()));
+                "allowNonLoopbackForwards", exposure.allowNonLoopbackForwards(),
+                "tls", map(
+                        "certFile", security.tls().map(t -> t.certFile().toString()).orElse(""),
+                        "keyFile", security.tls().map(t -> t.keyFile().toString()).orElse(""),
+                        "caFile", security.tls().map(t -> t.caFile().toString()).orElse("")),
+                "acceptPeers", security.acceptPeers().stream()
+                        .map(a -> map("name", a.name(), "preSharedKeyFile", a.preSharedKeyFile().toString())).toList(),
+                "insecure", security.insecure()));
         root.put("logging", map("level", logging.level().configName()));
         DumpSettings settings = DumpSettings.builder()
                 .setDefaultFlowStyle(FlowStyle.BLOCK)

@@ -149,13 +149,13 @@ class ConfigSourcesTest {
     @Test
     void indexOnePastTheEndAppends() throws Exception {
         SidecarConfig c = loader().environment(Map.of("INVMUX_LISTENERS_1", "mem://second")).load();
-        assertThat(c.listeners()).containsExactly(URI.create("tcp://0.0.0.0:7700"), URI.create("mem://second"));
+        assertThat(c.listeners()).containsExactly(URI.create("tcp://127.0.0.1:7700"), URI.create("mem://second"));
 
         SidecarConfig replaced = loader().environment(Map.of("INVMUX_LISTENERS_0", "mem://first")).load();
         assertThat(replaced.listeners()).containsExactly(URI.create("mem://first"));
 
         SidecarConfig cli = loader().overrides(List.of("listeners.1=mem://b", "listeners[2]=mem://c")).load();
-        assertThat(cli.listeners()).containsExactly(URI.create("tcp://0.0.0.0:7700"), URI.create("mem://b"),
+        assertThat(cli.listeners()).containsExactly(URI.create("tcp://127.0.0.1:7700"), URI.create("mem://b"),
                 URI.create("mem://c"));
     }
 
@@ -202,12 +202,12 @@ class ConfigSourcesTest {
     @Test
     void sectionsAndListsTakeYamlFlowValues() throws Exception {
         SidecarConfig c = loader()
-                .environment(Map.of("INVMUX_LISTENERS", "[tcp://0.0.0.0:0, mem://x]",
+                .environment(Map.of("INVMUX_LISTENERS", "[tcp://127.0.0.1:0, mem://x]",
                         "INVMUX_PEERS_0", "{name: pod-b, links: [{address: \"tcp://h:7700\"}]}"))
                 .overrides(List.of("api={maxStreamsPerClient: 9}", "peers.0.links.1={address: mem://b, weight: 2}",
                         "services=[{name: echo, target: \"127.0.0.1:9000\"}]"))
                 .load();
-        assertThat(c.listeners()).containsExactly(URI.create("tcp://0.0.0.0:0"), URI.create("mem://x"));
+        assertThat(c.listeners()).containsExactly(URI.create("tcp://127.0.0.1:0"), URI.create("mem://x"));
         assertThat(c.peers()).containsExactly(new SidecarConfig.Peer("pod-b", List.of(
                 new SidecarConfig.Link(URI.create("tcp://h:7700"), 0, 1.0),
                 new SidecarConfig.Link(URI.create("mem://b"), 0, 2.0))));
@@ -338,7 +338,7 @@ class ConfigSourcesTest {
                         "command line: api = (hidden): must be a section with the keys address, token, "
                                 + "maxMessageSize, maxStreamsPerClient, tokenFile, socketGroup in YAML flow form, "
                                 + "e.g. {key: value}; or set its keys one by one",
-                        "command line: peers[0].nme: unknown key; known keys under peers[0]: name, links (did you "
+                        "command line: peers[0].nme: unknown key; known keys under peers[0]: name, links, preSharedKeyFile (did you "
                                 + "mean name?)",
                         "command line: peers[0].name: is required: every peer needs a name",
                         "command line: peers[0].links: must have at least one link");
