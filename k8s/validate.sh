@@ -6,6 +6,8 @@
 #   2. validates every rendered object with kubeconform (pinned) in strict mode against the JSON schemas shipped
 #      in k8s/schemas/ (Kubernetes v1.29.0, the oldest with native sidecars, and v1.37.0; see k8s/schemas/README.md):
 #      unknown fields, wrong types and kinds without a schema all fail;
+#   2b. injects k8s/inject/workloads.yaml with `invmux inject`, validates the output the same way and checks that
+#      injecting it again changes nothing;
 #   3. checks the InvMux invariants with k8s/check_invariants.py, which also loads every ConfigMap's invmux.yaml
 #      with the sidecar's own loader (bin/invmux sidecar --config FILE --print-config; the jar is built if missing).
 #
@@ -69,11 +71,35 @@ for t in "${targets[@]}"; do
   rendered+=("$file")
 done
 
+# ------------------------------------------------------------------------------------------------ the jar
+jar=$(find server/target -maxdepth 1 -name "invmux-server-*-all.jar" 2>/dev/null | head -n 1 || true)
+if [ -z "$jar" ]; then
+  [ $skip_build -eq 0 ] || fail "no server/target/invmux-server-*-all.jar: build it or run without --skip-build"
+  step "build the sidecar jar (invmux inject, and its config loader checks every ConfigMap)"
+  ./mvnw -B -q -pl server -am package -DskipTests || fail "the Maven build failed"
+fi
+
+# ------------------------------------------------------------------------------------------------ 1b. inject
+# `invmux inject` over workloads as their authors write them: the output is validated like the rest, and
+# injecting it again must change nothing.
+step "invmux inject k8s/inject/workloads.yaml (and once more over its output)"
+inject=(bin/invmux inject --image registry.example.com/invmux:0.2.0)
+"${inject[@]}" k8s/inject/workloads.yaml >"$out/inject_workloads.yaml" 2>"$out/inject.err" \
+  || fail "invmux inject k8s/inject/workloads.yaml: $(cat "$out/inject.err")"
+sed 's/^/  /' "$out/inject.err"
+"${inject[@]}" "$out/inject_workloads.yaml" >"$out/inject_twice.yaml" 2>"$out/inject.err" \
+  || fail "invmux inject over its own output: $(cat "$out/inject.err")"
+diff -u "$out/inject_workloads.yaml" "$out/inject_twice.yaml" >&2 \
+  || fail "injecting the injected workloads again changed them (above)"
+echo "injecting the output again changes nothing"
+# (schemas only: the invariants are about the apps' containers too, which are theirs to make restricted)
+validated=("${rendered[@]}" "$out/inject_workloads.yaml")
+
 # ------------------------------------------------------------------------------------------------ 2. schemas
 for v in "${KUBERNETES_VERSIONS[@]}"; do
   step "kubeconform -strict against the Kubernetes v$v schemas in k8s/schemas/"
   [ -d "k8s/schemas/v$v-standalone-strict" ] || fail "no k8s/schemas/v$v-standalone-strict (python3 k8s/schemas/generate.py)"
-  for f in "${rendered[@]}"; do
+  for f in "${validated[@]}"; do
     # No -ignore-missing-schemas: a kind without a shipped schema fails (add it to k8s/schemas/generate.py).
     if ! "$kubeconform" -strict -summary -kubernetes-version "$v" \
         -schema-location "$repo/k8s/schemas/{{ .NormalizedKubernetesVersion }}-standalone-strict/{{ .ResourceKind }}{{ .KindSuffix }}.json" \
@@ -85,13 +111,7 @@ for v in "${KUBERNETES_VERSIONS[@]}"; do
   done
 done
 
-# ------------------------------------------------------------------------------------------------ 3. invariants
-jar=$(find server/target -maxdepth 1 -name "invmux-server-*-all.jar" 2>/dev/null | head -n 1 || true)
-if [ -z "$jar" ]; then
-  [ $skip_build -eq 0 ] || fail "no server/target/invmux-server-*-all.jar: build it or run without --skip-build"
-  step "build the sidecar jar (its config loader checks every ConfigMap)"
-  ./mvnw -B -q -pl server -am package -DskipTests || fail "the Maven build failed"
-fi
+# ------------------------------------------------------------------------------------------------ 4. invariants
 step "InvMux invariants and each ConfigMap's invmux.yaml through the sidecar's loader"
 (cd "$out" && "$python" "$repo/k8s/check_invariants.py" "$repo/bin/invmux" "${rendered[@]##*/}") \
   || fail "invariants violated (above)"
