@@ -6,8 +6,9 @@
 #   2. validates every rendered object with kubeconform (pinned) in strict mode against the JSON schemas shipped
 #      in k8s/schemas/ (Kubernetes v1.29.0, the oldest with native sidecars, and v1.37.0; see k8s/schemas/README.md):
 #      unknown fields, wrong types and kinds without a schema all fail;
-#   2b. injects k8s/inject/workloads.yaml with `invmux inject`, validates the output the same way and checks that
-#      injecting it again changes nothing;
+#   2b. injects k8s/inject/workloads.yaml and the webhook tests' pods with `invmux inject`, validates the output the
+#      same way and checks that injecting it again changes nothing; renders and validates k8s/webhook (cert-manager's
+#      Certificate and Issuer are skipped: kubeconform has no schema for these CRDs here);
 #   3. checks the InvMux invariants with k8s/check_invariants.py, which also loads every ConfigMap's invmux.yaml
 #      with the sidecar's own loader (bin/invmux sidecar --config FILE --print-config; the jar is built if missing).
 #
@@ -92,8 +93,27 @@ sed 's/^/  /' "$out/inject.err"
 diff -u "$out/inject_workloads.yaml" "$out/inject_twice.yaml" >&2 \
   || fail "injecting the injected workloads again changed them (above)"
 echo "injecting the output again changes nothing"
+# The pods of the webhook's tests (AdmissionReview requests shaped like the API server's) through the same
+# injection core: the pods the webhook patches are valid Pods (its tests apply the patch, and run kubeconform too
+# when it is installed).
+"$python" - "$out/inject_admission_pods.in.yaml" server/src/test/resources/admission/{deployment,statefulset,job}-pod.json <<'PY'
+import json, sys
+with open(sys.argv[1], "w") as out:
+    out.write("\n---\n".join(json.dumps(json.load(open(f))["request"]["object"]) for f in sys.argv[2:]) + "\n")
+PY
+"${inject[@]}" "$out/inject_admission_pods.in.yaml" >"$out/inject_admission-pods.yaml" 2>"$out/inject.err" \
+  || fail "invmux inject over the webhook's fixture pods: $(cat "$out/inject.err")"
+sed 's/^/  /' "$out/inject.err"
+
+# The webhook's own manifests (k8s/webhook): rendered and validated like the rest, but not held to the sidecar
+# invariants (it is no sidecar pod).
+step "render: k8s/webhook"
+"$kustomize" build k8s/webhook >"$out/k8s_webhook.yaml" 2>"$out/kustomize.err" \
+  || fail "kustomize build k8s/webhook: $(cat "$out/kustomize.err")"
+echo "k8s/webhook: $(grep -c '^kind:' "$out/k8s_webhook.yaml") objects ($(grep '^kind:' "$out/k8s_webhook.yaml" | sort | uniq -c | awk '{printf "%s%s %s", s, $1, $3; s=", "}'))"
+
 # (schemas only: the invariants are about the apps' containers too, which are theirs to make restricted)
-validated=("${rendered[@]}" "$out/inject_workloads.yaml")
+validated=("${rendered[@]}" "$out/inject_workloads.yaml" "$out/inject_admission-pods.yaml" "$out/k8s_webhook.yaml")
 
 # ------------------------------------------------------------------------------------------------ 2. schemas
 for v in "${KUBERNETES_VERSIONS[@]}"; do
@@ -101,7 +121,9 @@ for v in "${KUBERNETES_VERSIONS[@]}"; do
   [ -d "k8s/schemas/v$v-standalone-strict" ] || fail "no k8s/schemas/v$v-standalone-strict (python3 k8s/schemas/generate.py)"
   for f in "${validated[@]}"; do
     # No -ignore-missing-schemas: a kind without a shipped schema fails (add it to k8s/schemas/generate.py).
-    if ! "$kubeconform" -strict -summary -kubernetes-version "$v" \
+    # cert-manager's Certificate and Issuer (k8s/webhook) are CRDs with no schema here: skipped by name, and counted
+    # as Skipped in the summary line.
+    if ! "$kubeconform" -strict -summary -skip Certificate,Issuer -kubernetes-version "$v" \
         -schema-location "$repo/k8s/schemas/{{ .NormalizedKubernetesVersion }}-standalone-strict/{{ .ResourceKind }}{{ .KindSuffix }}.json" \
         "$f" >"$out/kubeconform.out" 2>&1; then
       cat "$out/kubeconform.out" >&2
