@@ -10,7 +10,7 @@ pod gives the sidecar container and the join key taken from the mounted Secret.
 For every pod template (Deployment, StatefulSet, DaemonSet, Job, CronJob):
   - an init container running `invmux sidecar` with restartPolicy: Always (a native sidecar);
   - its startupProbe, readinessProbe and livenessProbe are native gRPC probes on the config's health port, for the
-    services liveness, readiness and liveness; health.address is not loopback; api.address is loopback or unix://;
+    services liveness, accepting and liveness; health.address is not loopback; api.address is loopback or unix://;
   - the Pod Security "restricted" profile on the pod and on every container, stated explicitly on each container:
     runAsNonRoot, allowPrivilegeEscalation false, readOnlyRootFilesystem, capabilities drop ALL (nothing added
     but NET_BIND_SERVICE), seccompProfile RuntimeDefault/Localhost, no privileged container, no host namespaces,
@@ -273,7 +273,8 @@ def check_workload_(launcher, obj, objects, source):
     if not (api.startswith(LOOPBACK) or api.startswith("unix://")):
         problem(where, f"api.address {api} must stay on loopback (or a unix socket)")
     health_port = port_of(health)
-    for probe, service in (("startupProbe", "liveness"), ("readinessProbe", "readiness"),
+    # readiness must not wait for peers ("readiness" does): mutual peers behind Services would deadlock
+    for probe, service in (("startupProbe", "liveness"), ("readinessProbe", "accepting"),
                            ("livenessProbe", "liveness")):
         p = sc.get(probe)
         if not p:

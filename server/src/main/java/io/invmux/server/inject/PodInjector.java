@@ -118,9 +118,10 @@ public final class PodInjector {
         }
         ports.add(port("invmux-health", SidecarSpec.HEALTH_PORT));
         // liveness for the startup probe: a peer that is down must neither hold the app back nor get the sidecar
-        // killed; readiness is SERVING once listeners are bound and the API serves (see k8s/README.md).
+        // killed; "accepting" (not "readiness", which waits for peers) for readiness, or two workloads that dial
+        // each other through Services would wait for each other forever (see k8s/README.md).
         c.set("startupProbe", probe("liveness", 1, 2, 60));
-        c.set("readinessProbe", probe("readiness", 5, 2, 2));
+        c.set("readinessProbe", probe("accepting", 5, 2, 2));
         c.set("livenessProbe", probe("liveness", 10, 3, 3));
         ObjectNode resources = c.putObject("resources");
         resources.putObject("requests").put("cpu", sidecar.cpu()).put("memory", sidecar.memory());
