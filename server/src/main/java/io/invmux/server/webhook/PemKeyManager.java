@@ -38,6 +38,7 @@ final class PemKeyManager extends X509ExtendedKeyManager {
 
     private final Path certFile;
     private final Path keyFile;
+    private final long recheckNanos;
     /** [this] the key manager of the files as last read, with their modification times. */
     private X509KeyManager current;
     private FileTime certTime;
@@ -45,8 +46,13 @@ final class PemKeyManager extends X509ExtendedKeyManager {
     private long checkedAt;
 
     PemKeyManager(Path certFile, Path keyFile) throws IOException, GeneralSecurityException {
+        this(certFile, keyFile, RECHECK_NANOS);
+    }
+
+    PemKeyManager(Path certFile, Path keyFile, long recheckNanos) throws IOException, GeneralSecurityException {
         this.certFile = certFile;
         this.keyFile = keyFile;
+        this.recheckNanos = recheckNanos;
         this.certTime = Files.getLastModifiedTime(certFile);
         this.keyTime = Files.getLastModifiedTime(keyFile);
         this.current = load(certFile, keyFile);
@@ -92,7 +98,7 @@ final class PemKeyManager extends X509ExtendedKeyManager {
 
     private synchronized X509KeyManager current() {
         long now = System.nanoTime();
-        if (now - checkedAt >= RECHECK_NANOS) {
+        if (now - checkedAt >= recheckNanos) {
             checkedAt = now;
             try {
                 FileTime c = Files.getLastModifiedTime(certFile);

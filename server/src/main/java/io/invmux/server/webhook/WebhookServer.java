@@ -43,7 +43,12 @@ public final class WebhookServer implements AutoCloseable {
     /** Binds {@code address} (port 0: any free port), serving the PEM certificate and key, and starts. */
     public static WebhookServer start(InetSocketAddress address, Path certFile, Path keyFile, AdmissionHandler handler)
             throws IOException, GeneralSecurityException {
-        PemKeyManager keys = new PemKeyManager(certFile, keyFile);
+        return start(address, new PemKeyManager(certFile, keyFile), handler);
+    }
+
+    /** As {@link #start(InetSocketAddress, Path, Path, AdmissionHandler)}, with the certificate files' reader. */
+    static WebhookServer start(InetSocketAddress address, PemKeyManager keys, AdmissionHandler handler)
+            throws IOException, GeneralSecurityException {
         SSLContext tls = SSLContext.getInstance("TLS");
         tls.init(new KeyManager[] {keys}, null, null);
         HttpsServer server = HttpsServer.create(address, 0);
@@ -89,8 +94,8 @@ public final class WebhookServer implements AutoCloseable {
         });
         server.setExecutor(executor);
         server.start();
-        log.info("webhook on https://{}:{} (certificate {}, subject {})", server.getAddress().getHostString(),
-                server.getAddress().getPort(), certFile, keys.certificate().getSubjectX500Principal());
+        log.info("webhook on https://{}:{} (certificate subject {})", server.getAddress().getHostString(),
+                server.getAddress().getPort(), keys.certificate().getSubjectX500Principal());
         return new WebhookServer(server, executor, keys);
     }
 
