@@ -54,9 +54,14 @@ public final class PodInjector {
         return "false".equals(podMetadata.path("annotations").path(Annotations.INJECT).asText(null));
     }
 
-    /** True when the pod asks the webhook for a sidecar ({@code invmux.io/inject: "true"}). */
+    /**
+     * True when the pod asks the webhook for a sidecar ({@code invmux.io/inject: "true"}), or sets that annotation to
+     * anything but {@code "false"}: a misspelt value ({@code "yes"}) is then refused by {@link #inject} naming it,
+     * rather than the pod quietly starting without its sidecar.
+     */
     public static boolean requested(JsonNode podMetadata) {
-        return "true".equals(podMetadata.path("annotations").path(Annotations.INJECT).asText(null));
+        JsonNode v = podMetadata.path("annotations").path(Annotations.INJECT);
+        return v.isTextual() && !"false".equals(v.asText());
     }
 
     /**
@@ -183,6 +188,10 @@ public final class PodInjector {
 
     private static void checkConflicts(ObjectNode spec, SidecarSpec sidecar) throws InjectionException {
         List<String> problems = new ArrayList<>();
+        if (spec.path("hostNetwork").asBoolean(false)) {
+            problems.add("spec.hostNetwork: true: the sidecar binds " + sidecar.boundPorts() + " in the pod's network "
+                    + "namespace, which would be the node's; inject only pods with their own network");
+        }
         for (String field : List.of("initContainers", "containers", "ephemeralContainers")) {
             for (JsonNode c : spec.path(field)) {
                 String name = c.path("name").asText();

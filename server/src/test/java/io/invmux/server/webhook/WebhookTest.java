@@ -146,6 +146,27 @@ class WebhookTest {
     }
 
     @Test
+    void aMisspeltInjectAnnotationDeniesThePodRatherThanStartingItWithoutTheSidecar() throws Exception {
+        ObjectNode review = (ObjectNode) fixture("job-pod.json");
+        ((ObjectNode) review.at("/request/object/metadata/annotations")).put("invmux.io/inject", "yes");
+        JsonNode response = post(review).path("response");
+        assertThat(response.path("allowed").asBoolean()).isFalse();
+        assertThat(response.path("status").path("message").asText()).endsWith(
+                "annotation invmux.io/inject = \"yes\": must be \"true\" or \"false\"");
+    }
+
+    @Test
+    void aHostNetworkPodIsDenied() throws Exception {
+        ObjectNode review = (ObjectNode) fixture("job-pod.json");
+        ((ObjectNode) review.at("/request/object/spec")).put("hostNetwork", true);
+        JsonNode response = post(review).path("response");
+        assertThat(response.path("allowed").asBoolean()).isFalse();
+        assertThat(response.path("status").path("code").asInt()).isEqualTo(409);
+        assertThat(response.path("status").path("message").asText()).contains("spec.hostNetwork: true: the sidecar "
+                + "binds [7701, 7702, 7703] in the pod's network namespace, which would be the node's");
+    }
+
+    @Test
     void aPodNotAnnotatedForInjectionIsAllowedUnchanged() throws Exception {
         ObjectNode review = (ObjectNode) fixture("deployment-pod.json");
         ((ObjectNode) review.at("/request/object/metadata/annotations")).remove("invmux.io/inject");
