@@ -9,6 +9,8 @@
 #   2b. injects k8s/inject/workloads.yaml and the webhook tests' pods with `invmux inject`, validates the output the
 #      same way and checks that injecting it again changes nothing; renders and validates k8s/webhook (cert-manager's
 #      Certificate and Issuer are skipped: kubeconform has no schema for these CRDs here);
+#   2c. lints and renders the Helm chart deploy/helm/invmux (helm from the Go module proxy; skipped, saying so,
+#      when it cannot be built) and validates its output the same way;
 #   3. checks the InvMux invariants with k8s/check_invariants.py, which also loads every ConfigMap's invmux.yaml
 #      with the sidecar's own loader (bin/invmux sidecar --config FILE --print-config; the jar is built if missing).
 #
@@ -19,6 +21,7 @@ set -euo pipefail
 KUSTOMIZE_VERSION=v5.8.1     # sigs.k8s.io/kustomize/kustomize/v5, from the Go module proxy
 KUBECONFORM_VERSION=v0.7.0   # github.com/yannh/kubeconform, from the Go module proxy
 PYYAML_VERSION=6.0.3         # only if python3 has no yaml module
+HELM_VERSION=v3.22.0         # helm.sh/helm/v3, from the Go module proxy; optional: skipped, saying so, without it
 KUBERNETES_VERSIONS=(1.29.0 1.37.0)
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -114,6 +117,52 @@ echo "k8s/webhook: $(grep -c '^kind:' "$out/k8s_webhook.yaml") objects ($(grep '
 
 # (schemas only: the invariants are about the apps' containers too, which are theirs to make restricted)
 validated=("${rendered[@]}" "$out/inject_workloads.yaml" "$out/inject_admission-pods.yaml" "$out/k8s_webhook.yaml")
+
+# ------------------------------------------------------------------------------------------------ 1c. helm chart
+# deploy/helm/invmux: helm lint, and helm template with the default values (the webhook), with the sidecar pair and
+# with a TLS Secret of one's own; the output is validated like the rest, the pair's configs by the sidecar's loader.
+step "helm lint and helm template deploy/helm/invmux"
+helm="$tools/helm-$HELM_VERSION/helm"
+if [ ! -x "$helm" ] && command -v go >/dev/null; then
+  echo "installing helm $HELM_VERSION into $tools/helm-$HELM_VERSION (go install helm.sh/helm/v3/cmd/helm@$HELM_VERSION)" >&2
+  mkdir -p "$tools/helm-$HELM_VERSION"
+  GOBIN="$tools/helm-$HELM_VERSION" GOFLAGS=-mod=mod go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >&2 \
+    || echo "go install helm.sh/helm/v3/cmd/helm@$HELM_VERSION failed" >&2
+fi
+if [ -x "$helm" ]; then
+  chart=deploy/helm/invmux
+  variants=("webhook:" "pair:--set pair.enabled=true --set webhook.enabled=false"
+            "own-tls:--set webhook.certManager.enabled=false --set webhook.tls.existingSecret=my-tls --set webhook.tls.caBundle=Y2E=")
+  for variant in "${variants[@]}"; do
+    name=${variant%%:*}; flags=${variant#*:}
+    # shellcheck disable=SC2086 # the flags are words
+    "$helm" lint --strict $flags "$chart" >"$out/helm.out" 2>&1 || { cat "$out/helm.out" >&2; fail "helm lint $flags $chart"; }
+    # shellcheck disable=SC2086
+    "$helm" template invmux "$chart" --namespace invmux-system --kube-version 1.29.0 $flags >"$out/helm_$name.yaml" 2>"$out/helm.out" \
+      || { cat "$out/helm.out" >&2; fail "helm template $flags $chart"; }
+    echo "helm/$name: lint ok; $(grep -c '^kind:' "$out/helm_$name.yaml") objects ($(grep '^kind:' "$out/helm_$name.yaml" | sort | uniq -c | awk '{printf "%s%s %s", s, $1, $3; s=", "}'))"
+    validated+=("$out/helm_$name.yaml")
+  done
+  "$python" - "$repo/bin/invmux" "$out/helm_pair.yaml" <<'PY' || fail "a sidecar config of the chart's pair does not load (above)"
+import os, subprocess, sys, tempfile, yaml
+launcher, rendered = sys.argv[1], sys.argv[2]
+maps = [o for o in yaml.safe_load_all(open(rendered)) if o and o["kind"] == "ConfigMap"]
+assert maps, "the pair renders no ConfigMap"
+for cm in maps:
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg, key = os.path.join(tmp, "invmux.yaml"), os.path.join(tmp, "psk")
+        open(cfg, "w").write(cm["data"]["invmux.yaml"])
+        open(key, "w").write("c2VjcmV0LWtleS1vZi10aGUtcGFpci0xMjM0NTY3OA==")
+        env = {k: os.environ[k] for k in ("PATH", "JAVA_HOME", "INVMUX_JAR") if k in os.environ}
+        env.update(HOSTNAME="invmux-a-5f7c9d8b6d-x2x7q", INVMUX_SECURITY_PRE_SHARED_KEY_FILE=key)
+        r = subprocess.run([launcher, "sidecar", "--config", cfg, "--print-config"], env=env, capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit(f"ConfigMap {cm['metadata']['name']}: exit {r.returncode}\n{r.stderr or r.stdout}")
+        print(f"helm/pair: ConfigMap {cm['metadata']['name']} loads with the sidecar's loader")
+PY
+else
+  echo "helm: SKIPPED: no helm $HELM_VERSION in $tools/helm-$HELM_VERSION and it could not be built (needs Go and the Go module proxy); deploy/helm/invmux is not checked"
+fi
 
 # ------------------------------------------------------------------------------------------------ 2. schemas
 for v in "${KUBERNETES_VERSIONS[@]}"; do
