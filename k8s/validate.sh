@@ -11,7 +11,7 @@
 #      Certificate and Issuer are skipped: kubeconform has no schema for these CRDs here);
 #   2c. lints and renders the Helm chart deploy/helm/invmux (helm from the Go module proxy; skipped, saying so,
 #      when it cannot be built) and validates its output the same way;
-#   3. checks the InvMux invariants with k8s/check_invariants.py, which also loads every ConfigMap's invmux.yaml
+#   3. checks the InvMux invariants (and, with --injected, what invmux inject added to the injected pods) with k8s/check_invariants.py, which also loads every ConfigMap's invmux.yaml
 #      with the sidecar's own loader (bin/invmux sidecar --config FILE --print-config; the jar is built if missing).
 #
 # Usage: k8s/validate.sh [--skip-build]
@@ -186,6 +186,9 @@ done
 step "InvMux invariants and each ConfigMap's invmux.yaml through the sidecar's loader"
 (cd "$out" && "$python" "$repo/k8s/check_invariants.py" "$repo/bin/invmux" "${rendered[@]##*/}") \
   || fail "invariants violated (above)"
+step "what invmux inject added to each pod (its sidecar, config, probes, volumes)"
+(cd "$out" && "$python" "$repo/k8s/check_invariants.py" --injected "$repo/bin/invmux" inject_workloads.yaml \
+  inject_admission-pods.yaml) || fail "injected pods violate the invariants (above)"
 
 printf '\nvalidate: OK in %ss: %d targets, %d Kubernetes versions, invariants hold\n' \
   "$(( $(date +%s) - started ))" "${#rendered[@]}" "${#KUBERNETES_VERSIONS[@]}"
