@@ -27,7 +27,7 @@ For every pod template (Deployment, StatefulSet, DaemonSet, Job, CronJob):
     (Service links would add INVMUX_* variables the loader rejects); INVMUX_JAVA_OPTS and the loader's other
     ignored variables are passed to it like any other;
   - a NetworkPolicy selects the pods, admits ingress only to the config's listener ports and only from selected
-    peers; a Service selecting the pods exposes only listener ports, and one exists when there are listeners;
+    peers, and to the admin port (when it is on the pod IP, declared as the port invmux-admin) only by selector; a Service selecting the pods exposes only listener ports, and one exists when there are listeners;
   - a PodDisruptionBudget selects the pods.
 Exits 1 and lists every violation; prints one line per checked object otherwise.
 """
@@ -305,6 +305,12 @@ def check_workload_(launcher, obj, objects, source):
     listener_ports = {int(u.rsplit(":", 1)[1].split("?")[0].split("/")[0]) for u in cfg.get("listeners") or []
                       if str(u).startswith("tcp://")}
     named = {p["name"]: p["containerPort"] for c in init + regular for p in c.get("ports") or [] if "name" in p}
+    # the admin port, when it is on the pod IP: Prometheus may be admitted to it, but no Service may expose it
+    admin = str((cfg.get("admin") or {}).get("address") or "")
+    admin_port = port_of(admin) if admin and not admin.startswith(LOOPBACK) else None
+    if admin_port is not None and named.get("invmux-admin") != admin_port:
+        problem(where, f"admin.address {admin} is on the pod IP: declare it as the container port invmux-admin "
+                       "(what the PodMonitor scrapes)")
     policies = [o for o in objects if o["kind"] == "NetworkPolicy" and same_ns(o, namespace)
                 and matches(o["spec"].get("podSelector"), labels)
                 and "Ingress" in (o["spec"].get("policyTypes") or ["Ingress"])]
@@ -321,6 +327,11 @@ def check_workload_(launcher, obj, objects, source):
                 continue
             for p in ports:
                 port = named.get(p.get("port"), p.get("port"))
+                if port == admin_port:
+                    if any("ipBlock" in f for f in rule["from"]):
+                        problem(pwhere, f"admits the admin port {port} from an ipBlock: admit Prometheus by "
+                                        "namespace or pod selector")
+                    continue
                 if port not in listener_ports:
                     problem(pwhere, f"admits port {p.get('port')}, which is not a peer-link listener "
                                     f"({sorted(listener_ports) or 'none'})")

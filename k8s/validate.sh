@@ -7,8 +7,9 @@
 #      in k8s/schemas/ (Kubernetes v1.29.0, the oldest with native sidecars, and v1.37.0; see k8s/schemas/README.md):
 #      unknown fields, wrong types and kinds without a schema all fail;
 #   2b. injects k8s/inject/workloads.yaml and the webhook tests' pods with `invmux inject`, validates the output the
-#      same way and checks that injecting it again changes nothing; renders and validates k8s/webhook (cert-manager's
-#      Certificate and Issuer are skipped: kubeconform has no schema for these CRDs here);
+#      same way and checks that injecting it again changes nothing; renders and validates k8s/webhook and
+#      k8s/monitoring (cert-manager's Certificate and Issuer and the PodMonitor are skipped: kubeconform has no schema
+#      for these CRDs here);
 #   2c. lints and renders the Helm chart deploy/helm/invmux (helm from the Go module proxy; skipped, saying so,
 #      when it cannot be built) and validates its output the same way;
 #   3. checks the InvMux invariants (and, with --injected, what invmux inject added to the injected pods) with k8s/check_invariants.py, which also loads every ConfigMap's invmux.yaml
@@ -110,13 +111,16 @@ sed 's/^/  /' "$out/inject.err"
 
 # The webhook's own manifests (k8s/webhook): rendered and validated like the rest, but not held to the sidecar
 # invariants (it is no sidecar pod).
-step "render: k8s/webhook"
-"$kustomize" build k8s/webhook >"$out/k8s_webhook.yaml" 2>"$out/kustomize.err" \
-  || fail "kustomize build k8s/webhook: $(cat "$out/kustomize.err")"
-echo "k8s/webhook: $(grep -c '^kind:' "$out/k8s_webhook.yaml") objects ($(grep '^kind:' "$out/k8s_webhook.yaml" | sort | uniq -c | awk '{printf "%s%s %s", s, $1, $3; s=", "}'))"
+for t in webhook monitoring; do
+  step "render: k8s/$t"
+  "$kustomize" build "k8s/$t" >"$out/k8s_$t.yaml" 2>"$out/kustomize.err" \
+    || fail "kustomize build k8s/$t: $(cat "$out/kustomize.err")"
+  echo "k8s/$t: $(grep -c '^kind:' "$out/k8s_$t.yaml") objects ($(grep '^kind:' "$out/k8s_$t.yaml" | sort | uniq -c | awk '{printf "%s%s %s", s, $1, $3; s=", "}'))"
+done
 
 # (schemas only: the invariants are about the apps' containers too, which are theirs to make restricted)
-validated=("${rendered[@]}" "$out/inject_workloads.yaml" "$out/inject_admission-pods.yaml" "$out/k8s_webhook.yaml")
+validated=("${rendered[@]}" "$out/inject_workloads.yaml" "$out/inject_admission-pods.yaml" "$out/k8s_webhook.yaml"
+           "$out/k8s_monitoring.yaml")
 
 # ------------------------------------------------------------------------------------------------ 1c. helm chart
 # deploy/helm/invmux: helm lint, and helm template with the default values (the webhook), with the sidecar pair and
@@ -170,9 +174,9 @@ for v in "${KUBERNETES_VERSIONS[@]}"; do
   [ -d "k8s/schemas/v$v-standalone-strict" ] || fail "no k8s/schemas/v$v-standalone-strict (python3 k8s/schemas/generate.py)"
   for f in "${validated[@]}"; do
     # No -ignore-missing-schemas: a kind without a shipped schema fails (add it to k8s/schemas/generate.py).
-    # cert-manager's Certificate and Issuer (k8s/webhook) are CRDs with no schema here: skipped by name, and counted
-    # as Skipped in the summary line.
-    if ! "$kubeconform" -strict -summary -skip Certificate,Issuer -kubernetes-version "$v" \
+    # cert-manager's Certificate and Issuer (k8s/webhook) and the Prometheus Operator's PodMonitor (k8s/monitoring)
+    # are CRDs with no schema here: skipped by name, and counted as Skipped in the summary line.
+    if ! "$kubeconform" -strict -summary -skip Certificate,Issuer,PodMonitor -kubernetes-version "$v" \
         -schema-location "$repo/k8s/schemas/{{ .NormalizedKubernetesVersion }}-standalone-strict/{{ .ResourceKind }}{{ .KindSuffix }}.json" \
         "$f" >"$out/kubeconform.out" 2>&1; then
       cat "$out/kubeconform.out" >&2
