@@ -45,13 +45,21 @@ import org.slf4j.LoggerFactory;
 /**
  * One sidecar process: the data plane ({@link SidecarRuntime}), the control API (gRPC, loopback by default),
  * an optional health-only gRPC port for Kubernetes probes, the admin HTTP port, the TCP forwarding proxy, and the
- * dialing of configured peers. Ready once its listeners are bound and every configured peer has a session.
+ * dialing of configured peers.
+ *
+ * <p>Health services (grpc.health.v1, on the API and on the health port): {@value #LIVENESS} is SERVING while the
+ * process runs; {@value #ACCEPTING} once everything it binds (listeners, API, health, admin, forwards) is up and
+ * until it drains: what a pod's readinessProbe asks, since a peer can link to it from then on; {@value #READINESS}
+ * (and the overall "") additionally needs every configured peer to have a session: what an application waits for
+ * before it opens streams. The probe must not wait for peers: two workloads that dial each other through Services
+ * (which only route to Ready pods) would each wait for the other forever.
  */
 public final class Sidecar implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Sidecar.class);
     /** Health service names: overall, and the two Kubernetes probes. */
     public static final String LIVENESS = "liveness";
     public static final String READINESS = "readiness";
+    public static final String ACCEPTING = "accepting";
     private static final long PEER_RETRY_MIN_MS = 250;
     private static final long PEER_RETRY_MAX_MS = 5_000;
     /** Concurrent unary calls a client connection may have beyond its streaming-call limit. */
@@ -115,6 +123,7 @@ public final class Sidecar implements AutoCloseable {
         health.setStatus("", ServingStatus.NOT_SERVING);
         health.setStatus(LIVENESS, ServingStatus.SERVING);
         health.setStatus(READINESS, ServingStatus.NOT_SERVING);
+        health.setStatus(ACCEPTING, ServingStatus.NOT_SERVING);
         for (SidecarConfig.Service svc : config.services()) {
             forwards.addService(svc.name(), svc.target());
         }
@@ -149,6 +158,7 @@ public final class Sidecar implements AutoCloseable {
         for (SidecarConfig.Forward f : config.forwards()) {
             forwards.addForward(f.listen().host() + ":" + f.listen().port(), f.listen(), f.peer(), f.service());
         }
+        health.setStatus(ACCEPTING, ServingStatus.SERVING);
         for (SidecarConfig.Peer peer : config.peers()) {
             runtime.addKnownPeer(peer.name());
             dialPeer(peer, 0);
@@ -332,6 +342,7 @@ public final class Sidecar implements AutoCloseable {
      */
     public void drainAndClose(Duration deadline) {
         draining = true;
+        health.setStatus(ACCEPTING, ServingStatus.NOT_SERVING);
         updateReadiness();
         log.info("sidecar '{}' draining: {} open stream(s), deadline {} ms", config.identity(), runtime.openStreams(),
                 deadline.toMillis());
