@@ -74,7 +74,8 @@ public final class MuxSession implements Session {
     private final LoadBalancer loadBalancer;
     private final HealthMonitor healthMonitor;
     private final List<HealthListener> healthListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
-    private final List<Middleware> middleware;
+    private final List<Middleware> middleware; // this session's own instances (Middleware.forSession)
+    private final int middlewareOverhead; // bytes the chain may add to a chunk: chunks are cut that much smaller
     private final MuxSessionListener listener;
 
     // Peer limits, fixed by the first handshake, before the session is handed to the application.
@@ -162,7 +163,8 @@ public final class MuxSession implements Session {
         this.loop = loop;
         this.loadBalancer = config.loadBalancer().get();
         this.healthMonitor = config.healthMonitor().get();
-        this.middleware = config.middleware();
+        this.middleware = config.middleware().stream().map(m -> m.forSession(config)).toList();
+        this.middlewareOverhead = middleware.stream().mapToInt(Middleware::maxOverhead).sum();
         this.listener = listener;
         this.maxChunkSize = config.maxChunkSize();
         this.ackEveryBytes = Math.min(64 * 1024, config.windowSize() / 4);
@@ -433,6 +435,11 @@ public final class MuxSession implements Session {
     @Override
     public int numConnections() {
         return connectionSnapshot.size();
+    }
+
+    @Override
+    public List<Middleware> middleware() {
+        return middleware;
     }
 
     @Override
@@ -811,7 +818,16 @@ public final class MuxSession implements Session {
                 return;
             }
         }
-        ByteBuf payload = applyInbound(frame.streamId, frame.payload);
+        ByteBuf payload;
+        try {
+            payload = applyInbound(frame.streamId, frame.payload);
+        } catch (RuntimeException e) {
+            // The middleware owns (and has released) the chunk. Nothing of it reached the stream, so closing the
+            // link makes the sender re-send it, with the link's other unacknowledged chunks, on the others.
+            failLink(link, ErrorCode.PROTOCOL_ERROR, "middleware refused the chunk of stream " + frame.streamId
+                    + " at offset " + frame.offset + ": " + e.getMessage());
+            return;
+        }
         stream.onData(frame, payload);
     }
 
@@ -1219,7 +1235,7 @@ public final class MuxSession implements Session {
     }
 
     int peerChunkLimit() {
-        return Math.min(maxChunkSize, peerMaxChunk);
+        return Math.min(maxChunkSize, peerMaxChunk) - middlewareOverhead;
     }
 
     void onChunkSent(int length) {
