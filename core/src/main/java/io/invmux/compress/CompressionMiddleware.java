@@ -5,6 +5,7 @@ import io.invmux.Middleware;
 import io.invmux.MiddlewareException;
 import io.invmux.internal.compress.Codec;
 import io.invmux.internal.compress.CodecSpec;
+import io.invmux.internal.compress.CpuClock;
 import io.invmux.internal.compress.PathGovernor;
 import io.invmux.internal.compress.StreamGovernor;
 import io.netty.buffer.ByteBuf;
@@ -224,7 +225,7 @@ public final class CompressionMiddleware implements Middleware {
     /** The compressed chunk (header included), or null when it would not save enough; {@code chunk} stays ours. */
     private ByteBuf compress(ByteBuf chunk, int raw) {
         Codec codec = settings.spec.codec(); // created on a thread's first chunk: not counted as compression time
-        long t0 = System.nanoTime();
+        long t0 = CpuClock.now();
         int bound = codec.maxCompressedLength(raw);
         int limit = (int) (raw * (1 - settings.minSaving)) - COMPRESSED_HEADER;
         ByteBuf src = direct(chunk);
@@ -245,7 +246,7 @@ public final class CompressionMiddleware implements Middleware {
             if (src != chunk) {
                 src.release();
             }
-            compressNanos += System.nanoTime() - t0;
+            compressNanos += CpuClock.now() - t0;
         }
     }
 
@@ -300,13 +301,14 @@ public final class CompressionMiddleware implements Middleware {
     }
 
     private ByteBuf inflate(ByteBuf chunk, int declared) {
-        long t0 = System.nanoTime();
+        Codec codec = settings.spec.codec();
+        long t0 = CpuClock.now();
         int wire = chunk.readableBytes() + COMPRESSED_HEADER;
         ByteBuf src = direct(chunk);
         ByteBuf out = chunk.alloc().directBuffer(declared, declared);
         int n;
         try {
-            n = settings.spec.codec().decompress(src.nioBuffer(src.readerIndex(), src.readableBytes()),
+            n = codec.decompress(src.nioBuffer(src.readerIndex(), src.readableBytes()),
                     out.internalNioBuffer(0, declared));
         } catch (IllegalArgumentException e) {
             out.release();
@@ -323,7 +325,7 @@ public final class CompressionMiddleware implements Middleware {
                     + " bytes, its header declares " + declared);
         }
         out.writerIndex(n);
-        decompressNanos += System.nanoTime() - t0;
+        decompressNanos += CpuClock.now() - t0;
         receivedBytes += wire;
         receivedRawBytes += n;
         return out;
