@@ -29,8 +29,8 @@ public interface Middleware {
     }
 
     /**
-     * How many bytes outbound processing may add to a chunk. The session cuts chunks that much smaller, so a
-     * processed chunk still fits the peer's maximum chunk size. Default 0.
+     * How many bytes outbound processing may add to a chunk (at most 1 KiB in all). Chunks are cut at the chunk
+     * size; a receiver accepts DATA up to its chunk size plus its chain's overhead. Default 0.
      */
     default int maxOverhead() {
         return 0;

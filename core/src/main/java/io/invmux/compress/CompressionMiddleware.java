@@ -161,7 +161,7 @@ public final class CompressionMiddleware implements Middleware {
     /** A snapshot of the counters and decisions (any thread). */
     public CompressionStats stats() {
         return new CompressionStats(settings.name, bytesIn, bytesOut, chunksCompressed, chunksRaw, compressNanos,
-                receivedBytes, receivedRawBytes, decompressNanos, !settings.adaptive || path.compressing(),
+                receivedBytes, receivedRawBytes, decompressNanos, !settings.adaptivePath || path.compressing(),
                 path.switches(), streamsRawGauge, streamSwitchesToRaw);
     }
 
@@ -172,14 +172,14 @@ public final class CompressionMiddleware implements Middleware {
         ByteBuf out = null;
         if (raw >= MIN_COMPRESS_LENGTH && chosen(streamId)) {
             StreamGovernor g = settings.adaptive ? governor(streamId) : null;
-            if (g == null || (path.compressing() && g.shouldTry())) {
+            if (g == null || ((!settings.adaptivePath || path.compressing()) && g.shouldTry())) {
                 out = compress(chunk, raw);
                 if (g != null) {
                     onTried(g, out != null);
                 }
             }
         }
-        if (settings.adaptive) {
+        if (settings.adaptivePath) {
             path.record(System.nanoTime(), raw, compressNanos - cpuBefore);
         }
         if (out == null) {
@@ -352,6 +352,7 @@ public final class CompressionMiddleware implements Middleware {
         final int level;
         final double minSaving;
         final boolean adaptive;
+        final boolean adaptivePath;
         final String name;
         final CodecSpec spec;
 
@@ -360,6 +361,7 @@ public final class CompressionMiddleware implements Middleware {
             this.level = b.level;
             this.minSaving = b.minSaving;
             this.adaptive = b.adaptive;
+            this.adaptivePath = b.adaptive && b.adaptivePath;
             this.name = b.dictionary == null ? algorithm.wireName()
                     : algorithm.wireName() + "/dict-" + CodecSpec.dictionaryId(b.dictionary);
             this.spec = new CodecSpec(algorithm, level, b.dictionary);
@@ -372,6 +374,7 @@ public final class CompressionMiddleware implements Middleware {
         private int level;
         private double minSaving = 0.05;
         private boolean adaptive = true;
+        private boolean adaptivePath = true;
         private byte[] dictionary;
 
         private Builder(Algorithm algorithm) {
@@ -404,6 +407,15 @@ public final class CompressionMiddleware implements Middleware {
         /** Whether compression turns itself off where it does not pay (default true). */
         public Builder adaptive(boolean adaptive) {
             this.adaptive = adaptive;
+            return this;
+        }
+
+        /**
+         * With {@link #adaptive}: whether the session may also stop compressing when compression, not the path,
+         * limits its goodput (default true); false keeps only the per-stream decision (data that does not shrink).
+         */
+        public Builder adaptivePath(boolean adaptivePath) {
+            this.adaptivePath = adaptivePath;
             return this;
         }
 

@@ -86,7 +86,7 @@ public final class Dialer {
                 return new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new FrameDecoder(config.maxChunkSize()), FrameEncoder.INSTANCE,
+                        ch.pipeline().addLast(new FrameDecoder(MuxSession.maxFramedChunk(config)), FrameEncoder.INSTANCE,
                                 new LinkHandler(session, linkId, newSession, uri, result));
                     }
                 };

@@ -75,7 +75,6 @@ public final class MuxSession implements Session {
     private final HealthMonitor healthMonitor;
     private final List<HealthListener> healthListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final List<Middleware> middleware; // this session's own instances (Middleware.forSession)
-    private final int middlewareOverhead; // bytes the chain may add to a chunk: chunks are cut that much smaller
     private final MuxSessionListener listener;
 
     // Peer limits, fixed by the first handshake, before the session is handed to the application.
@@ -164,7 +163,6 @@ public final class MuxSession implements Session {
         this.loadBalancer = config.loadBalancer().get();
         this.healthMonitor = config.healthMonitor().get();
         this.middleware = config.middleware().stream().map(m -> m.forSession(config)).toList();
-        this.middlewareOverhead = middleware.stream().mapToInt(Middleware::maxOverhead).sum();
         this.listener = listener;
         this.maxChunkSize = config.maxChunkSize();
         this.ackEveryBytes = Math.min(64 * 1024, config.windowSize() / 4);
@@ -1234,8 +1232,16 @@ public final class MuxSession implements Session {
         return peerSessionMax - sentHighest;
     }
 
+    /**
+     * The largest DATA payload (after the offset) this end accepts: the chunk size plus what the middleware chain
+     * may add to a chunk (both ends have the same chain).
+     */
+    static int maxFramedChunk(Config config) {
+        return config.maxChunkSize() + config.middleware().stream().mapToInt(Middleware::maxOverhead).sum();
+    }
+
     int peerChunkLimit() {
-        return Math.min(maxChunkSize, peerMaxChunk) - middlewareOverhead;
+        return Math.min(maxChunkSize, peerMaxChunk);
     }
 
     void onChunkSent(int length) {

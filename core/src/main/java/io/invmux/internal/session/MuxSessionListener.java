@@ -79,7 +79,7 @@ public final class MuxSessionListener implements SessionListener {
                 return new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new FrameDecoder(config.maxChunkSize()), FrameEncoder.INSTANCE,
+                        ch.pipeline().addLast(new FrameDecoder(MuxSession.maxFramedChunk(config)), FrameEncoder.INSTANCE,
                                 new LinkHandler(MuxSessionListener.this));
                     }
                 };
