@@ -117,7 +117,7 @@ run() { # REP VARIANT
     rsha=$(sed -n 's/^bondrecv: stream=.* sha256=\([^ ]*\).*/\1/p' "$OUT/$tag.recv.out" | head -n 1)
     sha=MISMATCH
     [[ -n "$ssha" && "$ssha" == "$rsha" ]] && sha=match
-    echo "compression: rep=$rep variant=$v mbps=${mbps:-0} sha256=$sha wire_mb=$(awk -v b=$((after - before)) 'BEGIN { printf "%.1f", b / 1e6 }')"
+    echo "compression: rep=$rep variant=$v mbps=${mbps:-0} sha256=$sha wire_mb=$(awk -v b=$((after - before)) 'BEGIN { printf "%.1f", b / 1e6 }') $(sed -n 's/^bondsend: compression=/compression=/p' "$OUT/$tag.send.out")"
     samples[$v]+="${mbps:-0} "
 }
 

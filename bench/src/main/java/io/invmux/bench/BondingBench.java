@@ -537,6 +537,16 @@ public final class BondingBench {
         System.out.println(line);
         System.out.println("bondsend: chunks_sent=" + finalStats.chunksSent() + " chunks_resent="
                 + finalStats.chunksResent() + " bytes_sent=" + finalStats.bytesSent());
+        for (io.invmux.Middleware m : session.middleware()) {
+            if (m instanceof io.invmux.compress.CompressionMiddleware c) {
+                io.invmux.compress.CompressionStats cs = c.stats();
+                System.out.println("bondsend: compression=" + cs.name() + " ratio=" + fmt(cs.ratio(), 3)
+                        + " chunks_compressed=" + cs.chunksCompressed() + " chunks_raw=" + cs.chunksRaw()
+                        + " compress_cpu_s=" + fmt(cs.compressNanos() / 1e9, 3) + " path_compressing="
+                        + cs.pathCompressing() + " path_switches=" + cs.pathSwitches() + " stream_switches_to_raw="
+                        + cs.streamSwitchesToRaw());
+            }
+        }
         List<String> ids = new ArrayList<>(lastLinkStats.keySet());
         ids.sort((a, b) -> Integer.compare(Integer.parseInt(a), Integer.parseInt(b)));
         long allLinkBytes = 0;

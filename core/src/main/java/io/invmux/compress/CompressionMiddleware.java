@@ -114,6 +114,27 @@ public final class CompressionMiddleware implements Middleware {
         return new Builder(Algorithm.DEFLATE);
     }
 
+    /**
+     * An adaptive middleware from {@code NAME[:LEVEL]}: {@code zstd}, {@code zstd:6}, {@code lz4}, {@code lz4:9},
+     * {@code deflate:1}.
+     *
+     * @throws IllegalArgumentException naming what is wrong (unknown name, level not a number or out of range)
+     */
+    public static CompressionMiddleware parse(String spec) {
+        Objects.requireNonNull(spec, "spec");
+        int colon = spec.indexOf(':');
+        Builder b = builder(Algorithm.of(colon < 0 ? spec : spec.substring(0, colon)));
+        if (colon >= 0) {
+            String level = spec.substring(colon + 1);
+            try {
+                b.level(Integer.parseInt(level));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("level '" + level + "' is not a whole number");
+            }
+        }
+        return b.build();
+    }
+
     public static Builder builder(Algorithm algorithm) {
         return new Builder(Objects.requireNonNull(algorithm, "algorithm"));
     }

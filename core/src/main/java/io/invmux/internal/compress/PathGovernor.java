@@ -7,17 +7,20 @@ import java.util.function.LongSupplier;
  * it, not the network, can limit goodput.
  *
  * <p>Time is cut into epochs of {@link #EPOCH_NANOS}; an epoch longer than {@link #IDLE_EPOCHS} epochs (the
- * application paused) is dropped. Two measures per epoch: goodput (bytes offered per second) and the share of the
- * loop thread's own CPU time spent compressing. While compressing, an epoch in which compression took more than
- * {@link #BUSY_SHARE} of the loop's CPU is followed by a trial epoch without compression; the session stays without
- * it when that epoch carried {@link #GAIN} times the bytes. While not compressing, a trial epoch with compression
- * turns it back on when compression took at most {@link #BUSY_SHARE} of the loop's CPU (it cannot be what limits
- * goodput), when the epoch carried {@link #GAIN} times the best recent goodput without it, or when it carried about
- * as much (within {@link #GAIN}) while the loop thread was busy less than {@link #IDLE_LOOP} of the time (the path,
- * not the loop, is the limit: compression then saves its bandwidth for free). A trial that confirms the
- * current mode doubles the wait before the next one ({@link #FIRST_WAIT_NANOS} up to {@link #MAX_WAIT_NANOS}); one
- * that flips it resets the wait. The share of the loop's CPU, not of the wall clock, is what counts: on a loaded
- * machine a loop that gets a tenth of a core is still limited by what it spends that tenth on.
+ * application paused) is dropped. Three measures per epoch: goodput (bytes offered per second), the share of the
+ * loop thread's CPU time spent compressing ({@code busy}), and how much of the epoch the loop thread wanted a CPU
+ * ({@code demand}: its CPU time plus its time waiting, runnable, for one; {@link CpuClock#demand}). Compression can
+ * only limit goodput when the loop is saturated ({@code demand} at least {@link #SATURATED}) and compressing is a
+ * good part of its work ({@code busy} above {@link #BUSY_SHARE}): on a path of a few tens of Mbit/s the loop idles
+ * most of the time, so compression stays on without any trial.
+ *
+ * <p>While compressing, a saturated epoch with that much compression is followed by a trial epoch without; the
+ * session stays without compression when that epoch carried {@link #GAIN} times the bytes. While not compressing,
+ * a trial epoch with compression turns it back on when the loop was not saturated, compression was a small part
+ * of its work, or the epoch carried {@link #GAIN} times the best recent goodput without compression. A trial that
+ * confirms the current mode doubles the wait before the next one ({@link #FIRST_WAIT_NANOS} up to
+ * {@link #MAX_WAIT_NANOS}); one that flips it resets the wait. Measuring demand rather than the wall clock keeps a
+ * loop that a loaded machine starves (a tenth of a core, all of it compressing) from looking idle.
  *
  * <p>Confined to the session's event loop; {@link #compressing} and {@link #switches} are read by other threads.
  */
@@ -26,18 +29,20 @@ public final class PathGovernor {
     static final int IDLE_EPOCHS = 4;
     static final double BUSY_SHARE = 0.3;
     static final double GAIN = 1.1;
-    static final double IDLE_LOOP = 0.5;
+    static final double SATURATED = 0.5;
     static final long FIRST_WAIT_NANOS = 2_000_000_000L;
     static final long MAX_WAIT_NANOS = 60_000_000_000L;
 
     private enum Mode { ON, TRIAL_OFF, OFF, TRIAL_ON }
 
     private final LongSupplier loopCpu;
+    private final LongSupplier loopDemand;
 
     // [L] all of these
     private Mode mode = Mode.ON;
     private long epochStart = Long.MIN_VALUE;
     private long epochCpuStart;
+    private long epochDemandStart;
     private long epochBytes;
     private long epochCompressNanos;
     private double onGoodput; // bytes/s of the last epoch with compression
@@ -50,12 +55,16 @@ public final class PathGovernor {
     private volatile long switches;
 
     public PathGovernor() {
-        this(CpuClock::now);
+        this(CpuClock::now, CpuClock::demand);
     }
 
-    /** With {@code loopCpu} giving the calling thread's CPU nanoseconds (a test's made-up clock). */
-    PathGovernor(LongSupplier loopCpu) {
+    /**
+     * With {@code loopCpu} giving the calling thread's CPU nanoseconds and {@code loopDemand} the time it wanted a
+     * CPU (CPU plus waiting for one), e.g. a test's made-up clocks.
+     */
+    PathGovernor(LongSupplier loopCpu, LongSupplier loopDemand) {
         this.loopCpu = loopCpu;
+        this.loopDemand = loopDemand;
     }
 
     /** [L] Whether the next chunk should be compressed. */
@@ -81,9 +90,9 @@ public final class PathGovernor {
             return;
         }
         long cpu = loopCpu.getAsLong() - epochCpuStart;
+        double demand = (double) (loopDemand.getAsLong() - epochDemandStart) / elapsed;
         double goodput = epochBytes * 1e9 / elapsed;
         double busy = cpu <= 0 ? 0 : (double) epochCompressNanos / cpu;
-        double loopUse = (double) cpu / elapsed;
         boolean idle = elapsed > IDLE_EPOCHS * EPOCH_NANOS;
         startEpoch(now);
         if (idle) {
@@ -92,7 +101,7 @@ public final class PathGovernor {
         switch (mode) {
             case ON:
                 onGoodput = goodput;
-                if (busy > BUSY_SHARE && now - nextTrialNanos >= 0) {
+                if (busy > BUSY_SHARE && demand >= SATURATED && now - nextTrialNanos >= 0) {
                     set(Mode.TRIAL_OFF);
                 }
                 break;
@@ -108,8 +117,7 @@ public final class PathGovernor {
                 break;
             case TRIAL_ON:
                 onGoodput = goodput;
-                boolean pays = busy <= BUSY_SHARE || goodput > offPeak * GAIN
-                        || (goodput * GAIN >= offPeak && loopUse < IDLE_LOOP);
+                boolean pays = busy <= BUSY_SHARE || demand < SATURATED || goodput > offPeak * GAIN;
                 decide(now, pays ? Mode.ON : Mode.OFF, Mode.OFF);
                 break;
             default:
@@ -120,6 +128,7 @@ public final class PathGovernor {
     private void startEpoch(long now) {
         epochStart = now;
         epochCpuStart = loopCpu.getAsLong();
+        epochDemandStart = loopDemand.getAsLong();
         epochBytes = 0;
         epochCompressNanos = 0;
     }

@@ -70,8 +70,10 @@ final class ConfigTree {
             "peers", new ListShape(map(
                     "name", LEAF,
                     "links", new ListShape(map("address", LEAF, "priority", LEAF, "weight", LEAF)))),
-            "services", new ListShape(map("name", LEAF, "target", LEAF)),
-            "forwards", new ListShape(map("listen", LEAF, "peer", LEAF, "service", LEAF)),
+            "services", new ListShape(map("name", LEAF, "target", LEAF, "middleware", new ListShape(LEAF))),
+            "forwards", new ListShape(map("listen", LEAF, "peer", LEAF, "service", LEAF,
+                    "middleware", new ListShape(LEAF))),
+            "middleware", new ListShape(LEAF),
             "limits", map(
                     "windowSize", LEAF,
                     "maxWindowSize", LEAF,
@@ -112,6 +114,7 @@ final class ConfigTree {
             peers: []
             services: []
             forwards: []
+            middleware: []
             limits:
               windowSize: 256KiB
               maxWindowSize: 16MiB

@@ -24,6 +24,7 @@ public final class ServiceRouter {
     static final int MAX_PENDING_PER_SERVICE = 256;
 
     private final Map<String, InetSocketAddress> localServices = new ConcurrentHashMap<>();
+    private final Map<String, Boolean> localServiceCompression = new ConcurrentHashMap<>(); // absent: the default
     private final Map<String, ArrayDeque<CompletableFuture<Incoming>>> waiters = new HashMap<>(); // this
     private final Map<String, ArrayDeque<Pending>> pending = new HashMap<>(); // this
     private final LocalServiceConnector connector;
@@ -40,10 +41,17 @@ public final class ServiceRouter {
     }
 
     public void addLocalService(String name, InetSocketAddress target) {
+        addLocalService(name, target, java.util.Optional.empty());
+    }
+
+    /** With the compression of the service's replies ({@link StreamCompression}; empty: the session's default). */
+    public void addLocalService(String name, InetSocketAddress target, java.util.Optional<Boolean> compress) {
+        compress.ifPresentOrElse(c -> localServiceCompression.put(name, c), () -> localServiceCompression.remove(name));
         localServices.put(name, target);
     }
 
     public boolean removeLocalService(String name) {
+        localServiceCompression.remove(name);
         return localServices.remove(name) != null;
     }
 
@@ -55,6 +63,7 @@ public final class ServiceRouter {
     public void route(Incoming in) {
         InetSocketAddress target = localServices.get(in.service());
         if (target != null) {
+            StreamCompression.apply(in.stream(), java.util.Optional.ofNullable(localServiceCompression.get(in.service())));
             connector.connect(in.stream(), target);
             return;
         }
