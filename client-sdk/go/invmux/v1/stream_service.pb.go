@@ -116,7 +116,13 @@ type StreamTarget struct {
 	// Name of the service at the peer.
 	Service string `protobuf:"bytes,2,opt,name=service,proto3" json:"service,omitempty"`
 	// Small key/value metadata the accepting application sees (at most 8 KiB in all).
-	Metadata      map[string]string `protobuf:"bytes,3,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Metadata map[string]string `protobuf:"bytes,3,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Whether this stream's chunks are compressed by the session's compression middleware (the sidecar's
+	// `middleware`): unset, the session's default (compressed when the chain compresses); false, sent raw (data that
+	// is already compressed, such as video); true, compressed (still adaptive: raw while the data does not shrink).
+	// Without compression in the chain it changes nothing. Each chunk says on the wire whether it is compressed, so
+	// streams of one session may differ.
+	Compress      *bool `protobuf:"varint,4,opt,name=compress,proto3,oneof" json:"compress,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -170,6 +176,13 @@ func (x *StreamTarget) GetMetadata() map[string]string {
 		return x.Metadata
 	}
 	return nil
+}
+
+func (x *StreamTarget) GetCompress() bool {
+	if x != nil && x.Compress != nil {
+		return *x.Compress
+	}
+	return false
 }
 
 // OpenStreamResponse is one message to the opening application.
@@ -603,14 +616,16 @@ const file_invmux_v1_stream_service_proto_rawDesc = "" +
 	"\x11OpenStreamRequest\x12-\n" +
 	"\x04open\x18\x01 \x01(\v2\x17.invmux.v1.StreamTargetH\x00R\x04open\x12\x14\n" +
 	"\x04data\x18\x02 \x01(\fH\x00R\x04dataB\a\n" +
-	"\x05frame\"\xbc\x01\n" +
+	"\x05frame\"\xea\x01\n" +
 	"\fStreamTarget\x12\x12\n" +
 	"\x04peer\x18\x01 \x01(\tR\x04peer\x12\x18\n" +
 	"\aservice\x18\x02 \x01(\tR\aservice\x12A\n" +
-	"\bmetadata\x18\x03 \x03(\v2%.invmux.v1.StreamTarget.MetadataEntryR\bmetadata\x1a;\n" +
+	"\bmetadata\x18\x03 \x03(\v2%.invmux.v1.StreamTarget.MetadataEntryR\bmetadata\x12\x1f\n" +
+	"\bcompress\x18\x04 \x01(\bH\x00R\bcompress\x88\x01\x01\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"x\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\v\n" +
+	"\t_compress\"x\n" +
 	"\x12OpenStreamResponse\x12/\n" +
 	"\x06opened\x18\x01 \x01(\v2\x15.invmux.v1.StreamInfoH\x00R\x06opened\x12\x14\n" +
 	"\x04data\x18\x02 \x01(\fH\x00R\x04data\x12\x12\n" +
@@ -695,6 +710,7 @@ func file_invmux_v1_stream_service_proto_init() {
 		(*OpenStreamRequest_Open)(nil),
 		(*OpenStreamRequest_Data)(nil),
 	}
+	file_invmux_v1_stream_service_proto_msgTypes[1].OneofWrappers = []any{}
 	file_invmux_v1_stream_service_proto_msgTypes[2].OneofWrappers = []any{
 		(*OpenStreamResponse_Opened)(nil),
 		(*OpenStreamResponse_Data)(nil),

@@ -15,7 +15,7 @@ class OpenStreamRequest(_message.Message):
     def __init__(self, open: _Optional[_Union[StreamTarget, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class StreamTarget(_message.Message):
-    __slots__ = ("peer", "service", "metadata")
+    __slots__ = ("peer", "service", "metadata", "compress")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -26,10 +26,12 @@ class StreamTarget(_message.Message):
     PEER_FIELD_NUMBER: _ClassVar[int]
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
+    COMPRESS_FIELD_NUMBER: _ClassVar[int]
     peer: str
     service: str
     metadata: _containers.ScalarMap[str, str]
-    def __init__(self, peer: _Optional[str] = ..., service: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    compress: bool
+    def __init__(self, peer: _Optional[str] = ..., service: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., compress: _Optional[bool] = ...) -> None: ...
 
 class OpenStreamResponse(_message.Message):
     __slots__ = ("opened", "data", "eof")

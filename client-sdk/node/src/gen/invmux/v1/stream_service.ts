@@ -43,6 +43,14 @@ export interface StreamTarget {
   service: string;
   /** Small key/value metadata the accepting application sees (at most 8 KiB in all). */
   metadata: { [key: string]: string };
+  /**
+   * Whether this stream's chunks are compressed by the session's compression middleware (the sidecar's
+   * `middleware`): unset, the session's default (compressed when the chain compresses); false, sent raw (data that
+   * is already compressed, such as video); true, compressed (still adaptive: raw while the data does not shrink).
+   * Without compression in the chain it changes nothing. Each chunk says on the wire whether it is compressed, so
+   * streams of one session may differ.
+   */
+  compress?: boolean | undefined;
 }
 
 export interface StreamTarget_MetadataEntry {
@@ -222,7 +230,7 @@ export const OpenStreamRequest: MessageFns<OpenStreamRequest> = {
 };
 
 function createBaseStreamTarget(): StreamTarget {
-  return { peer: "", service: "", metadata: {} };
+  return { peer: "", service: "", metadata: {}, compress: undefined };
 }
 
 export const StreamTarget: MessageFns<StreamTarget> = {
@@ -236,6 +244,9 @@ export const StreamTarget: MessageFns<StreamTarget> = {
     globalThis.Object.entries(message.metadata).forEach(([key, value]: [string, string]) => {
       StreamTarget_MetadataEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
     });
+    if (message.compress !== undefined) {
+      writer.uint32(32).bool(message.compress);
+    }
     return writer;
   },
 
@@ -279,6 +290,14 @@ export const StreamTarget: MessageFns<StreamTarget> = {
             }
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.compress = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -309,6 +328,7 @@ export const StreamTarget: MessageFns<StreamTarget> = {
           {},
         )
         : {},
+      compress: isSet(object.compress) ? globalThis.Boolean(object.compress) : undefined,
     };
   },
 
@@ -329,6 +349,9 @@ export const StreamTarget: MessageFns<StreamTarget> = {
         });
       }
     }
+    if (message.compress !== undefined) {
+      obj.compress = message.compress;
+    }
     return obj;
   },
 
@@ -348,6 +371,7 @@ export const StreamTarget: MessageFns<StreamTarget> = {
       },
       {},
     );
+    message.compress = object.compress ?? undefined;
     return message;
   },
 };

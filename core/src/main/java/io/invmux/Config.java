@@ -498,6 +498,11 @@ public final class Config {
                 }
                 names.add(name);
             }
+            int overhead = chain.stream().mapToInt(Middleware::maxOverhead).sum();
+            if (overhead < 0 || overhead > KIB) {
+                throw new IllegalArgumentException("middleware may add 0 to 1024 bytes to a chunk in all, the chain "
+                        + "adds " + overhead);
+            }
             this.middleware = new ArrayList<>(chain);
             return this;
         }

@@ -72,6 +72,12 @@ public interface Session extends Closeable {
     int numConnections();
 
     /** A snapshot of the session's counters. */
+    /**
+     * This session's middleware instances, in chain order (each {@link Middleware#forSession} of the configured
+     * chain): where a middleware keeps per-session state and counters, such as compression's.
+     */
+    List<Middleware> middleware();
+
     SessionStats stats();
 
     /**

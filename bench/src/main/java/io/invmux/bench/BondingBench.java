@@ -41,6 +41,10 @@ import java.util.concurrent.atomic.AtomicLong;
  *   both: --window S --max-window S --session-window S --chunk S --link-buffer S   Config knobs (default
  *         Config.defaults(), i.e. the earliest-delivery balancer); the receiver's windows are what bound the
  *         sender, so set them on both sides
+ *   both: --compression none|zstd|lz4|deflate[:LEVEL] [--adaptive on|off]   the middleware chain (both sides
+ *         must match)
+ *   sender: --data random|json   what the bulk streams carry: pseudo-random bytes (default) or the
+ *         {@link EventCorpus} of JSON events and log lines (64 MiB, written round and round)
  * </pre>
  *
  * The sender opens {@code --streams} streams with metadata {@code bulk}, writes deterministic pseudo-random bytes
@@ -85,7 +89,7 @@ public final class BondingBench {
     static Config config(BenchSupport.Args args) {
         Config d = Config.defaults();
         if (!args.has("window") && !args.has("max-window") && !args.has("session-window") && !args.has("chunk")
-                && !args.has("link-buffer")) {
+                && !args.has("link-buffer") && !args.has("compression")) {
             return d;
         }
         int window = (int) args.sizeValue("window", d.windowSize());
@@ -95,8 +99,10 @@ public final class BondingBench {
                 .sessionWindowSize((int) args.sizeValue("session-window", Math.max(window, d.sessionWindowSize())))
                 .maxChunkSize((int) args.sizeValue("chunk", d.maxChunkSize()))
                 .linkWriteBufferSize((int) args.sizeValue("link-buffer", d.linkWriteBufferSize()))
+                .middleware(CompressionBench.middleware(args.value("compression", "none"),
+                        !args.value("adaptive", "on").equals("off")))
                 .build();
-        err("config: windowSize=" + c.windowSize() + " maxWindowSize=" + c.maxWindowSize() + " sessionWindowSize="
+        err("config: middleware=" + c.middleware() + " windowSize=" + c.windowSize() + " maxWindowSize=" + c.maxWindowSize() + " sessionWindowSize="
                 + c.sessionWindowSize() + " maxChunkSize=" + c.maxChunkSize() + " linkWriteBufferSize="
                 + c.linkWriteBufferSize());
         return c;
@@ -402,6 +408,9 @@ public final class BondingBench {
         }
         int seconds = args.intValue("seconds", 10);
         int nStreams = args.intValue("streams", 1);
+        if (args.value("data", "random").equals("json")) {
+            corpus = EventCorpus.generate(64 << 20, 1);
+        }
         boolean probe = args.flag("probe");
         Session session = InvMux.connect(config, links.toArray(new URI[0]));
         err("sender: session " + session.id() + " up with " + session.numConnections() + " of " + links.size()
@@ -528,6 +537,16 @@ public final class BondingBench {
         System.out.println(line);
         System.out.println("bondsend: chunks_sent=" + finalStats.chunksSent() + " chunks_resent="
                 + finalStats.chunksResent() + " bytes_sent=" + finalStats.bytesSent());
+        for (io.invmux.Middleware m : session.middleware()) {
+            if (m instanceof io.invmux.compress.CompressionMiddleware c) {
+                io.invmux.compress.CompressionStats cs = c.stats();
+                System.out.println("bondsend: compression=" + cs.name() + " ratio=" + fmt(cs.ratio(), 3)
+                        + " chunks_compressed=" + cs.chunksCompressed() + " chunks_raw=" + cs.chunksRaw()
+                        + " compress_cpu_s=" + fmt(cs.compressNanos() / 1e9, 3) + " path_compressing="
+                        + cs.pathCompressing() + " path_switches=" + cs.pathSwitches() + " stream_switches_to_raw="
+                        + cs.streamSwitchesToRaw());
+            }
+        }
         List<String> ids = new ArrayList<>(lastLinkStats.keySet());
         ids.sort((a, b) -> Integer.compare(Integer.parseInt(a), Integer.parseInt(b)));
         long allLinkBytes = 0;
@@ -702,7 +721,14 @@ public final class BondingBench {
         }
     }
 
+    /** The --data json corpus, shared by the writers (each starts at its own offset). */
+    static volatile byte[] corpus;
+
     private static void writeBulk(BulkWriter w, long deadline) {
+        if (corpus != null) {
+            writeCorpus(w, deadline);
+            return;
+        }
         MessageDigest sha = sha256();
         byte[] buf = new byte[IO_SIZE];
         ByteBuffer view = ByteBuffer.wrap(buf).order(ByteOrder.LITTLE_ENDIAN);
@@ -724,29 +750,58 @@ public final class BondingBench {
                 out.write(buf);
                 w.bytes += IO_SIZE;
             }
-            w.writeEndNanos = System.nanoTime();
-            w.sha256 = HexFormat.of().formatHex(sha.digest());
-            w.stream.closeWrite();
-            byte[] answer = w.stream.inputStream().readNBytes(40);
-            w.doneNanos = System.nanoTime();
-            if (answer.length == 40) {
-                ByteBuffer a = ByteBuffer.wrap(answer);
-                w.confirmedBytes = a.getLong();
-                byte[] d = new byte[32];
-                a.get(d);
-                w.confirmedSha = HexFormat.of().formatHex(d);
-            } else {
-                w.error = "short confirmation (" + answer.length + " bytes)";
-            }
+            finishBulk(w, sha);
         } catch (IOException e) {
-            w.doneNanos = System.nanoTime();
-            if (w.writeEndNanos == 0) {
-                w.writeEndNanos = w.doneNanos;
+            failBulk(w, sha, e);
+        }
+    }
+
+    /** Writes slices of {@link #corpus} (wrapping around) until the deadline. */
+    private static void writeCorpus(BulkWriter w, long deadline) {
+        MessageDigest sha = sha256();
+        byte[] c = corpus;
+        int at = (int) ((w.index * 7_919L * IO_SIZE) % c.length);
+        OutputStream out = w.stream.outputStream();
+        try {
+            while (System.nanoTime() < deadline) {
+                int n = Math.min(IO_SIZE, c.length - at);
+                sha.update(c, at, n);
+                out.write(c, at, n);
+                w.bytes += n;
+                at = (at + n) % c.length;
             }
-            w.error = e.toString();
-            if (w.sha256 == null) {
-                w.sha256 = HexFormat.of().formatHex(sha.digest());
-            }
+            finishBulk(w, sha);
+        } catch (IOException e) {
+            failBulk(w, sha, e);
+        }
+    }
+
+    /** Half-closes after the writes and waits for the receiver's count and hash. */
+    private static void finishBulk(BulkWriter w, MessageDigest sha) throws IOException {
+        w.writeEndNanos = System.nanoTime();
+        w.sha256 = HexFormat.of().formatHex(sha.digest());
+        w.stream.closeWrite();
+        byte[] answer = w.stream.inputStream().readNBytes(40);
+        w.doneNanos = System.nanoTime();
+        if (answer.length == 40) {
+            ByteBuffer a = ByteBuffer.wrap(answer);
+            w.confirmedBytes = a.getLong();
+            byte[] d = new byte[32];
+            a.get(d);
+            w.confirmedSha = HexFormat.of().formatHex(d);
+        } else {
+            w.error = "short confirmation (" + answer.length + " bytes)";
+        }
+    }
+
+    private static void failBulk(BulkWriter w, MessageDigest sha, IOException e) {
+        w.doneNanos = System.nanoTime();
+        if (w.writeEndNanos == 0) {
+            w.writeEndNanos = w.doneNanos;
+        }
+        w.error = e.toString();
+        if (w.sha256 == null) {
+            w.sha256 = HexFormat.of().formatHex(sha.digest());
         }
     }
 

@@ -23,11 +23,17 @@ public final class Forwards implements AutoCloseable {
     }
 
     public TcpForwarder addForward(String key, TcpAddress listen, String peer, String service) throws IOException {
+        return addForward(key, listen, peer, service, java.util.Optional.empty());
+    }
+
+    /** With the compression of the forwarded streams (empty: the session's default). */
+    public TcpForwarder addForward(String key, TcpAddress listen, String peer, String service,
+            java.util.Optional<Boolean> compress) throws IOException {
         if (forwards.containsKey(key)) {
             throw new IllegalArgumentException("listen = '" + key + "': a forward already listens there");
         }
         TcpForwarder f = TcpForwarder.start(listen.host(), listen.port(), peer, service,
-                (p, s) -> runtime.openStream(p, s, Map.of()));
+                (p, s) -> runtime.openStream(p, s, Map.of(), compress));
         forwards.put(key, f);
         return f;
     }
@@ -55,7 +61,12 @@ public final class Forwards implements AutoCloseable {
     }
 
     public void addService(String name, TcpAddress target) {
-        runtime.router().addLocalService(name, new InetSocketAddress(target.host(), target.port()));
+        addService(name, target, java.util.Optional.empty());
+    }
+
+    /** With the compression of the service's replies (empty: the session's default). */
+    public void addService(String name, TcpAddress target, java.util.Optional<Boolean> compress) {
+        runtime.router().addLocalService(name, new InetSocketAddress(target.host(), target.port()), compress);
     }
 
     /**

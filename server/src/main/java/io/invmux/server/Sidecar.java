@@ -125,7 +125,7 @@ public final class Sidecar implements AutoCloseable {
         health.setStatus(READINESS, ServingStatus.NOT_SERVING);
         health.setStatus(ACCEPTING, ServingStatus.NOT_SERVING);
         for (SidecarConfig.Service svc : config.services()) {
-            forwards.addService(svc.name(), svc.target());
+            forwards.addService(svc.name(), svc.target(), SidecarConfig.compresses(svc.middleware()));
         }
         for (var uri : config.listeners()) {
             await(runtime.addListenAddress(uri.toString()), "listener " + uri);
@@ -156,7 +156,8 @@ public final class Sidecar implements AutoCloseable {
             log.info("admin HTTP on {}", admin.address());
         }
         for (SidecarConfig.Forward f : config.forwards()) {
-            forwards.addForward(f.listen().host() + ":" + f.listen().port(), f.listen(), f.peer(), f.service());
+            forwards.addForward(f.listen().host() + ":" + f.listen().port(), f.listen(), f.peer(), f.service(),
+                    SidecarConfig.compresses(f.middleware()));
         }
         health.setStatus(ACCEPTING, ServingStatus.SERVING);
         for (SidecarConfig.Peer peer : config.peers()) {

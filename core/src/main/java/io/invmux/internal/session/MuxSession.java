@@ -84,7 +84,7 @@ public final class MuxSession implements Session {
     private final LoadBalancer loadBalancer;
     private final HealthMonitor healthMonitor;
     private final List<HealthListener> healthListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
-    private final List<Middleware> middleware;
+    private final List<Middleware> middleware; // this session's own instances (Middleware.forSession)
     private final MuxSessionListener listener;
 
     // Peer limits, fixed by the first handshake, before the session is handed to the application.
@@ -195,7 +195,7 @@ public final class MuxSession implements Session {
         this.loop = loop;
         this.loadBalancer = config.loadBalancer().get();
         this.healthMonitor = config.healthMonitor().get();
-        this.middleware = config.middleware();
+        this.middleware = config.middleware().stream().map(m -> m.forSession(config)).toList();
         this.listener = listener;
         this.maxChunkSize = config.maxChunkSize();
         this.ackEveryBytes = Math.min(64 * 1024, config.windowSize() / 4);
@@ -489,6 +489,11 @@ public final class MuxSession implements Session {
     @Override
     public int numConnections() {
         return connectionSnapshot.size();
+    }
+
+    @Override
+    public List<Middleware> middleware() {
+        return middleware;
     }
 
     @Override
@@ -883,7 +888,16 @@ public final class MuxSession implements Session {
                 return;
             }
         }
-        ByteBuf payload = applyInbound(frame.streamId, frame.payload);
+        ByteBuf payload;
+        try {
+            payload = applyInbound(frame.streamId, frame.payload);
+        } catch (RuntimeException e) {
+            // The middleware owns (and has released) the chunk. Nothing of it reached the stream, so closing the
+            // link makes the sender re-send it, with the link's other unacknowledged chunks, on the others.
+            failLink(link, ErrorCode.PROTOCOL_ERROR, "middleware refused the chunk of stream " + frame.streamId
+                    + " at offset " + frame.offset + ": " + e.getMessage());
+            return;
+        }
         stream.onData(frame, payload);
     }
 
@@ -1363,6 +1377,14 @@ public final class MuxSession implements Session {
     /** [L] How many more bytes the peer's session window allows. */
     long sessionCredit() {
         return peerSessionMax - sentHighest;
+    }
+
+    /**
+     * The largest DATA payload (after the offset) this end accepts: the chunk size plus what the middleware chain
+     * may add to a chunk (both ends have the same chain).
+     */
+    static int maxFramedChunk(Config config) {
+        return config.maxChunkSize() + config.middleware().stream().mapToInt(Middleware::maxOverhead).sum();
     }
 
     int peerChunkLimit() {

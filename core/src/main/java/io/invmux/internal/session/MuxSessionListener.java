@@ -94,7 +94,7 @@ public final class MuxSessionListener implements SessionListener {
                 return new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new FrameDecoder(config.maxChunkSize(),
+                        ch.pipeline().addLast(new FrameDecoder(MuxSession.maxFramedChunk(config),
                                 HelloFrame.maxPayload(Handshake.middlewareNames(config))), FrameEncoder.INSTANCE,
                                 new LinkHandler(MuxSessionListener.this));
                     }

@@ -1,7 +1,9 @@
 package io.invmux.server.admin;
 
 import io.invmux.SessionStats;
+import io.invmux.compress.CompressionStats;
 import io.invmux.server.runtime.SidecarRuntime;
+import io.invmux.server.runtime.StreamCompression;
 import io.prometheus.metrics.model.registry.MultiCollector;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot;
@@ -46,10 +48,13 @@ public final class SidecarMetrics implements MultiCollector {
     public MetricSnapshots collect() {
         List<Row<SessionStats>> sessions = new ArrayList<>();
         List<Row<SessionStats.LinkStats>> links = new ArrayList<>();
+        List<Row<CompressionStats>> compression = new ArrayList<>();
         for (SidecarRuntime.Tracked t : runtime.sessions()) {
             SessionStats s = t.session().stats();
             Labels sl = Labels.of("session", t.session().id(), "peer", t.peer());
             sessions.add(new Row<>(sl, s));
+            StreamCompression.stats(t.session()).ifPresent(c -> compression.add(new Row<>(Labels.of("session",
+                    t.session().id(), "peer", t.peer(), "middleware", c.name()), c)));
             for (SessionStats.LinkStats l : s.links()) {
                 links.add(new Row<>(Labels.of("session", t.session().id(), "peer", t.peer(), "link", l.id(),
                         "remote", l.remoteAddress()), l));
@@ -129,7 +134,38 @@ public final class SidecarMetrics implements MultiCollector {
                 SessionStats.LinkStats::queuedBytes));
         out.add(gauge("invmux_link_healthy", "1 when the link is schedulable (healthy, degraded, probation).",
                 links, l -> l.state().schedulable() ? 1 : 0));
+        addCompression(out, compression);
         return new MetricSnapshots(out);
+    }
+
+    /** Per-session compression: bytes before and after, chunks, CPU time, and the adaptive decisions. */
+    private static void addCompression(List<MetricSnapshot> out, List<Row<CompressionStats>> rows) {
+        out.add(counter("invmux_compression_offered_bytes", "Stream bytes offered to compression (before).", rows,
+                CompressionStats::bytesIn));
+        out.add(counter("invmux_compression_sent_bytes", "Bytes sent after compression, chunk headers included.",
+                rows, CompressionStats::bytesOut));
+        out.add(gauge("invmux_compression_ratio", "Bytes sent per byte offered (below 1: compression saves).",
+                rows, CompressionStats::ratio));
+        out.add(counter("invmux_compression_compressed_chunks", "Chunks sent compressed.", rows,
+                CompressionStats::chunksCompressed));
+        out.add(counter("invmux_compression_raw_chunks", "Chunks sent raw (did not shrink, or not tried).", rows,
+                CompressionStats::chunksRaw));
+        out.add(counter("invmux_compression_cpu_seconds", "CPU time spent compressing (failed tries included).",
+                rows, c -> c.compressNanos() / 1e9));
+        out.add(counter("invmux_compression_received_bytes", "Bytes received by decompression, headers included.",
+                rows, CompressionStats::receivedBytes));
+        out.add(counter("invmux_compression_received_raw_bytes", "Stream bytes decompression delivered.", rows,
+                CompressionStats::receivedRawBytes));
+        out.add(counter("invmux_decompression_cpu_seconds", "CPU time spent decompressing.", rows,
+                c -> c.decompressNanos() / 1e9));
+        out.add(gauge("invmux_compression_active", "1 while the session compresses (0: it found compression, not "
+                + "the path, limits goodput).", rows, c -> c.pathCompressing() ? 1 : 0));
+        out.add(counter("invmux_compression_path_switches", "Times the session turned compression off or on.",
+                rows, CompressionStats::pathSwitches));
+        out.add(gauge("invmux_compression_raw_streams", "Streams sending raw because their data did not shrink.",
+                rows, CompressionStats::streamsSendingRaw));
+        out.add(counter("invmux_compression_stream_switches_to_raw", "Times a stream stopped trying to compress.",
+                rows, CompressionStats::streamSwitchesToRaw));
     }
 
     /** One labelled data point's source: its labels and the object its value is read from. */

@@ -89,9 +89,10 @@ final class ConfigBinder {
         List<URI> listeners = listeners(root, listenerValues);
         List<SidecarConfig.Peer> peers = peers(root);
         SidecarConfig.Exposure exposure = exposure(section(root, "security"), top.child("security"));
-        List<SidecarConfig.Service> services = services(root, exposure.serviceTargets());
+        List<String> middleware = middleware(root);
+        List<SidecarConfig.Service> services = services(root, exposure.serviceTargets(), middleware);
         List<V<TcpAddress>> forwardListens = new ArrayList<>();
-        List<SidecarConfig.Forward> forwards = forwards(root, peers, forwardListens);
+        List<SidecarConfig.Forward> forwards = forwards(root, peers, forwardListens, middleware);
 
         List<V<TcpAddress>> listening = new ArrayList<>();
         if (apiAddress.ok() && apiAddress.value() instanceof TcpAddress a) {
@@ -119,7 +120,7 @@ final class ConfigBinder {
                 new SidecarConfig.Health(health.value()),
                 new SidecarConfig.Admin(admin.value()),
                 listeners, peers, services, forwards, limits, security, exposure,
-                new SidecarConfig.Logging(level.value()));
+                new SidecarConfig.Logging(level.value()), middleware);
     }
 
     /** The API token from {@code api.token} or {@code api.tokenFile}, and the Unix socket's group. */
@@ -277,7 +278,67 @@ final class ConfigBinder {
         };
     }
 
-    private List<SidecarConfig.Service> services(TMap root, TargetPolicy targets) {
+    /** The session chain: each entry a middleware spec, names unique. */
+    private List<String> middleware(TMap root) {
+        KeyPath path = KeyPath.ROOT.child("middleware");
+        List<String> out = new ArrayList<>();
+        Map<String, KeyPath> names = new HashMap<>();
+        List<TNode> items = items(root, "middleware");
+        for (int i = 0; i < items.size(); i++) {
+            if (!(items.get(i) instanceof TScalar s)) {
+                continue;
+            }
+            V<String> spec = parse(s, path.index(i), false, ConfigBinder::middlewareSpec, null);
+            if (spec.ok()) {
+                KeyPath first = names.putIfAbsent(SidecarConfig.middlewareName(spec.value()), spec.path());
+                if (first != null) {
+                    report(spec, false, "names the same middleware as " + first + "; names must be unique");
+                } else {
+                    out.add(spec.value());
+                }
+            }
+        }
+        return out;
+    }
+
+    static String middlewareSpec(String text) {
+        if (text.equals("passthrough")) {
+            return text;
+        }
+        try {
+            SidecarConfig.middlewareOf(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("must be passthrough or zstd|lz4|deflate[:LEVEL]: " + e.getMessage());
+        }
+        return text;
+    }
+
+    /** An entry's {@code middleware}: absent (the session's default), or names from the session chain. */
+    private Optional<List<String>> entryMiddleware(TMap entry, KeyPath entryPath, List<String> chain) {
+        TNode node = entry.entries().get("middleware");
+        if (node == null) {
+            return Optional.empty();
+        }
+        KeyPath path = entryPath.child("middleware");
+        List<String> names = chain.stream().map(SidecarConfig::middlewareName).toList();
+        List<String> out = new ArrayList<>();
+        List<TNode> items = node instanceof TList l ? l.items() : List.of();
+        for (int i = 0; i < items.size(); i++) {
+            if (!(items.get(i) instanceof TScalar s)) {
+                continue;
+            }
+            V<String> name = parse(s, path.index(i), false, t -> t, null);
+            if (!names.contains(name.value())) {
+                report(name, false, names.isEmpty() ? "names no middleware: the session chain (middleware) is empty"
+                        : "is not in the session chain; it has " + String.join(", ", names));
+            } else {
+                out.add(name.value());
+            }
+        }
+        return Optional.of(out);
+    }
+
+    private List<SidecarConfig.Service> services(TMap root, TargetPolicy targets, List<String> chain) {
         KeyPath path = KeyPath.ROOT.child("services");
         List<SidecarConfig.Service> out = new ArrayList<>();
         Map<String, KeyPath> names = new HashMap<>();
@@ -304,15 +365,16 @@ final class ConfigBinder {
                     continue;
                 }
             }
+            Optional<List<String>> middleware = entryMiddleware(service, p, chain);
             if (name.ok() && target.ok()) {
-                out.add(new SidecarConfig.Service(name.value(), target.value()));
+                out.add(new SidecarConfig.Service(name.value(), target.value(), middleware));
             }
         }
         return out;
     }
 
     private List<SidecarConfig.Forward> forwards(TMap root, List<SidecarConfig.Peer> peers,
-            List<V<TcpAddress>> listens) {
+            List<V<TcpAddress>> listens, List<String> chain) {
         KeyPath path = KeyPath.ROOT.child("forwards");
         List<String> peerNames = peers.stream().map(SidecarConfig.Peer::name).distinct().toList();
         List<SidecarConfig.Forward> out = new ArrayList<>();
@@ -331,8 +393,10 @@ final class ConfigBinder {
             if (peer.ok() && !peerNames.contains(peer.value())) {
                 report(peer, false, peerNames.isEmpty() ? "names no peer; no peers are configured"
                         : "names no peer; known peers: " + String.join(", ", peerNames));
-            } else if (listen.ok() && peer.ok() && service.ok()) {
-                out.add(new SidecarConfig.Forward(listen.value(), peer.value(), service.value()));
+            }
+            Optional<List<String>> middleware = entryMiddleware(forward, p, chain);
+            if (listen.ok() && peer.ok() && service.ok() && peerNames.contains(peer.value())) {
+                out.add(new SidecarConfig.Forward(listen.value(), peer.value(), service.value(), middleware));
             }
             if (listen.ok()) {
                 listens.add(listen);

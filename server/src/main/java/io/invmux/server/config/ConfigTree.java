@@ -72,8 +72,10 @@ final class ConfigTree {
                     "name", LEAF,
                     "links", new ListShape(map("address", LEAF, "priority", LEAF, "weight", LEAF)),
                     "preSharedKeyFile", LEAF)),
-            "services", new ListShape(map("name", LEAF, "target", LEAF)),
-            "forwards", new ListShape(map("listen", LEAF, "peer", LEAF, "service", LEAF)),
+            "services", new ListShape(map("name", LEAF, "target", LEAF, "middleware", new ListShape(LEAF))),
+            "forwards", new ListShape(map("listen", LEAF, "peer", LEAF, "service", LEAF,
+                    "middleware", new ListShape(LEAF))),
+            "middleware", new ListShape(LEAF),
             "limits", map(
                     "windowSize", LEAF,
                     "maxWindowSize", LEAF,
@@ -122,6 +124,7 @@ final class ConfigTree {
             peers: []
             services: []
             forwards: []
+            middleware: []
             limits:
               windowSize: 256KiB
               maxWindowSize: 16MiB

@@ -29,6 +29,8 @@ import org.snakeyaml.engine.v2.schema.CoreSchema;
  * @param services streams arriving for these names go to a local TCP address
  * @param forwards local TCP listeners whose connections become streams to a peer's service
  * @param exposure what the API may expose: service targets, forward listen addresses ({@code security.*})
+ * @param middleware the sessions' middleware chain, each {@code passthrough} or {@code zstd|lz4|deflate[:LEVEL]}
+ *                   (adaptive compression); both peers must have the same names in the same order
  */
 public record SidecarConfig(
         String identity,
@@ -42,7 +44,8 @@ public record SidecarConfig(
         Limits limits,
         Security security,
         Exposure exposure,
-        Logging logging) {
+        Logging logging,
+        List<String> middleware) {
 
     public SidecarConfig {
         Objects.requireNonNull(identity, "identity");
@@ -57,6 +60,34 @@ public record SidecarConfig(
         Objects.requireNonNull(security, "security");
         Objects.requireNonNull(exposure, "exposure");
         Objects.requireNonNull(logging, "logging");
+        middleware = List.copyOf(middleware);
+    }
+
+    /** Without a middleware chain. */
+    public SidecarConfig(String identity, Api api, Health health, Admin admin, List<URI> listeners, List<Peer> peers,
+            List<Service> services, List<Forward> forwards, Limits limits, Security security, Logging logging) {
+        this(identity, api, health, admin, listeners, peers, services, forwards, limits, security, logging,
+                List.of());
+    }
+
+    /** The middleware of a chain entry: {@code passthrough}, or adaptive compression from its spec. */
+    public static io.invmux.Middleware middlewareOf(String spec) {
+        return spec.equals("passthrough") ? io.invmux.Middleware.passthrough()
+                : io.invmux.compress.CompressionMiddleware.parse(spec);
+    }
+
+    /** The name an entry of the chain has in the handshake, which entries' {@code middleware} lists refer to. */
+    public static String middlewareName(String spec) {
+        int colon = spec.indexOf(':');
+        return colon < 0 ? spec : spec.substring(0, colon);
+    }
+
+    /**
+     * Whether an entry's streams are compressed: empty when the entry says nothing (the session's default:
+     * compressed when the chain compresses), else whether its {@code middleware} names a compression entry.
+     */
+    public static Optional<Boolean> compresses(Optional<List<String>> entryMiddleware) {
+        return entryMiddleware.map(l -> l.stream().anyMatch(n -> !n.equals("passthrough")));
     }
 
     /**
@@ -145,20 +176,36 @@ public record SidecarConfig(
         }
     }
 
-    /** Streams arriving for {@code name} are connected to {@code target}. */
-    public record Service(String name, TcpAddress target) {
+    /**
+     * Streams arriving for {@code name} are connected to {@code target}; {@code middleware}, when given, is the part
+     * of the session's chain this service's replies use (without a compression entry they go raw).
+     */
+    public record Service(String name, TcpAddress target, Optional<List<String>> middleware) {
         public Service {
             Objects.requireNonNull(name, "name");
             Objects.requireNonNull(target, "target");
+            middleware = middleware.map(List::copyOf);
+        }
+
+        public Service(String name, TcpAddress target) {
+            this(name, target, Optional.empty());
         }
     }
 
-    /** Connections accepted on {@code listen} become streams to {@code service} of {@code peer}. */
-    public record Forward(TcpAddress listen, String peer, String service) {
+    /**
+     * Connections accepted on {@code listen} become streams to {@code service} of {@code peer}; {@code middleware}
+     * as for {@link Service}.
+     */
+    public record Forward(TcpAddress listen, String peer, String service, Optional<List<String>> middleware) {
         public Forward {
             Objects.requireNonNull(listen, "listen");
             Objects.requireNonNull(peer, "peer");
             Objects.requireNonNull(service, "service");
+            middleware = middleware.map(List::copyOf);
+        }
+
+        public Forward(TcpAddress listen, String peer, String service) {
+            this(listen, peer, service, Optional.empty());
         }
     }
 
@@ -389,6 +436,7 @@ public record SidecarConfig(
                 .writeTimeout(limits.writeTimeout())
                 .resumeGracePeriod(limits.resumeGracePeriod());
         security.key().ifPresent(b::preSharedKey);
+        b.middleware(middleware.stream().map(SidecarConfig::middlewareOf).toList());
         security.tls().ifPresent(t -> b.tls(TlsSettings.of(t.certFile(), t.keyFile(), t.caFile())));
         if (!security.acceptPeers().isEmpty()) {
             Map<String, byte[]> keys = new LinkedHashMap<>();
@@ -449,10 +497,11 @@ public record SidecarConfig(
                     p.preSharedKeyFile().map(Path::toString).orElse("")));
         }
         root.put("peers", peerList);
-        root.put("services", services.stream()
-                .map(s -> map("name", s.name(), "target", s.target().toString())).toList());
-        root.put("forwards", forwards.stream()
-                .map(f -> map("listen", f.listen().toString(), "peer", f.peer(), "service", f.service())).toList());
+        root.put("services", services.stream().map(s -> withMiddleware(map("name", s.name(), "target",
+                s.target().toString()), s.middleware())).toList());
+        root.put("forwards", forwards.stream().map(f -> withMiddleware(map("listen", f.listen().toString(), "peer",
+                f.peer(), "service", f.service()), f.middleware())).toList());
+        root.put("middleware", middleware);
         root.put("limits", map(
                 "windowSize", size(limits.windowSize()),
                 "maxWindowSize", size(limits.maxWindowSize()),
@@ -501,6 +550,11 @@ public record SidecarConfig(
 
     private static String secret(String value, boolean redact) {
         return redact && !value.isEmpty() ? "REDACTED" : value;
+    }
+
+    private static Map<String, Object> withMiddleware(Map<String, Object> entry, Optional<List<String>> middleware) {
+        middleware.ifPresent(m -> entry.put("middleware", m));
+        return entry;
     }
 
     private static Map<String, Object> map(Object... keyValues) {

@@ -109,7 +109,8 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
                         throw Statuses.invalid("open.metadata", t.getMetadataCount() + " entries",
                                 "must be at most " + SidecarRuntime.MAX_METADATA_BYTES + " bytes in all");
                     }
-                    Stream stream = runtime.openStream(t.getPeer(), t.getService(), t.getMetadataMap());
+                    Stream stream = runtime.openStream(t.getPeer(), t.getService(), t.getMetadataMap(),
+                            t.hasCompress() ? java.util.Optional.of(t.getCompress()) : java.util.Optional.empty());
                     bridge = new StreamBridge<>(out, stream, OpenStreamResponse.newBuilder().setEof(true).build());
                     current.set(bridge);
                     if (out.isCancelled()) {

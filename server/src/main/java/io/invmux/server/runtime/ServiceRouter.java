@@ -32,6 +32,7 @@ public final class ServiceRouter {
             "[A-Za-z0-9._/-]{1,128}");
 
     private final Map<String, InetSocketAddress> localServices = new ConcurrentHashMap<>();
+    private final Map<String, Boolean> localServiceCompression = new ConcurrentHashMap<>(); // absent: the default
     private final Map<String, ArrayDeque<CompletableFuture<Incoming>>> waiters = new HashMap<>(); // this
     private final Map<String, ArrayDeque<Pending>> pending = new HashMap<>(); // this
     private final LocalServiceConnector connector;
@@ -54,6 +55,12 @@ public final class ServiceRouter {
     }
 
     public void addLocalService(String name, InetSocketAddress target) {
+        addLocalService(name, target, java.util.Optional.empty());
+    }
+
+    /** With the compression of the service's replies ({@link StreamCompression}; empty: the session's default). */
+    public void addLocalService(String name, InetSocketAddress target, java.util.Optional<Boolean> compress) {
+        compress.ifPresentOrElse(c -> localServiceCompression.put(name, c), () -> localServiceCompression.remove(name));
         localServices.put(name, target);
     }
 
@@ -77,6 +84,7 @@ public final class ServiceRouter {
     }
 
     public boolean removeLocalService(String name) {
+        localServiceCompression.remove(name);
         return localServices.remove(name) != null;
     }
 
@@ -96,6 +104,7 @@ public final class ServiceRouter {
         }
         InetSocketAddress target = localServices.get(in.service());
         if (target != null) {
+            StreamCompression.apply(in.stream(), java.util.Optional.ofNullable(localServiceCompression.get(in.service())));
             connector.connect(in.stream(), in.service(), target);
             return;
         }

@@ -350,9 +350,19 @@ public final class SidecarRuntime implements AutoCloseable {
 
     /** Opens a stream to {@code service} at {@code peer}. */
     public Stream openStream(String peer, String service, Map<String, String> metadata) throws IOException {
+        return openStream(peer, service, metadata, java.util.Optional.empty());
+    }
+
+    /**
+     * Opens a stream to {@code service} at {@code peer}, its chunks compressed or raw as {@code compress} says
+     * (empty: the session's default; see {@link StreamCompression}).
+     */
+    public Stream openStream(String peer, String service, Map<String, String> metadata,
+            java.util.Optional<Boolean> compress) throws IOException {
         byte[] header = PeerStreamHeader.newBuilder().setService(service).setSource(identity)
                 .putAllMetadata(metadata).build().toByteArray();
         Stream stream = sessionFor(peer).openStream(header);
+        StreamCompression.apply(stream, compress); // before the application's first byte is written
         log.debug("stream {} of session {} opened to {} for '{}'", stream.id(), stream.session().id(), peer, service);
         logEnd(stream);
         return stream;

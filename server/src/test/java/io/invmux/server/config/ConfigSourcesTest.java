@@ -265,7 +265,7 @@ class ConfigSourcesTest {
         assertThat(problems(loader().environment(env))).containsExactly(
                 "environment variable INVMUX_: names no configuration key; known variables: INVMUX_IDENTITY, "
                         + "INVMUX_API_*, INVMUX_HEALTH_*, INVMUX_ADMIN_*, INVMUX_LISTENERS_<n>, INVMUX_PEERS_<n>_*, "
-                        + "INVMUX_SERVICES_<n>_*, INVMUX_FORWARDS_<n>_*, INVMUX_LIMITS_*, INVMUX_SECURITY_*, "
+                        + "INVMUX_SERVICES_<n>_*, INVMUX_FORWARDS_<n>_*, INVMUX_MIDDLEWARE_<n>, INVMUX_LIMITS_*, INVMUX_SECURITY_*, "
                         + "INVMUX_LOGGING_*",
                 "environment variable INVMUX_API_ADDRESS_PORT: names no configuration key; INVMUX_API_ADDRESS sets "
                         + "api.address, which has no sub-keys",
@@ -275,7 +275,7 @@ class ConfigSourcesTest {
                         + "mean INVMUX_API_ADDRESS?)",
                 "environment variable INVMUX_FOO: names no configuration key; known variables: INVMUX_IDENTITY, "
                         + "INVMUX_API_*, INVMUX_HEALTH_*, INVMUX_ADMIN_*, INVMUX_LISTENERS_<n>, INVMUX_PEERS_<n>_*, "
-                        + "INVMUX_SERVICES_<n>_*, INVMUX_FORWARDS_<n>_*, INVMUX_LIMITS_*, INVMUX_SECURITY_*, "
+                        + "INVMUX_SERVICES_<n>_*, INVMUX_FORWARDS_<n>_*, INVMUX_MIDDLEWARE_<n>, INVMUX_LIMITS_*, INVMUX_SECURITY_*, "
                         + "INVMUX_LOGGING_*",
                 "environment variable INVMUX_LIMITS_WINDOWSIZE: names no configuration key; known variables under "
                         + "limits: INVMUX_LIMITS_WINDOW_SIZE, INVMUX_LIMITS_MAX_WINDOW_SIZE, "
@@ -323,7 +323,7 @@ class ConfigSourcesTest {
                 "command line: peers.name: peers is a list: give an index (0, 1, ...) after it, as in peers[0]",
                 "command line: api.address.port: api.address is a single value and has no key port",
                 "command line: Identity: unknown key; known keys at the top level: identity, api, health, admin, "
-                        + "listeners, peers, services, forwards, limits, security, logging (did you mean identity?)",
+                        + "listeners, peers, services, forwards, middleware, limits, security, logging (did you mean identity?)",
                 "command line: api..address: unknown key; known keys under api: address, token, maxMessageSize, "
                         + "maxStreamsPerClient, tokenFile, socketGroup");
     }

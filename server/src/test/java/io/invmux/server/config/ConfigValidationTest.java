@@ -18,7 +18,7 @@ class ConfigValidationTest {
     private static final String LINK = "must be a link URI: tcp://host:port[?bind=..&iface=..&sndbuf=..&rcvbuf=..], "
             + "tls://host:port[?...] or mem://name";
     private static final String TOP_KEYS = "identity, api, health, admin, listeners, peers, services, forwards, "
-            + "limits, security, logging";
+            + "middleware, limits, security, logging";
 
     @TempDir
     Path dir;
@@ -137,7 +137,7 @@ class ConfigValidationTest {
                 "config.yaml: listeners = tcp://0.0.0.0:7700: must be a list of values",
                 "config.yaml: peers = {name: b}: must be a list of sections with the keys name, links, "
                         + "preSharedKeyFile",
-                "config.yaml: services[0] = echo: must be a section with the keys name, target",
+                "config.yaml: services[0] = echo: must be a section with the keys name, target, middleware",
                 "config.yaml: security = (hidden): must be a section with the keys preSharedKey, preSharedKeyFile, "
                         + "serviceTargets, allowNonLoopbackForwards, tls, acceptPeers, insecure");
     }
@@ -649,7 +649,7 @@ class ConfigValidationTest {
                         + "maxStreamsPerClient, tokenFile, socketGroup (did you mean address?)",
                 "environment variable INVMUX_WHAT: names no configuration key; known variables: INVMUX_IDENTITY, "
                         + "INVMUX_API_*, INVMUX_HEALTH_*, INVMUX_ADMIN_*, INVMUX_LISTENERS_<n>, INVMUX_PEERS_<n>_*, "
-                        + "INVMUX_SERVICES_<n>_*, INVMUX_FORWARDS_<n>_*, INVMUX_LIMITS_*, INVMUX_SECURITY_*, "
+                        + "INVMUX_SERVICES_<n>_*, INVMUX_FORWARDS_<n>_*, INVMUX_MIDDLEWARE_<n>, INVMUX_LIMITS_*, INVMUX_SECURITY_*, "
                         + "INVMUX_LOGGING_*",
                 "config.yaml: identity = pod a: must be 1 to 63 characters of A-Z, a-z, 0-9, '.', '_' and '-'",
                 "config.yaml: api.token = (hidden, 5 characters): must be empty (no token) or 16 to 1024 printable "
