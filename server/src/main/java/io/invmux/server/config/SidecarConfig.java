@@ -63,11 +63,11 @@ public record SidecarConfig(
         middleware = List.copyOf(middleware);
     }
 
-    /** Without a middleware chain. */
+    /** Without a middleware chain, exposing what the defaults allow. */
     public SidecarConfig(String identity, Api api, Health health, Admin admin, List<URI> listeners, List<Peer> peers,
             List<Service> services, List<Forward> forwards, Limits limits, Security security, Logging logging) {
-        this(identity, api, health, admin, listeners, peers, services, forwards, limits, security, logging,
-                List.of());
+        this(identity, api, health, admin, listeners, peers, services, forwards, limits, security,
+                Exposure.defaults(), logging, List.of());
     }
 
     /** The middleware of a chain entry: {@code passthrough}, or adaptive compression from its spec. */
