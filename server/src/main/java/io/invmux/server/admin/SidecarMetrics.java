@@ -88,8 +88,8 @@ public final class SidecarMetrics implements MultiCollector {
                 ONE, x -> forwardedConnections.getAsLong()));
         List<Row<Long>> refused = new ArrayList<>();
         bounds.counts().forEach((bound, n) -> refused.add(new Row<>(Labels.of("bound", bound), n)));
-        out.add(counter("invmux_refusals", "Requests and connections refused at a resource bound of the local API or "
-                + "the proxy, by the bound's config key (docs/SECURITY.md).", refused, n -> n));
+        out.add(counter("invmux_refusals", "Calls, streams and connections refused or ended at a resource bound of the "
+                + "local API or the proxy, by the bound (its config key; docs/SECURITY.md).", refused, n -> n));
         bounds.gauges().forEach((name, g) -> out.add(gauge(name, g.help(), ONE, x -> g.value().getAsLong())));
         Map<String, ToDoubleFunction<SessionStats>> sessionCounters = new LinkedHashMap<>();
         sessionCounters.put("invmux_session_sent_bytes", SessionStats::bytesSent);
