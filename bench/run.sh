@@ -4,7 +4,7 @@
 #
 #   bench/run.sh [--quick] [--no-build] [CASE...]
 #
-#   CASE     throughput-1x1 | throughput-4x4 | idle-streams | pingpong | failover | sidecar | jmh
+#   CASE     throughput-1x1 | throughput-4x4 | idle-streams | pingpong | failover | sidecar | tls | jmh
 #            default: every case but jmh (about 6-8 minutes; sidecar alone about 2.5);
 #            jmh (the FrameCodecBenchmark, ~1 minute) runs only when named
 #   --quick  short smoke run of each case (seconds, figures not meaningful)
@@ -26,12 +26,12 @@ for a in "$@"; do
     --quick) quick="--quick" ;;
     --no-build) build=0 ;;
     -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
-    throughput-1x1|throughput-4x4|idle-streams|pingpong|failover|sidecar|jmh) cases+=("$a") ;;
+    throughput-1x1|throughput-4x4|idle-streams|pingpong|failover|sidecar|tls|jmh) cases+=("$a") ;;
     *) echo "unknown argument: $a (see $0 --help)" >&2; exit 2 ;;
   esac
 done
 if [ ${#cases[@]} -eq 0 ]; then
-  cases=(throughput-1x1 throughput-4x4 idle-streams pingpong failover sidecar)
+  cases=(throughput-1x1 throughput-4x4 idle-streams pingpong failover sidecar tls)
 fi
 
 if [ "$build" = 1 ]; then
@@ -75,6 +75,7 @@ for c in "${cases[@]}"; do
     pingpong)       run_main io.invmux.bench.PingPongBench --size 64 ;;
     failover)       java "${java_opts[@]}" -cp "$cp" io.invmux.bench.FailoverBench 5 2>&1 | tee -a "$out" ;;
     sidecar)        run_main io.invmux.bench.SidecarBench ;;
+    tls)            run_main io.invmux.bench.TlsBench ;;
     jmh)
       if [ -n "$quick" ]; then
         jmh_args=(-f 1 -wi 1 -i 1 -w 1s -r 1s)

@@ -18,7 +18,8 @@ For every pod template (Deployment, StatefulSet, DaemonSet, Job, CronJob):
   - requests (cpu, memory) and a memory limit on every container; /tmp on an emptyDir in every container;
   - the config comes from a ConfigMap mounted where --config points; preSharedKeyFile lies in a mounted Secret
     that has that key; terminationGracePeriodSeconds exceeds limits.drainTimeout; enableServiceLinks is false
-    (Service links would add INVMUX_* variables the loader rejects); no literal INVMUX_JAVA_OPTS either;
+    (Service links would add INVMUX_* variables the loader rejects); INVMUX_JAVA_OPTS and the loader's other
+    ignored variables are passed to it like any other;
   - a NetworkPolicy selects the pods, admits ingress only to the config's listener ports and only from selected
     peers; a Service selecting the pods exposes only listener ports, and one exists when there are listeners;
   - a PodDisruptionBudget selects the pods.
@@ -257,9 +258,6 @@ def check_workload_(launcher, obj, objects, source):
             env[e["name"]] = str(e["value"])
         elif e["name"].startswith("INVMUX_"):
             env[e["name"]] = "x"  # valueFrom: unknown here; still checked as a key name by the loader
-    if "INVMUX_JAVA_OPTS" in env:
-        problem(where, "INVMUX_JAVA_OPTS in the sidecar's env: its config loader rejects it (use JAVA_TOOL_OPTIONS)")
-        env.pop("INVMUX_JAVA_OPTS")
     cfg = run_loader(launcher, f"{where} ConfigMap {cm_name} {key}", text, env, psk)
     if cfg is None:
         return

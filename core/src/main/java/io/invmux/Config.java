@@ -42,6 +42,9 @@ public final class Config {
     private final List<Middleware> middleware;
     private final ConnectionRegistry connectionRegistry;
     private final byte[] preSharedKey;
+    private final TlsSettings tls;
+    private final String keyName;
+    private final java.util.Map<String, byte[]> peerKeys;
 
     private Config(Builder b) {
         this.windowSize = b.windowSize;
@@ -70,6 +73,9 @@ public final class Config {
         this.middleware = List.copyOf(b.middleware);
         this.connectionRegistry = b.connectionRegistry;
         this.preSharedKey = b.preSharedKey;
+        this.tls = b.tls;
+        this.keyName = b.keyName;
+        this.peerKeys = java.util.Map.copyOf(b.peerKeys);
     }
 
     /** The defaults; a new instance each call, since the connection registry inside can be added to. */
@@ -221,6 +227,44 @@ public final class Config {
         return java.util.Optional.ofNullable(preSharedKey).map(byte[]::clone);
     }
 
+    /**
+     * Credentials of {@code tls://} links (this end's certificate and key, the peers' CA). Default none:
+     * {@code tls://} URIs are refused, naming this knob.
+     */
+    public java.util.Optional<TlsSettings> tls() {
+        return java.util.Optional.ofNullable(tls);
+    }
+
+    /**
+     * The name this end announces when it dials with its {@link #preSharedKey()}, so that an accepting end holding
+     * one key per peer ({@link #peerKeys()}) knows which key to check and whom the session is with. Default none.
+     */
+    public java.util.Optional<String> keyName() {
+        return java.util.Optional.ofNullable(keyName);
+    }
+
+    /**
+     * Accepting side: one key per peer name. A link announcing name {@code n} must prove it holds
+     * {@code peerKeys().get(n)}, and its session's {@link Session#peerIdentity()} is {@code n}; a link announcing
+     * no name must prove the shared {@link #preSharedKey()}. Default empty. The map's arrays are copies.
+     */
+    public java.util.Map<String, byte[]> peerKeys() {
+        java.util.Map<String, byte[]> out = new java.util.LinkedHashMap<>();
+        peerKeys.forEach((k, v) -> out.put(k, v.clone()));
+        return out;
+    }
+
+    /** The key configured for peer {@code name}, or null. */
+    public byte[] peerKey(String name) {
+        byte[] k = peerKeys.get(name);
+        return k == null ? null : k.clone();
+    }
+
+    /** True when this end accepts only links that prove a pre-shared key (shared or per peer). */
+    public boolean requiresKey() {
+        return preSharedKey != null || !peerKeys.isEmpty();
+    }
+
     /** Builder of {@link Config}; every setter validates its argument. */
     public static final class Builder {
         private int windowSize = 256 * KIB;
@@ -250,6 +294,9 @@ public final class Config {
         private List<Middleware> middleware = new ArrayList<>();
         private ConnectionRegistry connectionRegistry = ConnectionRegistry.defaults();
         private byte[] preSharedKey;
+        private TlsSettings tls;
+        private String keyName;
+        private java.util.Map<String, byte[]> peerKeys = java.util.Map.of();
 
         private Builder() {
         }
@@ -281,6 +328,9 @@ public final class Config {
             middleware = new ArrayList<>(c.middleware);
             connectionRegistry = c.connectionRegistry;
             preSharedKey = c.preSharedKey;
+            tls = c.tls;
+            keyName = c.keyName;
+            peerKeys = c.peerKeys;
         }
 
         /** Initial per-stream receive window, 16 KiB to 1 GiB. */
@@ -467,6 +517,44 @@ public final class Config {
             return this;
         }
 
+        /** TLS credentials for {@code tls://} links; null removes them. */
+        public Builder tls(TlsSettings settings) {
+            this.tls = settings;
+            return this;
+        }
+
+        /** Name announced with the pre-shared key when dialing, 1 to 255 bytes of UTF-8; null removes it. */
+        public Builder keyName(String name) {
+            if (name != null) {
+                int len = name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+                if (len < 1 || len > 255) {
+                    throw new IllegalArgumentException("keyName must be 1 to 255 bytes of UTF-8, got '" + name + "'");
+                }
+            }
+            this.keyName = name;
+            return this;
+        }
+
+        /** Per-peer keys of the accepting side (name to key, each 16 to 1024 bytes); empty removes them. */
+        public Builder peerKeys(java.util.Map<String, byte[]> keys) {
+            Objects.requireNonNull(keys, "peerKeys");
+            java.util.Map<String, byte[]> copy = new java.util.LinkedHashMap<>();
+            keys.forEach((name, key) -> {
+                int len = name == null ? 0 : name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+                if (len < 1 || len > 255) {
+                    throw new IllegalArgumentException("peerKeys: name must be 1 to 255 bytes of UTF-8, got '"
+                            + name + "'");
+                }
+                if (key == null || key.length < 16 || key.length > 1024) {
+                    throw new IllegalArgumentException("peerKeys['" + name + "'] must be between 16 and 1024 bytes, "
+                            + "got " + (key == null ? "none" : key.length + " bytes"));
+                }
+                copy.put(name, key.clone());
+            });
+            this.peerKeys = copy;
+            return this;
+        }
+
         /** Builds the config after checking the knobs that depend on each other. */
         public Config build() {
             if (maxWindowSize < windowSize) {
@@ -480,6 +568,10 @@ public final class Config {
             if (keepAliveTimeout.compareTo(keepAliveInterval.multipliedBy(2)) < 0) {
                 throw new IllegalArgumentException("keepAliveTimeout (" + keepAliveTimeout.toMillis()
                         + " ms) must be at least twice keepAliveInterval (" + keepAliveInterval.toMillis() + " ms)");
+            }
+            if (keyName != null && preSharedKey == null) {
+                throw new IllegalArgumentException("keyName ('" + keyName + "') is announced with a pre-shared key; "
+                        + "set preSharedKey too");
             }
             return new Config(this);
         }

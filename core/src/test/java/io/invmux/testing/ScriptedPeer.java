@@ -89,15 +89,15 @@ public final class ScriptedPeer implements AutoCloseable {
         byte[] secret = secretFor(sessionId);
         byte[] auth = java.util.Arrays.copyOf(clientNonce, clientNonce.length + secret.length);
         System.arraycopy(secret, 0, auth, clientNonce.length, secret.length);
-        sendPreface().send(new HelloFrame(Frame.FLAG_HELLO_NEW_SESSION, sessionId, 1, 32 * 1024, streamWindow,
-                sessionWindow, java.util.List.of(), auth));
+        HelloFrame request = new HelloFrame(Frame.FLAG_HELLO_NEW_SESSION, sessionId, 1, 32 * 1024, streamWindow,
+                sessionWindow, java.util.List.of(), auth);
+        sendPreface().send(request);
         HelloFrame reply = readUntil(HelloFrame.class, timeout);
         if (!reply.isReply()) {
             throw new IOException("expected a HELLO reply, got " + reply);
         }
-        byte[] serverNonce = java.util.Arrays.copyOf(reply.auth, Handshake.NONCE_LENGTH);
         send(new HelloFrame(Frame.FLAG_HELLO_PROOF, sessionId, 1, 32 * 1024, streamWindow, sessionWindow,
-                java.util.List.of(), Handshake.mac(secret, "dialer", sessionId, 1, clientNonce, serverNonce)));
+                java.util.List.of(), Handshake.dialerMac(secret, request, Handshake.withoutMac(reply))));
         return reply;
     }
 
@@ -116,18 +116,18 @@ public final class ScriptedPeer implements AutoCloseable {
     public Frame joinSession(byte[] sessionId, int linkId, Duration timeout) throws IOException {
         byte[] clientNonce = new byte[Handshake.NONCE_LENGTH];
         new java.util.SplittableRandom(linkId).nextBytes(clientNonce);
-        sendPreface().send(new HelloFrame(0, sessionId, linkId, 32 * 1024, 256 * 1024, 64 << 20,
-                java.util.List.of(), clientNonce));
+        HelloFrame request = new HelloFrame(0, sessionId, linkId, 32 * 1024, 256 * 1024, 64 << 20,
+                java.util.List.of(), clientNonce);
+        sendPreface().send(request);
         Frame reply = read(timeout);
         while (!(reply instanceof HelloFrame) && !(reply instanceof io.invmux.internal.frame.GoAwayFrame)) {
             io.netty.util.ReferenceCountUtil.release(reply);
             reply = read(timeout);
         }
         if (reply instanceof HelloFrame) {
-            byte[] serverNonce = java.util.Arrays.copyOf(((HelloFrame) reply).auth, Handshake.NONCE_LENGTH);
             send(new HelloFrame(Frame.FLAG_HELLO_PROOF, sessionId, linkId, 32 * 1024, 256 * 1024, 64 << 20,
-                    java.util.List.of(), Handshake.mac(secretFor(sessionId), "dialer", sessionId, linkId,
-                            clientNonce, serverNonce)));
+                    java.util.List.of(), Handshake.dialerMac(secretFor(sessionId), request,
+                            Handshake.withoutMac((HelloFrame) reply))));
         }
         return reply;
     }

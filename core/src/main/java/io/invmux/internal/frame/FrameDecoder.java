@@ -87,13 +87,18 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         }
     }
 
+    /** First byte of a TLS handshake record, as a TLS dialer at a plaintext port sends. */
+    private static final byte TLS_HANDSHAKE_RECORD = 0x16;
+
     private static boolean readPreface(ByteBuf in) {
         // Check the magic as soon as its bytes arrive, so garbage is refused without waiting for more.
         int available = Math.min(in.readableBytes(), 4);
         for (int i = 0; i < available; i++) {
             if (in.getByte(in.readerIndex() + i) != (byte) (Wire.MAGIC >>> (24 - 8 * i))) {
                 throw new FrameException(ErrorCode.HANDSHAKE_FAILED,
-                        "bad link preface: expected magic 'IMUX' (0x494D5558), got 0x" + hexPrefix(in));
+                        "bad link preface: expected magic 'IMUX' (0x494D5558), got 0x" + hexPrefix(in)
+                        + (in.getByte(in.readerIndex()) == TLS_HANDSHAKE_RECORD
+                        ? " (a TLS handshake: this address takes tcp:// links, not tls://)" : ""));
             }
         }
         if (in.readableBytes() < Wire.PREFACE_LENGTH) {

@@ -83,6 +83,11 @@ public final class Dialer {
             }
 
             @Override
+            public java.util.Optional<io.invmux.TlsSettings> tls() {
+                return config.tls();
+            }
+
+            @Override
             public ChannelHandler channelInitializer() {
                 return new ChannelInitializer<Channel>() {
                     @Override

@@ -56,6 +56,8 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
     private boolean refused;
     /** Accepting side: counted in the listener's handshakes in flight (see endHandshake). */
     private boolean handshakeCounted;
+    /** Dialing side: the request this end sent, which both handshake MACs cover. */
+    private HelloFrame request;
     /** Accepting side, between the reply and the dialer's proof. */
     private MuxSessionListener.Challenge challenge;
 
@@ -85,8 +87,8 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
         long timeout;
         if (dialingSession != null) {
             MuxSession s = dialingSession;
-            clientNonce = Handshake.nonce();
-            ctx.write(Handshake.request(s, dialLinkId, newSession, clientNonce));
+            request = Handshake.request(s, dialLinkId, newSession, Handshake.nonce());
+            ctx.write(request);
             timeout = s.config.handshakeTimeout().toMillis();
         } else {
             String busy = listener.startHandshake(ctx.channel());
@@ -177,17 +179,16 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     private void onHelloReply(ChannelHandlerContext ctx, HelloFrame hello) {
         MuxSession s = dialingSession;
-        String error = Handshake.checkReply(s, dialLinkId, hello, clientNonce);
+        String error = Handshake.checkReply(s, request, hello);
         if (error != null) {
             refuse(ctx, error.contains("failed to prove") ? ErrorCode.AUTH_FAILED : ErrorCode.HANDSHAKE_FAILED,
                     error);
             return;
         }
-        byte[] serverNonce = java.util.Arrays.copyOf(hello.auth, Handshake.NONCE_LENGTH);
-        ctx.writeAndFlush(Handshake.proof(s, dialLinkId, Handshake.key(s.config, s.secret()), clientNonce,
-                serverNonce));
+        ctx.writeAndFlush(Handshake.proof(s, Handshake.key(s.config, s.secret()), request, hello));
         if (newSession) {
             s.setPeerLimits(hello.streamWindow, hello.sessionWindow, hello.maxChunkSize);
+            s.setPeerIdentity(io.invmux.internal.tls.TlsIdentity.of(ctx.channel()));
         }
         Link l = new Link(s, dialLinkId, ctx.channel(), dialUri.getScheme().toLowerCase(), dialUri);
         establish(ctx, s, l);
@@ -216,7 +217,7 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         challenge = c;
-        ctx.writeAndFlush(Handshake.reply(listener.config, hello, c.key, c.clientNonce, c.serverNonce));
+        ctx.writeAndFlush(Handshake.reply(listener.config, hello, c.key, c.serverNonce));
     }
 
     private void onHelloProof(ChannelHandlerContext ctx, HelloFrame proof) {

@@ -11,6 +11,7 @@ import io.invmux.Quality;
 import io.invmux.InvMuxException;
 import io.invmux.LoadBalancer;
 import io.invmux.Middleware;
+import io.invmux.PeerIdentity;
 import io.invmux.Session;
 import io.invmux.SessionClosedException;
 import io.invmux.SessionStats;
@@ -157,6 +158,11 @@ public final class MuxSession implements Session {
     /** Limits of this session reached so far, by knob (any thread reads). */
     final LimitCounters limits = new LimitCounters();
     final AtomicLong refusedLinks = new AtomicLong();
+    /**
+     * Who the peer proved to be (its certificate or its per-peer key); null when its credential names nobody.
+     * Written once by the handshake of the session's first link, before the session is handed to anyone.
+     */
+    private volatile PeerIdentity peerIdentity;
 
     // Any thread
     private final ConcurrentLinkedQueue<MuxStream> signals = new ConcurrentLinkedQueue<>();
@@ -275,6 +281,15 @@ public final class MuxSession implements Session {
 
     byte[] secret() {
         return secret;
+    }
+
+    void setPeerIdentity(PeerIdentity identity) {
+        this.peerIdentity = identity;
+    }
+
+    @Override
+    public java.util.Optional<PeerIdentity> peerIdentity() {
+        return java.util.Optional.ofNullable(peerIdentity);
     }
 
     int newLinkId() {

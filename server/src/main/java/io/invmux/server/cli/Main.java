@@ -4,7 +4,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** {@code invmux}: the sidecar and the commands that operate it. */
-@Command(name = "invmux", mixinStandardHelpOptions = true, version = "invmux 0.1.0",
+@Command(name = "invmux", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Inverse multiplexer sidecar: many streams over a bundle of links.",
         subcommands = {SidecarCommand.class, OperatorCommands.Links.class, OperatorCommands.Sessions.class,
                 OperatorCommands.LinkCommand.class, OperatorCommands.Watch.class, HealthCommand.class,
