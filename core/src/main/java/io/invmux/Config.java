@@ -181,7 +181,10 @@ public final class Config {
         return maxLinksPerSession;
     }
 
-    /** Most PINGs answered per second on one link; more are dropped (and none is answered while the link cannot take writes). Default 200. */
+    /**
+     * Most PINGs answered per second on one link; more go unanswered, so a peer that never reads can make at most
+     * this many PONGs a second wait for it. Default 200.
+     */
     public int maxPingRate() {
         return maxPingRate;
     }

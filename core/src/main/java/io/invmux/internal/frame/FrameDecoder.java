@@ -20,6 +20,8 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     private final int maxDataPayload;
     private final int maxHelloPayload;
     private State state = State.PREFACE;
+    /** A link error found after frames that are still to be handed on (see decode). */
+    private FrameException pendingError;
 
     /**
      * @param maxChunkSize the largest DATA chunk this end accepts; a DATA frame may carry up to this many bytes
@@ -48,6 +50,14 @@ public final class FrameDecoder extends ByteToMessageDecoder {
             in.skipBytes(in.readableBytes());
             return;
         }
+        if (pendingError != null) {
+            FrameException e = pendingError;
+            pendingError = null;
+            state = State.FAILED;
+            in.skipBytes(in.readableBytes());
+            throw e;
+        }
+        int frameStart = in.readerIndex();
         try {
             if (state == State.PREFACE) {
                 if (!readPreface(in)) {
@@ -56,6 +66,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                 state = State.FRAMES;
             }
             while (in.readableBytes() >= Wire.HEADER_LENGTH) {
+                frameStart = in.readerIndex();
                 Frame frame = readFrame(in);
                 if (frame == null) {
                     return;
@@ -63,6 +74,13 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                 out.add(frame);
             }
         } catch (FrameException e) {
+            if (!out.isEmpty()) {
+                // The frames before the bad one go first; the error follows on the next call, unless what they
+                // caused (a GOAWAY that closes the link) makes it moot.
+                pendingError = e;
+                in.readerIndex(frameStart); // unread, so the decoder is called again while the link is open
+                return;
+            }
             state = State.FAILED;
             in.skipBytes(in.readableBytes());
             throw e;

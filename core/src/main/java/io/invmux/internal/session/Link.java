@@ -254,13 +254,12 @@ final class Link implements Connection {
     }
 
     /**
-     * [L] Whether a PING from the peer gets its PONG: not while the channel cannot take writes (a peer that never
-     * reads would have them pile up), and at most {@code perSecond} a second (in bursts of up to as many).
+     * [L] Whether a PING from the peer gets its PONG: at most {@code perSecond} a second (in bursts of up to as
+     * many). That bounds what a peer that never reads can make pile up (and writeTimeout ends such a link). A link
+     * busy with bulk data is unwritable most of the time, so unwritability must not stop PONGs: its RTT samples
+     * and received-byte reports are what tell a busy link from a stalled one.
      */
     boolean takePong(long now, int perSecond) {
-        if (!channel.isWritable()) {
-            return false;
-        }
         if (pongTokens < 0) {
             pongTokens = perSecond;
         } else {

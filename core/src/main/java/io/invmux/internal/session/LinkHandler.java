@@ -160,7 +160,8 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
         if (msg instanceof GoAwayFrame) {
             GoAwayFrame goAway = (GoAwayFrame) msg;
             failure = new InvMuxException(goAway.errorCode, "link " + describe(ctx) + " refused by peer ("
-                    + goAway.errorCode + "): " + goAway.message);
+                    + goAway.errorCode + "): " + RefusalLog.printable(goAway.message, MAX_LOGGED_MESSAGE));
+            refused = true; // nothing after the peer's GOAWAY counts
             ctx.close();
             return;
         }

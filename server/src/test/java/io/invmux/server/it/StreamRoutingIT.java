@@ -320,6 +320,8 @@ class StreamRoutingIT {
             }
             assertThat(series(now, "invmux_link_rtt_seconds", session)).hasSize(LINKS)
                     .allSatisfy(s -> assertThat(s.value()).isBetween(0.0, 30.0));
+            assertThat(series(now, "invmux_session_reorder_bytes", session)).as("bytes held out of order now")
+                    .singleElement().satisfies(s -> assertThat(s.value()).isBetween(0.0, 64.0 * 1024 * 1024));
         }
     }
 
