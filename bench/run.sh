@@ -4,9 +4,10 @@
 #
 #   bench/run.sh [--quick] [--no-build] [CASE...]
 #
-#   CASE     throughput-1x1 | throughput-4x4 | idle-streams | pingpong | failover | sidecar | jmh
+#   CASE     throughput-1x1 | throughput-4x4 | idle-streams | pingpong | failover | sidecar | compression | jmh
 #            default: every case but jmh (about 6-8 minutes; sidecar alone about 2.5);
-#            jmh (the FrameCodecBenchmark, ~1 minute) runs only when named
+#            jmh (the FrameCodecBenchmark, ~1 minute) and compression (per-codec ratio and CPU per GiB, loopback
+#            goodput with adaptive compression vs without; ~10 minutes) run only when named
 #   --quick  short smoke run of each case (seconds, figures not meaningful)
 #   --no-build  skip `./mvnw install` (use what bench/target holds)
 #
@@ -26,7 +27,7 @@ for a in "$@"; do
     --quick) quick="--quick" ;;
     --no-build) build=0 ;;
     -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
-    throughput-1x1|throughput-4x4|idle-streams|pingpong|failover|sidecar|jmh) cases+=("$a") ;;
+    throughput-1x1|throughput-4x4|idle-streams|pingpong|failover|sidecar|compression|jmh) cases+=("$a") ;;
     *) echo "unknown argument: $a (see $0 --help)" >&2; exit 2 ;;
   esac
 done
@@ -75,6 +76,7 @@ for c in "${cases[@]}"; do
     pingpong)       run_main io.invmux.bench.PingPongBench --size 64 ;;
     failover)       java "${java_opts[@]}" -cp "$cp" io.invmux.bench.FailoverBench 5 2>&1 | tee -a "$out" ;;
     sidecar)        run_main io.invmux.bench.SidecarBench ;;
+    compression)    run_main io.invmux.bench.CompressionBench ;;
     jmh)
       if [ -n "$quick" ]; then
         jmh_args=(-f 1 -wi 1 -i 1 -w 1s -r 1s)
