@@ -4,7 +4,8 @@
 #
 #   bench/run.sh [--quick] [--no-build] [CASE...]
 #
-#   CASE     throughput-1x1 | throughput-4x4 | idle-streams | pingpong | failover | sidecar | compression | jmh
+#   CASE     throughput-1x1 | throughput-4x4 | idle-streams | pingpong | failover | sidecar | tls | compression
+#            | jmh
 #            default: every case but jmh (about 6-8 minutes; sidecar alone about 2.5);
 #            jmh (the FrameCodecBenchmark, ~1 minute) and compression (per-codec ratio and CPU per GiB, loopback
 #            goodput with adaptive compression vs without; ~10 minutes) run only when named
@@ -27,12 +28,12 @@ for a in "$@"; do
     --quick) quick="--quick" ;;
     --no-build) build=0 ;;
     -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
-    throughput-1x1|throughput-4x4|idle-streams|pingpong|failover|sidecar|compression|jmh) cases+=("$a") ;;
+    throughput-1x1|throughput-4x4|idle-streams|pingpong|failover|sidecar|tls|compression|jmh) cases+=("$a") ;;
     *) echo "unknown argument: $a (see $0 --help)" >&2; exit 2 ;;
   esac
 done
 if [ ${#cases[@]} -eq 0 ]; then
-  cases=(throughput-1x1 throughput-4x4 idle-streams pingpong failover sidecar)
+  cases=(throughput-1x1 throughput-4x4 idle-streams pingpong failover sidecar tls)
 fi
 
 if [ "$build" = 1 ]; then
@@ -76,6 +77,7 @@ for c in "${cases[@]}"; do
     pingpong)       run_main io.invmux.bench.PingPongBench --size 64 ;;
     failover)       java "${java_opts[@]}" -cp "$cp" io.invmux.bench.FailoverBench 5 2>&1 | tee -a "$out" ;;
     sidecar)        run_main io.invmux.bench.SidecarBench ;;
+    tls)            run_main io.invmux.bench.TlsBench ;;
     compression)    run_main io.invmux.bench.CompressionBench ;;
     jmh)
       if [ -n "$quick" ]; then

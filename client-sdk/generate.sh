@@ -66,7 +66,8 @@ ensure_node_tools() {
   installed=$(node -p 'require(process.argv[1]).version' "$SDK/node/node_modules/ts-proto/package.json" 2>/dev/null || true)
   if [ "$installed" != "$TS_PROTO_VERSION" ]; then
     log "installing client-sdk/node devDependencies (npm ci) for ts-proto $TS_PROTO_VERSION"
-    (cd "$SDK/node" && npm ci --no-audit --no-fund --loglevel=error >&2)
+    # --ignore-scripts: the package's prepare (its tsc build) is not needed to generate, and must not stop it
+    (cd "$SDK/node" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
     installed=$(node -p 'require(process.argv[1]).version' "$SDK/node/node_modules/ts-proto/package.json")
     if [ "$installed" != "$TS_PROTO_VERSION" ]; then
       echo "generate.sh: client-sdk/node/package.json pins ts-proto $installed, this script $TS_PROTO_VERSION: make them agree" >&2

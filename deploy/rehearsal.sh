@@ -9,8 +9,9 @@
 #       INVMUX_PEERS_0_LINKS_2_ADDRESS: path 3 names site B's Service (cluster DNS); here it is B's eth0 address
 #       INVMUX_SECURITY_PRE_SHARED_KEY_FILE: the base Secret's key, written to a temp file instead of the mount
 #   - beside site B's sidecar, the overlay's app: a plain TCP echo server on 127.0.0.1:9000 (the same socat
-#     command); in site A, a client sends 64 MiB through the forward 127.0.0.1:8080 and checks the sha256 of the
-#     echo; once 16 MiB have come back, path 1 is cut (ip link set net1 down); the bytes must come back intact;
+#     command; without socat, rehearsal-traffic.py's echo under a python3 the app's uid can run); in site A, a
+#     client sends 64 MiB through the forward 127.0.0.1:8080 and checks the sha256 of the echo; once 16 MiB have
+#     come back, path 1 is cut (ip link set net1 down); the bytes must come back intact;
 #   - both sidecars then get SIGTERM and must exit 0.
 # Everything (namespaces, veths, processes, temp files) is removed on exit, failure or Ctrl-C.
 #
@@ -85,6 +86,7 @@ jar=$(find server/target -maxdepth 1 -name "invmux-server-*-all.jar" 2>/dev/null
 if [ -z "$jar" ]; then
   step "build the jar"
   ./mvnw -B -q -pl server -am package -DskipTests || fail "the Maven build failed"
+  jar=$(find server/target -maxdepth 1 -name "invmux-server-*-all.jar" | head -n 1)
 fi
 sed -n 's/^[[:space:]]*psk:[[:space:]]*//p' k8s/base/secret.yaml | head -n 1 >"$work/psk"
 [ -s "$work/psk" ] || fail "no psk in k8s/base/secret.yaml"
@@ -97,7 +99,28 @@ if command -v setpriv >/dev/null; then  # the image's user
   as_user=(setpriv --reuid 65532 --regid 65532 --clear-groups --)
   run_uid=65532
 fi
-echo "site A: $cfg_a; site B: $cfg_b; apps and sidecars run as uid $run_uid"
+as_user_can() { "${as_user[@]}" "$@" >/dev/null 2>&1; }
+as_user_can test -r "$jar" -a -x bin/invmux -a -r "$cfg_a" -a -r "$cfg_b" \
+  || fail "uid $run_uid cannot read $repo (the jar, bin/invmux, the overlay's configs): clone it where that uid can read"
+
+# The overlay's app is socat; without it, the rehearsal's own Python echo, run by an interpreter the app's uid can
+# execute (an interpreter under a private home, such as a pyenv shim under /root, cannot be).
+probe_python=$(command -v python3)
+echo_python=""
+echo_desc="socat"
+if ! command -v socat >/dev/null; then
+  for candidate in "$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)" /usr/bin/python3 /usr/local/bin/python3; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ] && as_user_can "$candidate" -c 'import socket'; then
+      echo_python=$candidate
+      break
+    fi
+  done
+  [ -n "$echo_python" ] || fail "neither socat nor a python3 that uid $run_uid can run is installed: apt-get install socat"
+  cp deploy/rehearsal-traffic.py "$work/rehearsal-traffic.py"
+  chmod 0644 "$work/rehearsal-traffic.py"
+  echo_desc="$echo_python rehearsal-traffic.py echo, since socat is not installed"
+fi
+echo "site A: $cfg_a; site B: $cfg_b; apps and sidecars run as uid $run_uid; site B's app: $echo_desc"
 
 # ------------------------------------------------------------------------------------------------ two "pods"
 step "network namespaces $ns_a, $ns_b and three veth links"
@@ -130,12 +153,22 @@ sidecar_env() {  # the pod's environment: the image's, the pod name as HOSTNAME,
 
 # ------------------------------------------------------------------------------------------------ apps and sidecars
 step "site B: echo app on 127.0.0.1:9000 and the sidecar"
-if command -v socat >/dev/null; then
-  ip netns exec "$ns_b" "${as_user[@]}" socat TCP-LISTEN:9000,bind=127.0.0.1,reuseaddr,fork EXEC:cat >"$work/app-b.log" 2>&1 &
+if [ -n "$echo_python" ]; then
+  ip netns exec "$ns_b" "${as_user[@]}" "$echo_python" "$work/rehearsal-traffic.py" echo --listen 127.0.0.1:9000 \
+    >"$work/app-b.log" 2>&1 &
 else
-  ip netns exec "$ns_b" "${as_user[@]}" python3 deploy/rehearsal-traffic.py echo --listen 127.0.0.1:9000 >"$work/app-b.log" 2>&1 &
+  ip netns exec "$ns_b" "${as_user[@]}" socat TCP-LISTEN:9000,bind=127.0.0.1,reuseaddr,fork EXEC:cat >"$work/app-b.log" 2>&1 &
 fi
-pids+=($!)
+pid_app=$!; pids+=("$pid_app")
+# The app must be listening before the sidecar can deliver to it: a dead app would otherwise surface only as a
+# transfer that never comes back, a minute later and under the wrong name.
+deadline=$(( $(date +%s) + 10 ))
+until in_ns "$ns_b" "$probe_python" -c 'import socket; socket.create_connection(("127.0.0.1", 9000), 1).close()' 2>/dev/null; do
+  kill -0 "$pid_app" 2>/dev/null || { cat "$work/app-b.log" >&2; fail "site B's echo app ($echo_desc) exited at start (its output is above)"; }
+  [ "$(date +%s)" -lt "$deadline" ] || { cat "$work/app-b.log" >&2; fail "site B's echo app ($echo_desc) is not listening on 127.0.0.1:9000 after 10 s"; }
+  sleep 0.2
+done
+echo "site B's echo app ($echo_desc) listens on 127.0.0.1:9000"
 # shellcheck disable=SC2046
 ip netns exec "$ns_b" env -i $(sidecar_env demo-app-site-b-0) "${as_user[@]}" \
   bin/invmux sidecar --config "$cfg_b" >"$work/sidecar-b.log" 2>&1 &

@@ -205,13 +205,13 @@ sidecar_pid=$!
 # ------------------------------------------------------------------------------------------------ 6. checks
 health() {  # the operator CLI on the jlink runtime too
   env -i PATH=/usr/bin:/bin HOME=/nonexistent JAVA_HOME="$root/opt/invmux/jre" \
-    "$root/opt/invmux/bin/invmux" health --api "127.0.0.1:$health_port" --timeout-ms 2000 "$@"
+    "$root/opt/invmux/bin/invmux" health --api "127.0.0.1:$health_port" --timeout-ms 5000 "$@"
 }
 step "wait for readiness on the health port 127.0.0.1:$health_port"
-deadline=$(( $(date +%s) + 45 ))
+deadline=$(( $(date +%s) + 90 ))
 until health --service readiness >"$work/health.out" 2>&1; do
   kill -0 "$sidecar_pid" 2>/dev/null || fail "the sidecar exited before it was ready"
-  [ "$(date +%s)" -lt "$deadline" ] || fail "readiness not SERVING within 45 s: $(cat "$work/health.out")"
+  [ "$(date +%s)" -lt "$deadline" ] || fail "readiness not SERVING within 90 s: $(cat "$work/health.out")"
   sleep 1
 done
 cat "$work/health.out"

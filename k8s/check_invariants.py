@@ -2,6 +2,12 @@
 """Checks the invariants of rendered InvMux manifests (k8s/validate.sh runs it on the base and every overlay).
 
     python3 k8s/check_invariants.py LAUNCHER RENDERED.yaml [RENDERED.yaml ...]
+    python3 k8s/check_invariants.py --injected LAUNCHER INJECTED.yaml [...]
+
+--injected checks only what `invmux inject` and the webhook add to each pod (the apps' own containers are their
+authors'): the sidecar is the first init container, restartPolicy Always, restricted, with resources and its own
+/tmp; its generated INVMUX_ variables load with the sidecar's loader; the probes match the health port; the join
+key is in a mounted Secret; enableServiceLinks false; the pod is marked invmux.io/injected.
 
 LAUNCHER is bin/invmux (the jar must be built): every sidecar config found in a ConfigMap is checked by the
 sidecar's own loader (`invmux sidecar --config FILE --print-config`, exit 0 required), with the environment the
@@ -10,7 +16,7 @@ pod gives the sidecar container and the join key taken from the mounted Secret.
 For every pod template (Deployment, StatefulSet, DaemonSet, Job, CronJob):
   - an init container running `invmux sidecar` with restartPolicy: Always (a native sidecar);
   - its startupProbe, readinessProbe and livenessProbe are native gRPC probes on the config's health port, for the
-    services liveness, readiness and liveness; health.address is not loopback; api.address is loopback or unix://;
+    services liveness, accepting and liveness; health.address is not loopback; api.address is loopback or unix://;
   - the Pod Security "restricted" profile on the pod and on every container, stated explicitly on each container:
     runAsNonRoot, allowPrivilegeEscalation false, readOnlyRootFilesystem, capabilities drop ALL (nothing added
     but NET_BIND_SERVICE), seccompProfile RuntimeDefault/Localhost, no privileged container, no host namespaces,
@@ -18,9 +24,10 @@ For every pod template (Deployment, StatefulSet, DaemonSet, Job, CronJob):
   - requests (cpu, memory) and a memory limit on every container; /tmp on an emptyDir in every container;
   - the config comes from a ConfigMap mounted where --config points; preSharedKeyFile lies in a mounted Secret
     that has that key; terminationGracePeriodSeconds exceeds limits.drainTimeout; enableServiceLinks is false
-    (Service links would add INVMUX_* variables the loader rejects); no literal INVMUX_JAVA_OPTS either;
+    (Service links would add INVMUX_* variables the loader rejects); INVMUX_JAVA_OPTS and the loader's other
+    ignored variables are passed to it like any other;
   - a NetworkPolicy selects the pods, admits ingress only to the config's listener ports and only from selected
-    peers; a Service selecting the pods exposes only listener ports, and one exists when there are listeners;
+    peers, and to the admin port (when it is on the pod IP, declared as the port invmux-admin) only by selector; a Service selecting the pods exposes only listener ports, and one exists when there are listeners;
   - a PodDisruptionBudget selects the pods.
 Exits 1 and lists every violation; prints one line per checked object otherwise.
 """
@@ -257,9 +264,6 @@ def check_workload_(launcher, obj, objects, source):
             env[e["name"]] = str(e["value"])
         elif e["name"].startswith("INVMUX_"):
             env[e["name"]] = "x"  # valueFrom: unknown here; still checked as a key name by the loader
-    if "INVMUX_JAVA_OPTS" in env:
-        problem(where, "INVMUX_JAVA_OPTS in the sidecar's env: its config loader rejects it (use JAVA_TOOL_OPTIONS)")
-        env.pop("INVMUX_JAVA_OPTS")
     cfg = run_loader(launcher, f"{where} ConfigMap {cm_name} {key}", text, env, psk)
     if cfg is None:
         return
@@ -275,7 +279,8 @@ def check_workload_(launcher, obj, objects, source):
     if not (api.startswith(LOOPBACK) or api.startswith("unix://")):
         problem(where, f"api.address {api} must stay on loopback (or a unix socket)")
     health_port = port_of(health)
-    for probe, service in (("startupProbe", "liveness"), ("readinessProbe", "readiness"),
+    # readiness must not wait for peers ("readiness" does): mutual peers behind Services would deadlock
+    for probe, service in (("startupProbe", "liveness"), ("readinessProbe", "accepting"),
                            ("livenessProbe", "liveness")):
         p = sc.get(probe)
         if not p:
@@ -300,6 +305,12 @@ def check_workload_(launcher, obj, objects, source):
     listener_ports = {int(u.rsplit(":", 1)[1].split("?")[0].split("/")[0]) for u in cfg.get("listeners") or []
                       if str(u).startswith("tcp://")}
     named = {p["name"]: p["containerPort"] for c in init + regular for p in c.get("ports") or [] if "name" in p}
+    # the admin port, when it is on the pod IP: Prometheus may be admitted to it, but no Service may expose it
+    admin = str((cfg.get("admin") or {}).get("address") or "")
+    admin_port = port_of(admin) if admin and not admin.startswith(LOOPBACK) else None
+    if admin_port is not None and named.get("invmux-admin") != admin_port:
+        problem(where, f"admin.address {admin} is on the pod IP: declare it as the container port invmux-admin "
+                       "(what the PodMonitor scrapes)")
     policies = [o for o in objects if o["kind"] == "NetworkPolicy" and same_ns(o, namespace)
                 and matches(o["spec"].get("podSelector"), labels)
                 and "Ingress" in (o["spec"].get("policyTypes") or ["Ingress"])]
@@ -316,6 +327,11 @@ def check_workload_(launcher, obj, objects, source):
                 continue
             for p in ports:
                 port = named.get(p.get("port"), p.get("port"))
+                if port == admin_port:
+                    if any("ipBlock" in f for f in rule["from"]):
+                        problem(pwhere, f"admits the admin port {port} from an ipBlock: admit Prometheus by "
+                                        "namespace or pod selector")
+                    continue
                 if port not in listener_ports:
                     problem(pwhere, f"admits port {p.get('port')}, which is not a peer-link listener "
                                     f"({sorted(listener_ports) or 'none'})")
@@ -338,6 +354,65 @@ def check_workload_(launcher, obj, objects, source):
             f"loads (identity {cfg.get('identity')}, {len(cfg.get('peers') or [])} peer(s), "
             f"{len(cfg.get('forwards') or [])} forward(s), {len(cfg.get('services') or [])} service(s)), "
             f"{len(init) + len(regular)} container(s) restricted")
+
+
+def check_injected(launcher, obj, source):
+    """--injected: what `invmux inject` (and the webhook) add to a pod, the app's own containers aside."""
+    name = f"{source}: {obj['kind']}/{obj['metadata'].get('name') or obj['metadata'].get('generateName')}"
+    before = len(problems)
+    template = obj if obj["kind"] == "Pod" else pod_template(obj)
+    spec = template.get("spec") or {}
+    annotations = (template.get("metadata") or {}).get("annotations") or {}
+    if annotations.get("invmux.io/inject") == "false":
+        print(f"skip  {name}: invmux.io/inject: \"false\"")
+        return
+    pod_sc = spec.get("securityContext") or {}
+    volumes = {v["name"]: v for v in spec.get("volumes") or []}
+    init = spec.get("initContainers") or []
+    if not init or not is_sidecar(init[0]):
+        problem(name, "the InvMux sidecar is not the first init container")
+        print(f"FAIL  {name}")
+        return
+    sc = init[0]
+    where = f"{name} init container {sc['name']}"
+    if sc.get("restartPolicy") != "Always":
+        problem(where, "restartPolicy must be Always (a native sidecar)")
+    check_security(where, pod_sc, sc, True)
+    check_resources(where, sc)
+    check_tmp(where, sc, volumes)
+    if spec.get("enableServiceLinks") is not False:
+        problem(name, "enableServiceLinks must be false")
+    if "invmux.io/injected" not in annotations:
+        problem(name, "no invmux.io/injected annotation")
+    env = {e["name"]: str(e["value"]) for e in sc.get("env") or [] if "value" in e}
+    key_file = env.pop("INVMUX_SECURITY_PRE_SHARED_KEY_FILE", "")
+    kmount = mount_for(sc, key_file) if key_file else None
+    if kmount is None or "secret" not in volumes.get(kmount["name"], {}):
+        problem(where, f"the join key {key_file or '(none)'} is not in a mounted Secret")
+    # The generated variables through the sidecar's loader, with a key of the right form in place of the Secret's
+    # (and the named ConfigMap's file left out: it is not among these objects).
+    cfg = run_loader(launcher, where, "{}\n", env, base64.b64encode(b"k" * 32).decode())
+    if cfg is not None:
+        health = (cfg.get("health") or {}).get("address") or ""
+        if not health or health.startswith(LOOPBACK):
+            problem(where, f"health.address {health!r} must be on the pod IP")
+        else:
+            for probe, service in (("startupProbe", "liveness"), ("readinessProbe", "accepting"),
+                                   ("livenessProbe", "liveness")):
+                g = (sc.get(probe) or {}).get("grpc") or {}
+                if g.get("port") != port_of(health) or g.get("service") != service:
+                    problem(where, f"{probe} must be grpc {{port: {port_of(health)}, service: {service}}}, is {g}")
+        if not str((cfg.get("api") or {}).get("address", "")).startswith(LOOPBACK):
+            problem(where, "api.address must stay on loopback")
+    drain = seconds(((cfg or {}).get("limits") or {}).get("drainTimeout", "20s"))
+    if not spec.get("terminationGracePeriodSeconds", 30) > drain:
+        problem(name, f"terminationGracePeriodSeconds must exceed limits.drainTimeout ({drain:g}s)")
+    if len(problems) == before:
+        print(f"ok    {name}: native sidecar first of {len(init)} init container(s), restartPolicy "
+              f"{spec.get('restartPolicy', 'Always')}, {len(cfg.get('peers') or [])} peer(s), "
+              f"{len(cfg.get('forwards') or [])} forward(s), generated config loads")
+    else:
+        print(f"FAIL  {name}: {len(problems) - before} violation(s)")
 
 
 def is_sidecar(c):
@@ -371,10 +446,17 @@ def find(objects, kind, name, namespace):
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
-    launcher = sys.argv[1]
-    for source in sys.argv[2:]:
+    injected = sys.argv[1] == "--injected"
+    args = sys.argv[2:] if injected else sys.argv[1:]
+    launcher = args[0]
+    for source in args[1:]:
         with open(source) as f:
             objects = [o for o in yaml.safe_load_all(f) if o]
+        if injected:
+            for o in objects:
+                if o["kind"] in WORKLOADS | {"Pod"}:
+                    check_injected(launcher, o, source)
+            continue
         workloads = [o for o in objects if o["kind"] in WORKLOADS]
         if not workloads:
             problem(source, "renders no workload")

@@ -27,14 +27,23 @@ WHEEL_SHA256 = "85136d018a27b50ec7fc049d902bfa5193f5976807e6c0f408e3ab6fe078cad9
 # Kubernetes versions: 1.29 is the oldest with native sidecars (initContainers[].restartPolicy: Always) on by
 # default; 1.37 is the newest the pinned package ships.
 KUBERNETES_VERSIONS = ["v1.29.0", "v1.37.0"]
-# Every kind the base and the overlays render, named as kubeconform looks them up: {kind}-{group}-{version}.
+# Every kind the base, the overlays, the webhook and `invmux inject`'s output render, named as kubeconform looks
+# them up: {kind}-{group}-{version}.
 KINDS = [
     "configmap-v1",
     "secret-v1",
     "service-v1",
+    "serviceaccount-v1",
+    "namespace-v1",
+    "pod-v1",
     "deployment-apps-v1",
+    "statefulset-apps-v1",
+    "daemonset-apps-v1",
+    "job-batch-v1",
+    "cronjob-batch-v1",
     "networkpolicy-networking-v1",
     "poddisruptionbudget-policy-v1",
+    "mutatingwebhookconfiguration-admissionregistration-v1",
 ]
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -3,7 +3,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { createServer } from "node:net";
-import { Client, InvMuxError, status } from "../src/index";
+import { Client, InvMuxError, status } from "@invmux/client";
 import { sidecars, type Sidecars } from "./sidecars";
 
 const SIZE = 16 * 1024 * 1024;

@@ -1,6 +1,7 @@
 // Live-test fixture: two real sidecar processes, pod-a (apps open streams to peer "pod-b" there) and pod-b (apps
 // accept them there). Endpoints come from $INVMUX_A_ENDPOINT / $INVMUX_B_ENDPOINT (as written by
-// client-sdk/testing/sidecars.sh); when those are not set, a pair is started with that script.
+// client-sdk/testing/sidecars.sh); when those are not set, a pair is started with that script ($INVMUX_SIDECARS_SH,
+// default: the one of this checkout).
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,7 +14,7 @@ export interface Sidecars {
   stop(): void;
 }
 
-const SCRIPT = resolve(__dirname, "../../../testing/sidecars.sh");
+const SCRIPT = process.env.INVMUX_SIDECARS_SH || resolve(__dirname, "../../../testing/sidecars.sh");
 
 export function sidecars(): Sidecars {
   const peer = process.env.INVMUX_PEER || "pod-b";

@@ -430,10 +430,15 @@ type AddServiceRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Service name.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// Local TCP address, "host:port".
-	Target        string `protobuf:"bytes,2,opt,name=target,proto3" json:"target,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Local TCP address, "host:port". The sidecar's security.serviceTargets must allow it (default: loopback only;
+	// link-local and cloud metadata addresses are refused unless listed explicitly): else INVALID_ARGUMENT.
+	Target string `protobuf:"bytes,2,opt,name=target,proto3" json:"target,omitempty"`
+	// Replace a service of this name with another target. Without it, adding a name that is already exposed with
+	// another target fails ALREADY_EXISTS (adding it again with the same target succeeds): one application cannot
+	// take another's service by accident.
+	ReplaceExisting bool `protobuf:"varint,3,opt,name=replace_existing,json=replaceExisting,proto3" json:"replace_existing,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *AddServiceRequest) Reset() {
@@ -478,6 +483,13 @@ func (x *AddServiceRequest) GetTarget() string {
 		return x.Target
 	}
 	return ""
+}
+
+func (x *AddServiceRequest) GetReplaceExisting() bool {
+	if x != nil {
+		return x.ReplaceExisting
+	}
+	return false
 }
 
 // AddServiceResponse carries the service.
@@ -716,10 +728,11 @@ const file_invmux_v1_forward_service_proto_rawDesc = "" +
 	"\bforwards\x18\x01 \x03(\v2\x12.invmux.v1.ForwardR\bforwards\"5\n" +
 	"\aService\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
-	"\x06target\x18\x02 \x01(\tR\x06target\"?\n" +
+	"\x06target\x18\x02 \x01(\tR\x06target\"j\n" +
 	"\x11AddServiceRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
-	"\x06target\x18\x02 \x01(\tR\x06target\"B\n" +
+	"\x06target\x18\x02 \x01(\tR\x06target\x12)\n" +
+	"\x10replace_existing\x18\x03 \x01(\bR\x0freplaceExisting\"B\n" +
 	"\x12AddServiceResponse\x12,\n" +
 	"\aservice\x18\x01 \x01(\v2\x12.invmux.v1.ServiceR\aservice\"*\n" +
 	"\x14RemoveServiceRequest\x12\x12\n" +

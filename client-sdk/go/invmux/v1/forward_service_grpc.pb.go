@@ -40,7 +40,8 @@ type ForwardServiceClient interface {
 	RemoveForward(ctx context.Context, in *RemoveForwardRequest, opts ...grpc.CallOption) (*RemoveForwardResponse, error)
 	// Lists the forwards.
 	ListForwards(ctx context.Context, in *ListForwardsRequest, opts ...grpc.CallOption) (*ListForwardsResponse, error)
-	// Exposes a local TCP address as a service peers can open streams to.
+	// Exposes a local TCP address as a service peers can open streams to. A name already exposed with another target
+	// is not replaced unless the request says replace_existing (else ALREADY_EXISTS).
 	AddService(ctx context.Context, in *AddServiceRequest, opts ...grpc.CallOption) (*AddServiceResponse, error)
 	// Stops exposing a service.
 	RemoveService(ctx context.Context, in *RemoveServiceRequest, opts ...grpc.CallOption) (*RemoveServiceResponse, error)
@@ -129,7 +130,8 @@ type ForwardServiceServer interface {
 	RemoveForward(context.Context, *RemoveForwardRequest) (*RemoveForwardResponse, error)
 	// Lists the forwards.
 	ListForwards(context.Context, *ListForwardsRequest) (*ListForwardsResponse, error)
-	// Exposes a local TCP address as a service peers can open streams to.
+	// Exposes a local TCP address as a service peers can open streams to. A name already exposed with another target
+	// is not replaced unless the request says replace_existing (else ALREADY_EXISTS).
 	AddService(context.Context, *AddServiceRequest) (*AddServiceResponse, error)
 	// Stops exposing a service.
 	RemoveService(context.Context, *RemoveServiceRequest) (*RemoveServiceResponse, error)

@@ -12,6 +12,8 @@
 The generated protobuf/gRPC stubs of the API are in :mod:`invmux.v1`.
 """
 
+from importlib import metadata as _metadata
+
 from ._client import DEFAULT_ENDPOINT, ENV_ENDPOINT, ENV_TOKEN, Client
 from ._errors import InvMuxError, StreamClosedError
 from ._stream import MAX_WRITE_CHUNK, Stream
@@ -20,4 +22,7 @@ __all__ = [
     "Client", "Stream", "InvMuxError", "StreamClosedError", "DEFAULT_ENDPOINT", "ENV_ENDPOINT", "ENV_TOKEN",
     "MAX_WRITE_CHUNK",
 ]
-__version__ = "0.1.0"
+try:
+    __version__ = _metadata.version("invmux")  # one place holds the version: pyproject.toml
+except _metadata.PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"

@@ -63,12 +63,14 @@ class Service(_message.Message):
     def __init__(self, name: _Optional[str] = ..., target: _Optional[str] = ...) -> None: ...
 
 class AddServiceRequest(_message.Message):
-    __slots__ = ("name", "target")
+    __slots__ = ("name", "target", "replace_existing")
     NAME_FIELD_NUMBER: _ClassVar[int]
     TARGET_FIELD_NUMBER: _ClassVar[int]
+    REPLACE_EXISTING_FIELD_NUMBER: _ClassVar[int]
     name: str
     target: str
-    def __init__(self, name: _Optional[str] = ..., target: _Optional[str] = ...) -> None: ...
+    replace_existing: bool
+    def __init__(self, name: _Optional[str] = ..., target: _Optional[str] = ..., replace_existing: _Optional[bool] = ...) -> None: ...
 
 class AddServiceResponse(_message.Message):
     __slots__ = ("service",)

@@ -95,7 +95,8 @@ class ForwardServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AddService(self, request, context):
-        """Exposes a local TCP address as a service peers can open streams to.
+        """Exposes a local TCP address as a service peers can open streams to. A name already exposed with another target
+        is not replaced unless the request says replace_existing (else ALREADY_EXISTS).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -83,8 +83,17 @@ export interface Service {
 export interface AddServiceRequest {
   /** Service name. */
   name: string;
-  /** Local TCP address, "host:port". */
+  /**
+   * Local TCP address, "host:port". The sidecar's security.serviceTargets must allow it (default: loopback only;
+   * link-local and cloud metadata addresses are refused unless listed explicitly): else INVALID_ARGUMENT.
+   */
   target: string;
+  /**
+   * Replace a service of this name with another target. Without it, adding a name that is already exposed with
+   * another target fails ALREADY_EXISTS (adding it again with the same target succeeds): one application cannot
+   * take another's service by accident.
+   */
+  replaceExisting: boolean;
 }
 
 /** AddServiceResponse carries the service. */
@@ -730,7 +739,7 @@ export const Service: MessageFns<Service> = {
 };
 
 function createBaseAddServiceRequest(): AddServiceRequest {
-  return { name: "", target: "" };
+  return { name: "", target: "", replaceExisting: false };
 }
 
 export const AddServiceRequest: MessageFns<AddServiceRequest> = {
@@ -740,6 +749,9 @@ export const AddServiceRequest: MessageFns<AddServiceRequest> = {
     }
     if (message.target !== "") {
       writer.uint32(18).string(message.target);
+    }
+    if (message.replaceExisting !== false) {
+      writer.uint32(24).bool(message.replaceExisting);
     }
     return writer;
   },
@@ -773,6 +785,14 @@ export const AddServiceRequest: MessageFns<AddServiceRequest> = {
             message.target = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.replaceExisting = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -789,6 +809,11 @@ export const AddServiceRequest: MessageFns<AddServiceRequest> = {
     return {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       target: isSet(object.target) ? globalThis.String(object.target) : "",
+      replaceExisting: isSet(object.replaceExisting)
+        ? globalThis.Boolean(object.replaceExisting)
+        : isSet(object.replace_existing)
+        ? globalThis.Boolean(object.replace_existing)
+        : false,
     };
   },
 
@@ -800,6 +825,9 @@ export const AddServiceRequest: MessageFns<AddServiceRequest> = {
     if (message.target !== "") {
       obj.target = message.target;
     }
+    if (message.replaceExisting !== false) {
+      obj.replaceExisting = message.replaceExisting;
+    }
     return obj;
   },
 
@@ -810,6 +838,7 @@ export const AddServiceRequest: MessageFns<AddServiceRequest> = {
     const message = createBaseAddServiceRequest();
     message.name = object.name ?? "";
     message.target = object.target ?? "";
+    message.replaceExisting = object.replaceExisting ?? false;
     return message;
   },
 };
@@ -1161,7 +1190,10 @@ export const ForwardServiceService = {
       Buffer.from(ListForwardsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListForwardsResponse => ListForwardsResponse.decode(value),
   },
-  /** Exposes a local TCP address as a service peers can open streams to. */
+  /**
+   * Exposes a local TCP address as a service peers can open streams to. A name already exposed with another target
+   * is not replaced unless the request says replace_existing (else ALREADY_EXISTS).
+   */
   addService: {
     path: "/invmux.v1.ForwardService/AddService" as const,
     requestStream: false as const,
@@ -1202,7 +1234,10 @@ export interface ForwardServiceServer extends UntypedServiceImplementation {
   removeForward: handleUnaryCall<RemoveForwardRequest, RemoveForwardResponse>;
   /** Lists the forwards. */
   listForwards: handleUnaryCall<ListForwardsRequest, ListForwardsResponse>;
-  /** Exposes a local TCP address as a service peers can open streams to. */
+  /**
+   * Exposes a local TCP address as a service peers can open streams to. A name already exposed with another target
+   * is not replaced unless the request says replace_existing (else ALREADY_EXISTS).
+   */
   addService: handleUnaryCall<AddServiceRequest, AddServiceResponse>;
   /** Stops exposing a service. */
   removeService: handleUnaryCall<RemoveServiceRequest, RemoveServiceResponse>;
@@ -1259,7 +1294,10 @@ export interface ForwardServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListForwardsResponse) => void,
   ): ClientUnaryCall;
-  /** Exposes a local TCP address as a service peers can open streams to. */
+  /**
+   * Exposes a local TCP address as a service peers can open streams to. A name already exposed with another target
+   * is not replaced unless the request says replace_existing (else ALREADY_EXISTS).
+   */
   addService(
     request: AddServiceRequest,
     callback: (error: ServiceError | null, response: AddServiceResponse) => void,

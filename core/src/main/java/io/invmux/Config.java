@@ -24,10 +24,17 @@ public final class Config {
     private final Duration keepAliveTimeout;
     private final Duration writeTimeout;
     private final Duration handshakeTimeout;
+    private final Duration pendingOpenTimeout;
     private final Duration resumeGracePeriod;
     private final int maxStreams;
     private final int acceptBacklog;
     private final int linkWriteBufferSize;
+    private final int maxReorderChunks;
+    private final int maxHandshakes;
+    private final int maxHandshakesPerAddress;
+    private final int maxSessions;
+    private final int maxLinksPerSession;
+    private final int maxPingRate;
     private final Supplier<? extends LoadBalancer> loadBalancer;
     private final ErrorHandler errorHandler;
     private final ConnectionManager connectionManager;
@@ -35,6 +42,9 @@ public final class Config {
     private final List<Middleware> middleware;
     private final ConnectionRegistry connectionRegistry;
     private final byte[] preSharedKey;
+    private final TlsSettings tls;
+    private final String keyName;
+    private final java.util.Map<String, byte[]> peerKeys;
 
     private Config(Builder b) {
         this.windowSize = b.windowSize;
@@ -45,10 +55,17 @@ public final class Config {
         this.keepAliveTimeout = b.keepAliveTimeout;
         this.writeTimeout = b.writeTimeout;
         this.handshakeTimeout = b.handshakeTimeout;
+        this.pendingOpenTimeout = b.pendingOpenTimeout;
         this.resumeGracePeriod = b.resumeGracePeriod;
         this.maxStreams = b.maxStreams;
         this.acceptBacklog = b.acceptBacklog;
         this.linkWriteBufferSize = b.linkWriteBufferSize;
+        this.maxReorderChunks = b.maxReorderChunks;
+        this.maxHandshakes = b.maxHandshakes;
+        this.maxHandshakesPerAddress = b.maxHandshakesPerAddress;
+        this.maxSessions = b.maxSessions;
+        this.maxLinksPerSession = b.maxLinksPerSession;
+        this.maxPingRate = b.maxPingRate;
         this.loadBalancer = b.loadBalancer;
         this.errorHandler = b.errorHandler;
         this.connectionManager = b.connectionManager;
@@ -56,6 +73,9 @@ public final class Config {
         this.middleware = List.copyOf(b.middleware);
         this.connectionRegistry = b.connectionRegistry;
         this.preSharedKey = b.preSharedKey;
+        this.tls = b.tls;
+        this.keyName = b.keyName;
+        this.peerKeys = java.util.Map.copyOf(b.peerKeys);
     }
 
     /** The defaults; a new instance each call, since the connection registry inside can be added to. */
@@ -111,6 +131,11 @@ public final class Config {
         return handshakeTimeout;
     }
 
+    /** How long a stream created by DATA that overtook its OPEN waits for the OPEN; then it is reset with {@link ErrorCode#PROTOCOL_ERROR}. Default 10 s. */
+    public Duration pendingOpenTimeout() {
+        return pendingOpenTimeout;
+    }
+
     /** How long a session with no link left keeps its streams alive, waiting for a link to join. Default 30 s. */
     public Duration resumeGracePeriod() {
         return resumeGracePeriod;
@@ -129,6 +154,36 @@ public final class Config {
     /** Bytes a link may have queued for its socket before the scheduler stops giving it chunks. Default 256 KiB. */
     public int linkWriteBufferSize() {
         return linkWriteBufferSize;
+    }
+
+    /** Most chunks a session holds out of order, over all its streams (each costs a buffer and a map entry, however small); the stream whose chunk goes beyond is reset with {@link ErrorCode#LIMIT_EXCEEDED}. Default 65,536. */
+    public int maxReorderChunks() {
+        return maxReorderChunks;
+    }
+
+    /** Most links a listener lets run their handshake at once; one more is refused with {@link ErrorCode#LIMIT_EXCEEDED}. Default 256. */
+    public int maxHandshakes() {
+        return maxHandshakes;
+    }
+
+    /** Most links from one source address a listener lets run their handshake at once. Default 32. */
+    public int maxHandshakesPerAddress() {
+        return maxHandshakesPerAddress;
+    }
+
+    /** Most sessions a listener holds at once (started and starting); a link starting one more is refused with {@link ErrorCode#LIMIT_EXCEEDED}. Default 1,024. */
+    public int maxSessions() {
+        return maxSessions;
+    }
+
+    /** Most links a session accepts at once; one more joining is refused with {@link ErrorCode#LIMIT_EXCEEDED}. Default 32. */
+    public int maxLinksPerSession() {
+        return maxLinksPerSession;
+    }
+
+    /** Most PINGs answered per second on one link; more are dropped (and none is answered while the link cannot take writes). Default 200. */
+    public int maxPingRate() {
+        return maxPingRate;
     }
 
     /** Makes the load balancer of a new session (each session has its own). Default earliest-delivery. */
@@ -172,6 +227,44 @@ public final class Config {
         return java.util.Optional.ofNullable(preSharedKey).map(byte[]::clone);
     }
 
+    /**
+     * Credentials of {@code tls://} links (this end's certificate and key, the peers' CA). Default none:
+     * {@code tls://} URIs are refused, naming this knob.
+     */
+    public java.util.Optional<TlsSettings> tls() {
+        return java.util.Optional.ofNullable(tls);
+    }
+
+    /**
+     * The name this end announces when it dials with its {@link #preSharedKey()}, so that an accepting end holding
+     * one key per peer ({@link #peerKeys()}) knows which key to check and whom the session is with. Default none.
+     */
+    public java.util.Optional<String> keyName() {
+        return java.util.Optional.ofNullable(keyName);
+    }
+
+    /**
+     * Accepting side: one key per peer name. A link announcing name {@code n} must prove it holds
+     * {@code peerKeys().get(n)}, and its session's {@link Session#peerIdentity()} is {@code n}; a link announcing
+     * no name must prove the shared {@link #preSharedKey()}. Default empty. The map's arrays are copies.
+     */
+    public java.util.Map<String, byte[]> peerKeys() {
+        java.util.Map<String, byte[]> out = new java.util.LinkedHashMap<>();
+        peerKeys.forEach((k, v) -> out.put(k, v.clone()));
+        return out;
+    }
+
+    /** The key configured for peer {@code name}, or null. */
+    public byte[] peerKey(String name) {
+        byte[] k = peerKeys.get(name);
+        return k == null ? null : k.clone();
+    }
+
+    /** True when this end accepts only links that prove a pre-shared key (shared or per peer). */
+    public boolean requiresKey() {
+        return preSharedKey != null || !peerKeys.isEmpty();
+    }
+
     /** Builder of {@link Config}; every setter validates its argument. */
     public static final class Builder {
         private int windowSize = 256 * KIB;
@@ -182,10 +275,17 @@ public final class Config {
         private Duration keepAliveTimeout = Duration.ofMillis(800);
         private Duration writeTimeout = Duration.ofSeconds(10);
         private Duration handshakeTimeout = Duration.ofSeconds(10);
+        private Duration pendingOpenTimeout = Duration.ofSeconds(10);
         private Duration resumeGracePeriod = Duration.ofSeconds(30);
         private int maxStreams = 65_536;
         private int acceptBacklog = 256;
         private int linkWriteBufferSize = 256 * KIB;
+        private int maxReorderChunks = 65_536;
+        private int maxHandshakes = 256;
+        private int maxHandshakesPerAddress = 32;
+        private int maxSessions = 1024;
+        private int maxLinksPerSession = 32;
+        private int maxPingRate = 200;
         private Supplier<? extends LoadBalancer> loadBalancer = LoadBalancer::earliestDelivery;
         private ErrorHandler errorHandler = ErrorHandler.defaults();
         private ConnectionManager connectionManager = ConnectionManager.defaults();
@@ -194,6 +294,9 @@ public final class Config {
         private List<Middleware> middleware = new ArrayList<>();
         private ConnectionRegistry connectionRegistry = ConnectionRegistry.defaults();
         private byte[] preSharedKey;
+        private TlsSettings tls;
+        private String keyName;
+        private java.util.Map<String, byte[]> peerKeys = java.util.Map.of();
 
         private Builder() {
         }
@@ -207,10 +310,17 @@ public final class Config {
             keepAliveTimeout = c.keepAliveTimeout;
             writeTimeout = c.writeTimeout;
             handshakeTimeout = c.handshakeTimeout;
+            pendingOpenTimeout = c.pendingOpenTimeout;
             resumeGracePeriod = c.resumeGracePeriod;
             maxStreams = c.maxStreams;
             acceptBacklog = c.acceptBacklog;
             linkWriteBufferSize = c.linkWriteBufferSize;
+            maxReorderChunks = c.maxReorderChunks;
+            maxHandshakes = c.maxHandshakes;
+            maxHandshakesPerAddress = c.maxHandshakesPerAddress;
+            maxSessions = c.maxSessions;
+            maxLinksPerSession = c.maxLinksPerSession;
+            maxPingRate = c.maxPingRate;
             loadBalancer = c.loadBalancer;
             errorHandler = c.errorHandler;
             connectionManager = c.connectionManager;
@@ -218,6 +328,9 @@ public final class Config {
             middleware = new ArrayList<>(c.middleware);
             connectionRegistry = c.connectionRegistry;
             preSharedKey = c.preSharedKey;
+            tls = c.tls;
+            keyName = c.keyName;
+            peerKeys = c.peerKeys;
         }
 
         /** Initial per-stream receive window, 16 KiB to 1 GiB. */
@@ -271,6 +384,13 @@ public final class Config {
             return this;
         }
 
+        /** Wait of a stream for its OPEN, 10 ms to 10 min. */
+        public Builder pendingOpenTimeout(Duration timeout) {
+            this.pendingOpenTimeout = checkDuration("pendingOpenTimeout", timeout, Duration.ofMillis(10),
+                    Duration.ofMinutes(10));
+            return this;
+        }
+
         /** Grace period of a session without links, 0 to 24 h (0: the session closes with its last link). */
         public Builder resumeGracePeriod(Duration grace) {
             this.resumeGracePeriod = checkDuration("resumeGracePeriod", grace, Duration.ZERO, Duration.ofHours(24));
@@ -292,6 +412,42 @@ public final class Config {
         /** Per-link queue limit, 16 KiB to 64 MiB. */
         public Builder linkWriteBufferSize(int bytes) {
             this.linkWriteBufferSize = checkRange("linkWriteBufferSize", bytes, 16 * KIB, 64 * MIB, "bytes");
+            return this;
+        }
+
+        /** Out-of-order chunks held per session, 16 to 16,777,216. */
+        public Builder maxReorderChunks(int count) {
+            this.maxReorderChunks = checkRange("maxReorderChunks", count, 16, 1 << 24, "chunks");
+            return this;
+        }
+
+        /** Handshakes in flight per listener, 1 to 1,048,576. */
+        public Builder maxHandshakes(int count) {
+            this.maxHandshakes = checkRange("maxHandshakes", count, 1, 1 << 20, "handshakes");
+            return this;
+        }
+
+        /** Handshakes in flight per source address, 1 to 1,048,576. */
+        public Builder maxHandshakesPerAddress(int count) {
+            this.maxHandshakesPerAddress = checkRange("maxHandshakesPerAddress", count, 1, 1 << 20, "handshakes");
+            return this;
+        }
+
+        /** Sessions per listener, 1 to 1,048,576. */
+        public Builder maxSessions(int count) {
+            this.maxSessions = checkRange("maxSessions", count, 1, 1 << 20, "sessions");
+            return this;
+        }
+
+        /** Links per accepted session, 1 to 1,024. */
+        public Builder maxLinksPerSession(int count) {
+            this.maxLinksPerSession = checkRange("maxLinksPerSession", count, 1, 1024, "links");
+            return this;
+        }
+
+        /** PINGs answered per link and second, 1 to 1,000,000. */
+        public Builder maxPingRate(int count) {
+            this.maxPingRate = checkRange("maxPingRate", count, 1, 1_000_000, "PINGs per second");
             return this;
         }
 
@@ -366,6 +522,44 @@ public final class Config {
             return this;
         }
 
+        /** TLS credentials for {@code tls://} links; null removes them. */
+        public Builder tls(TlsSettings settings) {
+            this.tls = settings;
+            return this;
+        }
+
+        /** Name announced with the pre-shared key when dialing, 1 to 255 bytes of UTF-8; null removes it. */
+        public Builder keyName(String name) {
+            if (name != null) {
+                int len = name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+                if (len < 1 || len > 255) {
+                    throw new IllegalArgumentException("keyName must be 1 to 255 bytes of UTF-8, got '" + name + "'");
+                }
+            }
+            this.keyName = name;
+            return this;
+        }
+
+        /** Per-peer keys of the accepting side (name to key, each 16 to 1024 bytes); empty removes them. */
+        public Builder peerKeys(java.util.Map<String, byte[]> keys) {
+            Objects.requireNonNull(keys, "peerKeys");
+            java.util.Map<String, byte[]> copy = new java.util.LinkedHashMap<>();
+            keys.forEach((name, key) -> {
+                int len = name == null ? 0 : name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+                if (len < 1 || len > 255) {
+                    throw new IllegalArgumentException("peerKeys: name must be 1 to 255 bytes of UTF-8, got '"
+                            + name + "'");
+                }
+                if (key == null || key.length < 16 || key.length > 1024) {
+                    throw new IllegalArgumentException("peerKeys['" + name + "'] must be between 16 and 1024 bytes, "
+                            + "got " + (key == null ? "none" : key.length + " bytes"));
+                }
+                copy.put(name, key.clone());
+            });
+            this.peerKeys = copy;
+            return this;
+        }
+
         /** Builds the config after checking the knobs that depend on each other. */
         public Config build() {
             if (maxWindowSize < windowSize) {
@@ -379,6 +573,10 @@ public final class Config {
             if (keepAliveTimeout.compareTo(keepAliveInterval.multipliedBy(2)) < 0) {
                 throw new IllegalArgumentException("keepAliveTimeout (" + keepAliveTimeout.toMillis()
                         + " ms) must be at least twice keepAliveInterval (" + keepAliveInterval.toMillis() + " ms)");
+            }
+            if (keyName != null && preSharedKey == null) {
+                throw new IllegalArgumentException("keyName ('" + keyName + "') is announced with a pre-shared key; "
+                        + "set preSharedKey too");
             }
             return new Config(this);
         }

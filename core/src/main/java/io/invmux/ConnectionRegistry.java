@@ -1,5 +1,6 @@
 package io.invmux;
 
+import io.invmux.internal.tls.TlsConnectionFactory;
 import io.invmux.internal.transport.MemConnectionFactory;
 import io.invmux.internal.transport.TcpConnectionFactory;
 import io.netty.channel.Channel;
@@ -9,8 +10,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * Finds the {@link ConnectionFactory} for a link URI. {@link #defaults()} knows {@code tcp://host:port} and the
- * in-memory {@code mem://name}; register more with {@link #register}. Later registrations win.
+ * Finds the {@link ConnectionFactory} for a link URI. {@link #defaults()} knows {@code tcp://host:port},
+ * {@code tls://host:port} and the in-memory {@code mem://name}; register more with {@link #register}. Later registrations win.
  */
 public final class ConnectionRegistry {
     private final List<ConnectionFactory> factories = new CopyOnWriteArrayList<>();
@@ -23,6 +24,7 @@ public final class ConnectionRegistry {
     public static ConnectionRegistry defaults() {
         ConnectionRegistry registry = new ConnectionRegistry();
         registry.register(new TcpConnectionFactory());
+        registry.register(new TlsConnectionFactory());
         registry.register(new MemConnectionFactory());
         return registry;
     }

@@ -32,7 +32,9 @@ public enum ErrorCode {
     /** The link stopped answering heartbeats. */
     KEEPALIVE_TIMEOUT(12),
     /** The session lost all its links and none came back within the grace period. */
-    LINKS_LOST(13);
+    LINKS_LOST(13),
+    /** A resource limit of the receiver was reached (handshakes, sessions, links, held chunks, stream ids). */
+    LIMIT_EXCEEDED(14);
 
     private static final ErrorCode[] BY_CODE;
 

@@ -6,6 +6,7 @@ import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -21,6 +22,14 @@ public interface Session extends Closeable {
 
     /** True on the side that dialed the session's first link. */
     boolean isClient();
+
+    /**
+     * Who the peer proved to be with its credentials: the names in its TLS certificate, or the name its per-peer
+     * pre-shared key is configured under. Empty when the session's links carry no such credential.
+     */
+    default Optional<PeerIdentity> peerIdentity() {
+        return Optional.empty();
+    }
 
     /** Opens a stream with no metadata. */
     default Stream openStream() throws IOException {

@@ -39,6 +39,12 @@ public interface SessionListener extends Closeable {
     /** Links refused at the handshake so far. */
     long refusedLinks();
 
+    /**
+     * How often each resource limit of the listener was reached (handshakes in flight, sessions, links per
+     * session), by the name of its {@link Config} knob. Sessions count their own in {@link SessionStats#limitsHit()}.
+     */
+    java.util.Map<String, Long> limitsHit();
+
     /** Stops accepting and closes every session. */
     @Override
     void close();

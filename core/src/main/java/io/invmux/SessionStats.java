@@ -16,10 +16,18 @@ import java.util.List;
  * @param openStreams streams open now
  * @param refusedLinks links refused at the handshake (bad version, auth, unknown session)
  * @param links per-link counters
+ * @param reorderBytes bytes held out of order now, over all streams
+ * @param reorderChunks chunks held out of order now, over all streams
+ * @param limitsHit how often each resource limit was reached, by the name of its {@link Config} knob
  */
 public record SessionStats(long bytesSent, long bytesReceived, long chunksSent, long chunksReceived,
         long chunksResent, long bytesResent, long duplicateChunks, long reorderHighWaterMark, int openStreams, long refusedLinks,
-        List<LinkStats> links) {
+        List<LinkStats> links, long reorderBytes, long reorderChunks, java.util.Map<String, Long> limitsHit) {
+
+    public SessionStats {
+        links = List.copyOf(links);
+        limitsHit = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(limitsHit));
+    }
 
     /**
      * Counters of one link.

@@ -3,6 +3,7 @@ package io.invmux;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import java.util.Optional;
 
 /** What a {@link ConnectionFactory} needs from the session to open links. */
 public interface TransportContext {
@@ -14,4 +15,9 @@ public interface TransportContext {
 
     /** Installs the link's codec and handler; add it to each new channel's pipeline. */
     ChannelHandler channelInitializer();
+
+    /** Credentials for {@code tls://} links ({@link Config#tls()}); empty: the session has none. */
+    default Optional<TlsSettings> tls() {
+        return Optional.empty();
+    }
 }

@@ -43,6 +43,13 @@ class ConfigTest {
         assertThat(c.maxStreams()).isEqualTo(65_536);
         assertThat(c.acceptBacklog()).isEqualTo(256);
         assertThat(c.linkWriteBufferSize()).isEqualTo(256 * KIB);
+        assertThat(c.maxReorderChunks()).isEqualTo(65_536);
+        assertThat(c.maxHandshakes()).isEqualTo(256);
+        assertThat(c.maxHandshakesPerAddress()).isEqualTo(32);
+        assertThat(c.maxSessions()).isEqualTo(1024);
+        assertThat(c.maxLinksPerSession()).isEqualTo(32);
+        assertThat(c.maxPingRate()).isEqualTo(200);
+        assertThat(c.pendingOpenTimeout()).isEqualTo(Duration.ofSeconds(10));
         assertThat(c.loadBalancer().get()).isInstanceOf(EarliestDeliveryLoadBalancer.class);
         assertThat(c.errorHandler()).isSameAs(ErrorHandler.defaults());
         assertThat(c.middleware()).isEmpty();
@@ -82,7 +89,13 @@ class ConfigTest {
                 intKnob("maxChunkSize", Config.Builder::maxChunkSize, KIB, MIB),
                 intKnob("maxStreams", Config.Builder::maxStreams, 1, 1 << 24),
                 intKnob("acceptBacklog", Config.Builder::acceptBacklog, 1, 65_536),
-                intKnob("linkWriteBufferSize", Config.Builder::linkWriteBufferSize, 16 * KIB, 64 * MIB));
+                intKnob("linkWriteBufferSize", Config.Builder::linkWriteBufferSize, 16 * KIB, 64 * MIB),
+                intKnob("maxReorderChunks", Config.Builder::maxReorderChunks, 16, 1 << 24),
+                intKnob("maxHandshakes", Config.Builder::maxHandshakes, 1, 1 << 20),
+                intKnob("maxHandshakesPerAddress", Config.Builder::maxHandshakesPerAddress, 1, 1 << 20),
+                intKnob("maxSessions", Config.Builder::maxSessions, 1, 1 << 20),
+                intKnob("maxLinksPerSession", Config.Builder::maxLinksPerSession, 1, 1024),
+                intKnob("maxPingRate", Config.Builder::maxPingRate, 1, 1_000_000));
     }
 
     private static Arguments intKnob(String name, BiConsumer<Config.Builder, Integer> setter, int min, int max) {
@@ -137,7 +150,9 @@ class ConfigTest {
                 durationKnob("handshakeTimeout", Config.Builder::handshakeTimeout, Duration.ofMillis(10),
                         Duration.ofMinutes(10)),
                 durationKnob("resumeGracePeriod", Config.Builder::resumeGracePeriod, Duration.ZERO,
-                        Duration.ofHours(24)));
+                        Duration.ofHours(24)),
+                durationKnob("pendingOpenTimeout", Config.Builder::pendingOpenTimeout, Duration.ofMillis(10),
+                        Duration.ofMinutes(10)));
     }
 
     private static Arguments durationKnob(String name, BiConsumer<Config.Builder, Duration> setter, Duration min,
@@ -423,6 +438,13 @@ class ConfigTest {
         assertThat(actual.maxStreams()).isEqualTo(expected.maxStreams());
         assertThat(actual.acceptBacklog()).isEqualTo(expected.acceptBacklog());
         assertThat(actual.linkWriteBufferSize()).isEqualTo(expected.linkWriteBufferSize());
+        assertThat(actual.maxReorderChunks()).isEqualTo(expected.maxReorderChunks());
+        assertThat(actual.pendingOpenTimeout()).isEqualTo(expected.pendingOpenTimeout());
+        assertThat(actual.maxHandshakes()).isEqualTo(expected.maxHandshakes());
+        assertThat(actual.maxHandshakesPerAddress()).isEqualTo(expected.maxHandshakesPerAddress());
+        assertThat(actual.maxSessions()).isEqualTo(expected.maxSessions());
+        assertThat(actual.maxLinksPerSession()).isEqualTo(expected.maxLinksPerSession());
+        assertThat(actual.maxPingRate()).isEqualTo(expected.maxPingRate());
         assertThat(actual.errorHandler()).isSameAs(expected.errorHandler());
         assertThat(actual.middleware()).isEqualTo(expected.middleware());
     }
@@ -436,6 +458,12 @@ class ConfigTest {
             case "maxStreams": return c.maxStreams();
             case "acceptBacklog": return c.acceptBacklog();
             case "linkWriteBufferSize": return c.linkWriteBufferSize();
+            case "maxReorderChunks": return c.maxReorderChunks();
+            case "maxHandshakes": return c.maxHandshakes();
+            case "maxHandshakesPerAddress": return c.maxHandshakesPerAddress();
+            case "maxSessions": return c.maxSessions();
+            case "maxLinksPerSession": return c.maxLinksPerSession();
+            case "maxPingRate": return c.maxPingRate();
             default: throw new IllegalArgumentException(knob);
         }
     }

@@ -133,7 +133,11 @@ class FailoverTest {
      */
     @Test
     void onlyTheLinkThatStallsIsSuspectedAndReSent() throws Exception {
-        Transfer t = new Transfer(Config.defaults());
+        // Suspicion waits at least three keep-alive intervals. At the default 100 ms, a machine starved of CPU can
+        // delay a healthy link's reports that long; at 500 ms it cannot, while the throttled link's bytes, held
+        // back for seconds, are still caught.
+        Transfer t = new Transfer(Config.builder().keepAliveInterval(Duration.ofMillis(500))
+                .keepAliveTimeout(Duration.ofSeconds(4)).build());
         t.awaitWritten(0.3);
         proxies.get(1).throttle(100 * 1024);
         t.awaitWritten(0.5);

@@ -124,20 +124,22 @@ class LinkHandshakeTest {
                 ScriptedPeer second = ScriptedPeer.connect(port(listener))) {
             byte[] id = bytes(16, 12);
             byte[] firstNonce = bytes(16, 13);
-            first.sendPreface().send(hello(Frame.FLAG_HELLO_NEW_SESSION, id, 1, firstNonce));
+            HelloFrame firstRequest = hello(Frame.FLAG_HELLO_NEW_SESSION, id, 1, firstNonce);
+            first.sendPreface().send(firstRequest);
             HelloFrame firstReply = first.readUntil(HelloFrame.class, WAIT);
             byte[] secondNonce = bytes(16, 14);
-            second.sendPreface().send(hello(0, id, 2, secondNonce));
+            HelloFrame secondRequest = hello(0, id, 2, secondNonce);
+            second.sendPreface().send(secondRequest);
             assertThatThrownBy(() -> second.read(Duration.ofMillis(300)))
                     .as("no reply (and no refusal) while the first link has not proven itself")
                     .isInstanceOf(java.net.SocketTimeoutException.class);
 
-            first.send(hello(Frame.FLAG_HELLO_PROOF, id, 1, Handshake.mac(psk, "dialer", id, 1, firstNonce,
-                    Arrays.copyOf(firstReply.auth, 16))));
+            first.send(hello(Frame.FLAG_HELLO_PROOF, id, 1, Handshake.dialerMac(psk, firstRequest,
+                    Handshake.withoutMac(firstReply))));
             HelloFrame secondReply = second.readUntil(HelloFrame.class, WAIT);
             assertThat(secondReply.isReply()).isTrue();
-            second.send(hello(Frame.FLAG_HELLO_PROOF, id, 2, Handshake.mac(psk, "dialer", id, 2, secondNonce,
-                    Arrays.copyOf(secondReply.auth, 16))));
+            second.send(hello(Frame.FLAG_HELLO_PROOF, id, 2, Handshake.dialerMac(psk, secondRequest,
+                    Handshake.withoutMac(secondReply))));
             Session accepted = listener.accept(WAIT);
             await().atMost(WAIT).until(() -> accepted.numConnections() == 2);
             assertThat(listener.refusedLinks()).isZero();
@@ -228,11 +230,10 @@ class LinkHandshakeTest {
             try (ScriptedPeer peer = ScriptedPeer.connect(port(p.listener))) {
                 peer.sendPreface().send(request);
                 HelloFrame challenge = peer.readUntil(HelloFrame.class, WAIT);
-                byte[] serverNonce = Arrays.copyOf(challenge.auth, 16);
+                HelloFrame base = Handshake.withoutMac(challenge);
                 assertThat(Arrays.copyOfRange(challenge.auth, 16, 48)).isEqualTo(
-                        Handshake.mac(psk, "accepter", id, 9, clientNonce, serverNonce));
-                recordedProof = hello(Frame.FLAG_HELLO_PROOF, id, Handshake.mac(psk, "dialer", id, 9, clientNonce,
-                        serverNonce));
+                        Handshake.accepterMac(psk, request, base));
+                recordedProof = hello(Frame.FLAG_HELLO_PROOF, id, Handshake.dialerMac(psk, request, base));
                 peer.send(recordedProof);
                 await().atMost(WAIT).until(() -> p.server.numConnections() == 2);
             }
@@ -285,20 +286,19 @@ class LinkHandshakeTest {
                 HelloFrame hello = peer.readUntil(HelloFrame.class, WAIT);
                 assertThat(hello.newSession()).isTrue();
                 assertThat(hello.auth).hasSize(Handshake.NONCE_LENGTH + Handshake.SECRET_LENGTH);
-                byte[] clientNonce = Arrays.copyOf(hello.auth, Handshake.NONCE_LENGTH);
                 byte[] secret = Arrays.copyOfRange(hello.auth, Handshake.NONCE_LENGTH, hello.auth.length);
                 byte[] serverNonce = bytes(16, 4);
-                byte[] mac = Handshake.mac(secret, "accepter", hello.sessionId, hello.linkId, clientNonce,
-                        serverNonce);
+                HelloFrame base = new HelloFrame(Frame.FLAG_ACK | Frame.FLAG_HELLO_NEW_SESSION,
+                        hello.sessionId, hello.linkId, hello.maxChunkSize, hello.streamWindow, hello.sessionWindow,
+                        List.of(), serverNonce);
+                byte[] mac = Handshake.accepterMac(secret, hello, base);
                 byte[] auth = Arrays.copyOf(serverNonce, 48);
                 System.arraycopy(mac, 0, auth, 16, 32);
-                peer.sendPreface().send(new HelloFrame(Frame.FLAG_ACK | Frame.FLAG_HELLO_NEW_SESSION,
-                        hello.sessionId, hello.linkId, hello.maxChunkSize, hello.streamWindow, hello.sessionWindow,
-                        List.of(), auth));
+                peer.sendPreface().send(new HelloFrame(base.flags, base.sessionId, base.linkId, base.maxChunkSize,
+                        base.streamWindow, base.sessionWindow, base.middleware, auth));
                 HelloFrame proof = peer.readUntil(HelloFrame.class, WAIT);
                 assertThat(proof.isProof()).isTrue();
-                assertThat(proof.auth).isEqualTo(Handshake.mac(secret, "dialer", hello.sessionId, hello.linkId,
-                        clientNonce, serverNonce));
+                assertThat(proof.auth).isEqualTo(Handshake.dialerMac(secret, hello, base));
                 Session session = dialed.get(10, TimeUnit.SECONDS);
                 long start = System.nanoTime();
                 // The peer now says nothing: no PONG, no frame at all.

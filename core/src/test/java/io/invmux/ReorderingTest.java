@@ -60,7 +60,9 @@ class ReorderingTest {
 
     @Test
     void chunksArriveInOrderAcrossLinksWithDifferentDelays() throws Exception {
-        Config config = Config.defaults();
+        // No chunk may arrive twice, so no link may be suspected of stalling (see StreamBehaviourTest's large write).
+        Config config = Config.builder().keepAliveInterval(Duration.ofMillis(500))
+                .keepAliveTimeout(Duration.ofSeconds(4)).build();
         URI[] uris = proxiedLinks(config, Duration.ZERO, Duration.ofMillis(5), Duration.ofMillis(20));
         Session client = InvMux.connect(config, uris);
         Session server = listener.accept(Duration.ofSeconds(10));

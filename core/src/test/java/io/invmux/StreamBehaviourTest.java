@@ -242,7 +242,11 @@ class StreamBehaviourTest {
     @Test
     void aLargeWriteArrivesIntactOverThreeLinks() throws Exception {
         long size = 256L * 1024 * 1024;
-        try (Pair p = Pair.tcp(Config.defaults(), 3)) {
+        // No chunk may arrive twice, so no link may be suspected of stalling: at the default 100 ms keep-alive a
+        // machine starved of CPU can delay a healthy link's reports past the 300 ms that takes; at 500 ms it cannot.
+        Config config = Config.builder().keepAliveInterval(Duration.ofMillis(500))
+                .keepAliveTimeout(Duration.ofSeconds(4)).build();
+        try (Pair p = Pair.tcp(config, 3)) {
             Stream c = p.client.openStream();
             Future<TestData.Digest> received = pool.submit(() -> {
                 Stream s = p.server.acceptStream(Duration.ofSeconds(10));

@@ -159,11 +159,17 @@ final class BenchSupport {
         }
 
         static SessionPair open(Config config, int links) throws Exception {
-            SessionListener listener = InvMux.listen(config, URI.create("tcp://127.0.0.1:0"));
+            return open(config, config, links, "tcp");
+        }
+
+        /** {@code links} links of {@code scheme} (tcp, tls) on loopback; each end with its own config. */
+        static SessionPair open(Config clientConfig, Config serverConfig, int links, String scheme)
+                throws Exception {
+            SessionListener listener = InvMux.listen(serverConfig, URI.create(scheme + "://127.0.0.1:0"));
             int port = ((InetSocketAddress) listener.localAddresses().get(0)).getPort();
             URI[] uris = new URI[links];
-            Arrays.fill(uris, URI.create("tcp://127.0.0.1:" + port));
-            Session client = InvMux.connect(config, uris);
+            Arrays.fill(uris, URI.create(scheme + "://127.0.0.1:" + port));
+            Session client = InvMux.connect(clientConfig, uris);
             Session server = listener.accept(Duration.ofSeconds(10));
             if (client.numConnections() != links) {
                 throw new IllegalStateException("expected " + links + " links, got " + client.numConnections());

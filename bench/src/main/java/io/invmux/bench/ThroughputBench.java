@@ -190,7 +190,8 @@ public final class ThroughputBench {
         }
     }
 
-    private static double muxRep(SessionPair sp, int pairs, long bytesPerPair, byte[] payload) throws Exception {
+    /** One timed rep of {@code pairs} streams over {@code sp}'s links; Mbit/s. Shared with {@link TlsBench}. */
+    static double muxRep(SessionPair sp, int pairs, long bytesPerPair, byte[] payload) throws Exception {
         List<Stream> opened = new ArrayList<>();
         List<Stream> accepted = new ArrayList<>();
         try {

@@ -73,6 +73,8 @@ public final class FaultProxy implements AutoCloseable {
     private volatile Faults faults = Faults.NONE;
     private volatile boolean refusing;
     private volatile boolean closed;
+    /** One-shot corruptions still to apply, each to the next buffer read in either direction. */
+    private final java.util.concurrent.atomic.AtomicInteger corruptions = new java.util.concurrent.atomic.AtomicInteger();
 
     // guarded by this: the running flap timer, and its generation so a tick racing with heal() does nothing
     private ScheduledFuture<?> flapTimer;
@@ -243,6 +245,20 @@ public final class FaultProxy implements AutoCloseable {
             c.abort();
         }
         return this;
+    }
+
+    /**
+     * Flips one bit in the next bytes forwarded (either direction, the middle of the next buffer read): a path
+     * that damages data undetected by TCP. Once; call again for another.
+     */
+    public FaultProxy corruptOneByte() {
+        corruptions.incrementAndGet();
+        return this;
+    }
+
+    /** True, once per {@link #corruptOneByte} call, when the caller must corrupt the buffer it holds. */
+    boolean takeCorruption() {
+        return corruptions.getAndUpdate(n -> Math.max(0, n - 1)) > 0;
     }
 
     /** While true, new connections are accepted and at once reset, as if nothing lived at the target. */

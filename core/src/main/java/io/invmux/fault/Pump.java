@@ -66,6 +66,10 @@ final class Pump {
             buf.release();
             return;
         }
+        if (proxy.takeCorruption()) {
+            int at = buf.readerIndex() + buf.readableBytes() / 2;
+            buf.setByte(at, buf.getByte(at) ^ 0x10);
+        }
         queue.add(new Chunk(buf, System.nanoTime()));
         queuedBytes += buf.readableBytes();
         drain();

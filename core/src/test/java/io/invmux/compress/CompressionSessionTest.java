@@ -215,13 +215,13 @@ class CompressionSessionTest {
         byte[] nonce = new byte[16];
         new SplittableRandom(link).nextBytes(nonce);
         Config d = Config.defaults();
-        peer.sendPreface().send(new HelloFrame(first ? Frame.FLAG_HELLO_NEW_SESSION : 0, id, link,
-                d.maxChunkSize(), d.windowSize(), d.sessionWindowSize(), List.of("zstd"), nonce));
+        HelloFrame request = new HelloFrame(first ? Frame.FLAG_HELLO_NEW_SESSION : 0, id, link,
+                d.maxChunkSize(), d.windowSize(), d.sessionWindowSize(), List.of("zstd"), nonce);
+        peer.sendPreface().send(request);
         HelloFrame reply = peer.readUntil(HelloFrame.class, WAIT);
         assertThat(reply.middleware).containsExactly("zstd");
         peer.send(new HelloFrame(Frame.FLAG_HELLO_PROOF, id, link, d.maxChunkSize(), d.windowSize(),
-                d.sessionWindowSize(), List.of("zstd"), Handshake.mac(psk, "dialer", id, link, nonce,
-                        Arrays.copyOf(reply.auth, 16))));
+                d.sessionWindowSize(), List.of("zstd"), Handshake.dialerMac(psk, request, Handshake.withoutMac(reply))));
         return peer;
     }
 

@@ -45,6 +45,25 @@ class FaultProxyTest {
     private static final Duration EVENTUALLY = Duration.ofSeconds(20);
 
     @Test
+    void corruptOneByteFlipsExactlyOneBitOfTheNextBytesForwarded() throws Exception {
+        byte[] data = new byte[4096];
+        new Random(7).nextBytes(data);
+        try (TestServer echo = TestServer.echo();
+             FaultProxy proxy = FaultProxy.start(echo.address())) {
+            proxy.corruptOneByte();
+            try (Socket s = connect(proxy.address())) {
+                write(s, data);
+                byte[] back = s.getInputStream().readNBytes(data.length);
+                int differing = 0;
+                for (int i = 0; i < data.length; i++) {
+                    differing += Integer.bitCount((data[i] ^ back[i]) & 0xff);
+                }
+                assertThat(differing).as("bits changed on the round trip").isEqualTo(1);
+            }
+        }
+    }
+
+    @Test
     void forwardsTenMebibytesBothWaysIntact() throws Exception {
         byte[] data = new byte[10 * 1024 * 1024];
         new Random(42).nextBytes(data);

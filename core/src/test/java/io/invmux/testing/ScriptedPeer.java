@@ -1,8 +1,11 @@
 package io.invmux.testing;
 
+import io.invmux.internal.frame.DataFrame;
 import io.invmux.internal.frame.Frame;
 import io.invmux.internal.frame.FrameDecoder;
 import io.invmux.internal.frame.FrameEncoder;
+import io.invmux.internal.frame.HelloFrame;
+import io.invmux.internal.session.Handshake;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
@@ -23,6 +26,9 @@ import java.time.Duration;
  * MockHttp2Peer does for HTTP/2).
  */
 public final class ScriptedPeer implements AutoCloseable {
+    /** Encodes floods: short-lived heap buffers, not tracked (paranoid leak tracking costs a stack trace each). */
+    private static final ByteBufAllocator FLOOD_ALLOC = new io.netty.buffer.UnpooledByteBufAllocator(false, true);
+
     private final Socket socket;
     private final InputStream in;
     private final OutputStream out;
@@ -41,12 +47,110 @@ public final class ScriptedPeer implements AutoCloseable {
         return new ScriptedPeer(s, 1024 * 1024);
     }
 
+    /**
+     * Connects with a small socket receive buffer (no auto-tuning): a peer that reads nothing then soon makes the
+     * other end's writes queue up in its own buffers rather than in the kernel's.
+     */
+    public static ScriptedPeer connectSlowReader(int port) throws IOException {
+        Socket s = new Socket();
+        s.setReceiveBufferSize(4096);
+        s.connect(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+        s.setTcpNoDelay(true);
+        return new ScriptedPeer(s, 1024 * 1024);
+    }
+
+    /** Connects from {@code from} (another loopback address, 127.0.0.2, ..., is another source). */
+    public static ScriptedPeer connect(int port, InetAddress from) throws IOException {
+        Socket s = new Socket(InetAddress.getLoopbackAddress(), port, from, 0);
+        s.setTcpNoDelay(true);
+        return new ScriptedPeer(s, 1024 * 1024);
+    }
+
     /** Accepts one connection on {@code server}. */
     public static ScriptedPeer accept(ServerSocket server, Duration timeout) throws IOException {
         server.setSoTimeout((int) timeout.toMillis());
         Socket s = server.accept();
         s.setTcpNoDelay(true);
         return new ScriptedPeer(s, 1024 * 1024);
+    }
+
+    /**
+     * Plays the dialing side of a new session's first link (no pre-shared key): preface, HELLO request carrying a
+     * session secret, the reply checked, the proof sent. Frames may follow at once.
+     *
+     * @param streamWindow the stream window this end advertises
+     * @param sessionWindow the session window this end advertises
+     * @return the accepting end's reply (its limits)
+     */
+    public HelloFrame startSession(byte[] sessionId, int streamWindow, int sessionWindow, Duration timeout)
+            throws IOException {
+        byte[] clientNonce = new byte[Handshake.NONCE_LENGTH];
+        new java.util.SplittableRandom(java.util.Arrays.hashCode(sessionId) + 1).nextBytes(clientNonce);
+        byte[] secret = secretFor(sessionId);
+        byte[] auth = java.util.Arrays.copyOf(clientNonce, clientNonce.length + secret.length);
+        System.arraycopy(secret, 0, auth, clientNonce.length, secret.length);
+        HelloFrame request = new HelloFrame(Frame.FLAG_HELLO_NEW_SESSION, sessionId, 1, 32 * 1024, streamWindow,
+                sessionWindow, java.util.List.of(), auth);
+        sendPreface().send(request);
+        HelloFrame reply = readUntil(HelloFrame.class, timeout);
+        if (!reply.isReply()) {
+            throw new IOException("expected a HELLO reply, got " + reply);
+        }
+        send(new HelloFrame(Frame.FLAG_HELLO_PROOF, sessionId, 1, 32 * 1024, streamWindow, sessionWindow,
+                java.util.List.of(), Handshake.dialerMac(secret, request, Handshake.withoutMac(reply))));
+        return reply;
+    }
+
+    /** The session secret {@link #startSession} chooses for {@code sessionId} (so a test can join more links). */
+    public static byte[] secretFor(byte[] sessionId) {
+        byte[] secret = new byte[Handshake.SECRET_LENGTH];
+        new java.util.SplittableRandom(java.util.Arrays.hashCode(sessionId)).nextBytes(secret);
+        return secret;
+    }
+
+    /**
+     * Plays the dialing side of a link joining a session started by {@link #startSession}.
+     *
+     * @return the reply, or the GOAWAY refusing the join
+     */
+    public Frame joinSession(byte[] sessionId, int linkId, Duration timeout) throws IOException {
+        byte[] clientNonce = new byte[Handshake.NONCE_LENGTH];
+        new java.util.SplittableRandom(linkId).nextBytes(clientNonce);
+        HelloFrame request = new HelloFrame(0, sessionId, linkId, 32 * 1024, 256 * 1024, 64 << 20,
+                java.util.List.of(), clientNonce);
+        sendPreface().send(request);
+        Frame reply = read(timeout);
+        while (!(reply instanceof HelloFrame) && !(reply instanceof io.invmux.internal.frame.GoAwayFrame)) {
+            io.netty.util.ReferenceCountUtil.release(reply);
+            reply = read(timeout);
+        }
+        if (reply instanceof HelloFrame) {
+            send(new HelloFrame(Frame.FLAG_HELLO_PROOF, sessionId, linkId, 32 * 1024, 256 * 1024, 64 << 20,
+                    java.util.List.of(), Handshake.dialerMac(secretFor(sessionId), request,
+                            Handshake.withoutMac((HelloFrame) reply))));
+        }
+        return reply;
+    }
+
+    /** A DATA frame of {@code length} bytes of {@code fill} at {@code offset}. */
+    public ScriptedPeer sendData(int streamId, long offset, int length, byte fill) throws IOException {
+        byte[] bytes = new byte[length];
+        java.util.Arrays.fill(bytes, fill);
+        return send(new DataFrame(streamId, 0, offset, Unpooled.wrappedBuffer(bytes)));
+    }
+
+    /** Many frames in one socket write (fast floods); each frame is encoded in turn. */
+    public ScriptedPeer sendAll(Iterable<? extends Frame> frames) throws IOException {
+        java.io.ByteArrayOutputStream batch = new java.io.ByteArrayOutputStream();
+        for (Frame f : frames) {
+            ByteBuf buf = FrameEncoder.encode(FLOOD_ALLOC, f);
+            try {
+                buf.readBytes(batch, buf.readableBytes());
+            } finally {
+                buf.release();
+            }
+        }
+        return sendRaw(batch.toByteArray());
     }
 
     public ScriptedPeer sendPreface() throws IOException {

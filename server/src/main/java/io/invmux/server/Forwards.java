@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /** The TCP forwarding proxy of a sidecar: forwards (local listener → peer service) and exposed services. */
@@ -66,6 +67,15 @@ public final class Forwards implements AutoCloseable {
     /** With the compression of the service's replies (empty: the session's default). */
     public void addService(String name, TcpAddress target, java.util.Optional<Boolean> compress) {
         runtime.router().addLocalService(name, new InetSocketAddress(target.host(), target.port()), compress);
+    }
+
+    /**
+     * Exposes a service unless its name is taken by another target and {@code replace} is false.
+     *
+     * @return empty when added (or already there with this target); else the target the service keeps
+     */
+    public Optional<InetSocketAddress> addService(String name, InetSocketAddress target, boolean replace) {
+        return runtime.router().addLocalService(name, target, replace);
     }
 
     public boolean removeService(String name) {

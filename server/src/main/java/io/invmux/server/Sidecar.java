@@ -4,6 +4,7 @@ import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.ChannelHandler;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
@@ -12,11 +13,13 @@ import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.invmux.Session;
 import io.invmux.proto.v1.StreamServiceGrpc;
 import io.invmux.server.admin.AdminServer;
+import io.invmux.server.admin.Bounds;
 import io.invmux.server.admin.SidecarMetrics;
 import io.invmux.server.config.SidecarConfig;
 import io.invmux.server.config.TcpAddress;
 import io.invmux.server.config.UnixAddress;
 import io.invmux.server.grpc.AuthInterceptor;
+import io.invmux.server.grpc.ClientIdentity;
 import io.invmux.server.grpc.ConnectionServiceImpl;
 import io.invmux.server.grpc.ForwardServiceImpl;
 import io.invmux.server.grpc.MonitorServiceImpl;
@@ -28,7 +31,6 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -43,13 +45,21 @@ import org.slf4j.LoggerFactory;
 /**
  * One sidecar process: the data plane ({@link SidecarRuntime}), the control API (gRPC, loopback by default),
  * an optional health-only gRPC port for Kubernetes probes, the admin HTTP port, the TCP forwarding proxy, and the
- * dialing of configured peers. Ready once its listeners are bound and every configured peer has a session.
+ * dialing of configured peers.
+ *
+ * <p>Health services (grpc.health.v1, on the API and on the health port): {@value #LIVENESS} is SERVING while the
+ * process runs; {@value #ACCEPTING} once everything it binds (listeners, API, health, admin, forwards) is up and
+ * until it drains: what a pod's readinessProbe asks, since a peer can link to it from then on; {@value #READINESS}
+ * (and the overall "") additionally needs every configured peer to have a session: what an application waits for
+ * before it opens streams. The probe must not wait for peers: two workloads that dial each other through Services
+ * (which only route to Ready pods) would each wait for the other forever.
  */
 public final class Sidecar implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Sidecar.class);
     /** Health service names: overall, and the two Kubernetes probes. */
     public static final String LIVENESS = "liveness";
     public static final String READINESS = "readiness";
+    public static final String ACCEPTING = "accepting";
     private static final long PEER_RETRY_MIN_MS = 250;
     private static final long PEER_RETRY_MAX_MS = 5_000;
     /** Concurrent unary calls a client connection may have beyond its streaming-call limit. */
@@ -60,6 +70,7 @@ public final class Sidecar implements AutoCloseable {
     private final Forwards forwards;
     private final HealthStatusManager health = new HealthStatusManager();
     private final MonitorServiceImpl monitor;
+    private final Bounds bounds = new Bounds();
     private final ScheduledExecutorService peerDialer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "invmux-peers");
         t.setDaemon(true);
@@ -67,6 +78,9 @@ public final class Sidecar implements AutoCloseable {
     });
     private final List<Server> servers = new ArrayList<>();
     private EpollEventLoopGroup unixGroup;
+    private UnixApiSocket unixSocket;
+    /** Made by startApi, shared with the health port; written once during start, before any call. */
+    private StreamingCallLimit streamingLimit;
     private AdminServer admin;
     private SocketAddress apiAddress;
     private InetSocketAddress healthAddress;
@@ -76,9 +90,15 @@ public final class Sidecar implements AutoCloseable {
 
     private Sidecar(SidecarConfig config) {
         this.config = config;
-        TcpServiceConnector connector = new TcpServiceConnector();
-        this.runtime = new SidecarRuntime(config.identity(), config.toCoreConfig(),
-                (stream, target) -> connector.connect(stream, target), config.limits().acceptTimeout().toMillis());
+        TcpServiceConnector connector = new TcpServiceConnector(TcpServiceConnector.DEFAULT_CONNECT_TIMEOUT,
+                config.limits().maxServiceConnections(), config.limits().serviceIdleTimeout(), bounds::refused);
+        bounds.gauge("invmux_service_connections", "Local connections open to TCP services for peers' streams.",
+                connector::openConnections);
+        io.invmux.Config core = config.toCoreConfig();
+        this.runtime = new SidecarRuntime(config.identity(), core, peer -> config.dialConfig(core, peer),
+                connector::connect, config.limits().acceptTimeout().toMillis(), bounds::refused);
+        bounds.gauge("invmux_pending_streams", "Streams from peers waiting for an application to accept them.",
+                () -> runtime.router().pendingStreams());
         this.forwards = new Forwards(runtime, connector);
         this.monitor = new MonitorServiceImpl(runtime, forwards::connections);
     }
@@ -96,9 +116,14 @@ public final class Sidecar implements AutoCloseable {
     }
 
     private void startAll() throws IOException {
+        if (config.security().insecure()) {
+            log.warn("security.insecure is true: links from the network are accepted without TLS or a pre-shared "
+                    + "key, so anyone who reaches a listener can start a session and open streams to every service");
+        }
         health.setStatus("", ServingStatus.NOT_SERVING);
         health.setStatus(LIVENESS, ServingStatus.SERVING);
         health.setStatus(READINESS, ServingStatus.NOT_SERVING);
+        health.setStatus(ACCEPTING, ServingStatus.NOT_SERVING);
         for (SidecarConfig.Service svc : config.services()) {
             forwards.addService(svc.name(), svc.target(), SidecarConfig.compresses(svc.middleware()));
         }
@@ -108,8 +133,13 @@ public final class Sidecar implements AutoCloseable {
         startApi();
         config.health().address().ifPresent(a -> {
             try {
+                // Reachable from the pod network for the kubelet: its Watch calls count against the same per-client
+                // limit as the API's, and HTTP/2 caps calls per connection likewise.
                 Server h = NettyServerBuilder.forAddress(new InetSocketAddress(a.host(), a.port()))
-                        .addService(health.getHealthService()).build().start();
+                        .addTransportFilter(streamingLimit.transportFilter())
+                        .addService(ServerInterceptors.intercept(health.getHealthService(), streamingLimit))
+                        .maxConcurrentCallsPerConnection(config.api().maxStreamsPerClient() + UNARY_HEADROOM)
+                        .build().start();
                 servers.add(h);
                 healthAddress = (InetSocketAddress) h.getListenSockets().get(0);
                 log.info("health service on {}", healthAddress);
@@ -120,7 +150,8 @@ public final class Sidecar implements AutoCloseable {
         if (config.admin().address().isPresent()) {
             TcpAddress a = config.admin().address().get();
             PrometheusRegistry registry = new PrometheusRegistry();
-            registry.register(new SidecarMetrics(runtime, forwards::connections));
+            registry.register(new SidecarMetrics(runtime, forwards::connections, bounds,
+                    config.security().insecure()));
             admin = new AdminServer(new InetSocketAddress(a.host(), a.port()), registry, () -> ready && !draining);
             log.info("admin HTTP on {}", admin.address());
         }
@@ -128,6 +159,7 @@ public final class Sidecar implements AutoCloseable {
             forwards.addForward(f.listen().host() + ":" + f.listen().port(), f.listen(), f.peer(), f.service(),
                     SidecarConfig.compresses(f.middleware()));
         }
+        health.setStatus(ACCEPTING, ServingStatus.SERVING);
         for (SidecarConfig.Peer peer : config.peers()) {
             runtime.addKnownPeer(peer.name());
             dialPeer(peer, 0);
@@ -137,22 +169,29 @@ public final class Sidecar implements AutoCloseable {
 
     private void startApi() throws IOException {
         SidecarConfig.Api api = config.api();
+        ClientIdentity clients = new ClientIdentity();
         NettyServerBuilder b;
         if (api.address() instanceof UnixAddress u) {
-            Files.deleteIfExists(u.path());
+            unixSocket = new UnixApiSocket(u.path(), api.socketGroup());
             unixGroup = new EpollEventLoopGroup(2,
                     new io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory("invmux-api-unix", true));
-            b = NettyServerBuilder.forAddress(new DomainSocketAddress(u.path().toString()))
-                    .channelType(EpollServerDomainSocketChannel.class).bossEventLoopGroup(unixGroup)
-                    .workerEventLoopGroup(unixGroup);
+            ChannelHandler uidRecorder = clients.acceptHandler();
+            b = NettyServerBuilder.forAddress(new DomainSocketAddress(unixSocket.bindPath().toString()))
+                    .channelFactory(() -> {
+                        EpollServerDomainSocketChannel ch = new EpollServerDomainSocketChannel();
+                        ch.pipeline().addLast(uidRecorder); // ahead of the acceptor ServerBootstrap adds
+                        return ch;
+                    })
+                    .bossEventLoopGroup(unixGroup).workerEventLoopGroup(unixGroup);
         } else {
             TcpAddress t = (TcpAddress) api.address();
             b = NettyServerBuilder.forAddress(new InetSocketAddress(t.host(), t.port()));
         }
         var services = List.of(StreamServiceImpl.bind(runtime),
                 new ConnectionServiceImpl(runtime).bindService(), monitor.bindService(),
-                new ForwardServiceImpl(forwards).bindService(), ProtoReflectionServiceV1.newInstance().bindService());
-        StreamingCallLimit streamingLimit = new StreamingCallLimit(api.maxStreamsPerClient());
+                new ForwardServiceImpl(forwards, config.exposure(), bounds).bindService(),
+                ProtoReflectionServiceV1.newInstance().bindService());
+        streamingLimit = new StreamingCallLimit(api.maxStreamsPerClient(), clients, bounds);
         b.addTransportFilter(streamingLimit.transportFilter());
         for (var svc : services) {
             // The token is checked first (interceptors added later run earlier): a refused call counts nothing.
@@ -160,7 +199,7 @@ public final class Sidecar implements AutoCloseable {
             b.addService(api.tokenIfSet().isPresent()
                     ? ServerInterceptors.intercept(limited, new AuthInterceptor(api.tokenIfSet().get())) : limited);
         }
-        b.addService(health.getHealthService());
+        b.addService(ServerInterceptors.intercept(health.getHealthService(), streamingLimit)); // Watch counts too
         // The stream calls never block (StreamBridge writes with tryWrite/onWritable and reads on request), so
         // they run on the transport's own threads: a hop through the call executor per message costs more than
         // the message's bytes at gigabit rates. Everything else keeps the default executor.
@@ -180,6 +219,10 @@ public final class Sidecar implements AutoCloseable {
         Server server = b.build().start();
         servers.add(server);
         apiAddress = server.getListenSockets().get(0);
+        if (unixSocket != null) {
+            unixSocket.publish();
+            apiAddress = new DomainSocketAddress(((UnixAddress) api.address()).path().toString());
+        }
         log.info("sidecar '{}' API on {}", config.identity(), apiAddress);
     }
 
@@ -300,6 +343,7 @@ public final class Sidecar implements AutoCloseable {
      */
     public void drainAndClose(Duration deadline) {
         draining = true;
+        health.setStatus(ACCEPTING, ServingStatus.NOT_SERVING);
         updateReadiness();
         log.info("sidecar '{}' draining: {} open stream(s), deadline {} ms", config.identity(), runtime.openStreams(),
                 deadline.toMillis());
@@ -350,6 +394,9 @@ public final class Sidecar implements AutoCloseable {
         }
         if (unixGroup != null) {
             unixGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
+        if (unixSocket != null) {
+            unixSocket.delete();
         }
         log.info("sidecar '{}' stopped", config.identity());
     }

@@ -19,6 +19,8 @@ public abstract class Frame {
     public static final int FLAG_HELLO_NEW_SESSION = 0x1;
     /** Flag of HELLO: the dialer's answer to the accepting end's challenge (third handshake message). */
     public static final int FLAG_HELLO_PROOF = 0x4;
+    /** HELLO request: its auth ends with the name the dialer's pre-shared key is configured under. */
+    public static final int FLAG_HELLO_KEY_NAME = 0x8;
 
     public final int streamId;
     public final int flags;

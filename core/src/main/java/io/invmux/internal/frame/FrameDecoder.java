@@ -18,6 +18,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     private enum State { PREFACE, FRAMES, FAILED }
 
     private final int maxDataPayload;
+    private final int maxHelloPayload;
     private State state = State.PREFACE;
 
     /**
@@ -25,7 +26,16 @@ public final class FrameDecoder extends ByteToMessageDecoder {
      *     after its offset field
      */
     public FrameDecoder(int maxChunkSize) {
+        this(maxChunkSize, Wire.MAX_HELLO_PAYLOAD);
+    }
+
+    /**
+     * @param maxChunkSize the largest DATA chunk this end accepts
+     * @param maxHelloPayload the longest HELLO payload this end accepts (see {@link HelloFrame#maxPayload})
+     */
+    public FrameDecoder(int maxChunkSize, int maxHelloPayload) {
         this.maxDataPayload = maxChunkSize + Wire.DATA_PREFIX_LENGTH;
+        this.maxHelloPayload = maxHelloPayload;
         // Chunks straddle socket reads nearly always; a composite cumulation keeps the read buffers and lets DATA
         // payloads be slices of them, instead of copying every byte once more into one merged buffer.
         setCumulator(COMPOSITE_CUMULATOR);
@@ -33,7 +43,8 @@ public final class FrameDecoder extends ByteToMessageDecoder {
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
-        if (state == State.FAILED) {
+        if (state == State.FAILED || !ctx.channel().isActive()) {
+            // Failed, or closed (refused, say) while bytes of the same read were still here: nothing more counts.
             in.skipBytes(in.readableBytes());
             return;
         }
@@ -58,13 +69,18 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         }
     }
 
+    /** First byte of a TLS handshake record, as a TLS dialer at a plaintext port sends. */
+    private static final byte TLS_HANDSHAKE_RECORD = 0x16;
+
     private static boolean readPreface(ByteBuf in) {
         // Check the magic as soon as its bytes arrive, so garbage is refused without waiting for more.
         int available = Math.min(in.readableBytes(), 4);
         for (int i = 0; i < available; i++) {
             if (in.getByte(in.readerIndex() + i) != (byte) (Wire.MAGIC >>> (24 - 8 * i))) {
                 throw new FrameException(ErrorCode.HANDSHAKE_FAILED,
-                        "bad link preface: expected magic 'IMUX' (0x494D5558), got 0x" + hexPrefix(in));
+                        "bad link preface: expected magic 'IMUX' (0x494D5558), got 0x" + hexPrefix(in)
+                        + (in.getByte(in.readerIndex()) == TLS_HANDSHAKE_RECORD
+                        ? " (a TLS handshake: this address takes tcp:// links, not tls://)" : ""));
             }
         }
         if (in.readableBytes() < Wire.PREFACE_LENGTH) {
@@ -133,7 +149,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                 break;
             case FrameType.HELLO:
                 min = HelloFrame.SESSION_ID_LENGTH + 16 + 1 + 2;
-                max = Wire.MAX_HELLO_PAYLOAD;
+                max = maxHelloPayload;
                 break;
             default:
                 throw new FrameException(ErrorCode.PROTOCOL_ERROR, "unknown frame type 0x" + Integer.toHexString(type));
@@ -230,9 +246,13 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         requireBytes(in, end, authLength, "auth");
         byte[] auth = new byte[authLength];
         in.readBytes(auth);
-        if (maxChunk <= 0 || streamWindow <= 0 || sessionWindow <= 0) {
-            throw new FrameException(ErrorCode.HANDSHAKE_FAILED, "HELLO with non-positive limits: chunk=" + maxChunk
-                    + ", streamWindow=" + streamWindow + ", sessionWindow=" + sessionWindow);
+        if (maxChunk < HelloFrame.MIN_CHUNK || streamWindow < HelloFrame.MIN_STREAM_WINDOW
+                || sessionWindow < HelloFrame.MIN_SESSION_WINDOW) {
+            // Tiny limits would make the other end cut its bytes into tiny chunks, each with its own bookkeeping.
+            throw new FrameException(ErrorCode.HANDSHAKE_FAILED, "HELLO limits below the minimum: chunk=" + maxChunk
+                    + " (at least " + HelloFrame.MIN_CHUNK + "), streamWindow=" + streamWindow + " (at least "
+                    + HelloFrame.MIN_STREAM_WINDOW + "), sessionWindow=" + sessionWindow + " (at least "
+                    + HelloFrame.MIN_SESSION_WINDOW + ")");
         }
         return new HelloFrame(flags, sessionId, linkId, maxChunk, streamWindow, sessionWindow, names, auth);
     }

@@ -32,7 +32,10 @@ public final class Wire {
     public static final int DATA_PREFIX_LENGTH = 8;
     /** ACK payload: ack offset (u64), max offset (u64). */
     public static final int ACK_PAYLOAD_LENGTH = 16;
-    /** PING payload: opaque (u64). */
+    /**
+     * PING payload: opaque (u64, the sender's clock; a PONG echoes it), then the DATA payload bytes the sender has
+     * received on this link so far (u64).
+     */
     public static final int PING_PAYLOAD_LENGTH = 16;
     /** RST / GOAWAY payload: error code (u32) then a UTF-8 message. */
     public static final int ERROR_PREFIX_LENGTH = 4;

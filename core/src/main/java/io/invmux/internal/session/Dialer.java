@@ -5,6 +5,7 @@ import io.invmux.Session;
 import io.invmux.TransportContext;
 import io.invmux.internal.frame.FrameDecoder;
 import io.invmux.internal.frame.FrameEncoder;
+import io.invmux.internal.frame.HelloFrame;
 import io.invmux.internal.transport.EventLoops;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
@@ -82,11 +83,17 @@ public final class Dialer {
             }
 
             @Override
+            public java.util.Optional<io.invmux.TlsSettings> tls() {
+                return config.tls();
+            }
+
+            @Override
             public ChannelHandler channelInitializer() {
                 return new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new FrameDecoder(MuxSession.maxFramedChunk(config)), FrameEncoder.INSTANCE,
+                        ch.pipeline().addLast(new FrameDecoder(MuxSession.maxFramedChunk(config),
+                                HelloFrame.maxPayload(Handshake.middlewareNames(config))), FrameEncoder.INSTANCE,
                                 new LinkHandler(session, linkId, newSession, uri, result));
                     }
                 };

@@ -3,30 +3,38 @@ package io.invmux.internal.session;
 import io.invmux.Config;
 import io.invmux.Middleware;
 import io.invmux.internal.frame.Frame;
+import io.invmux.internal.frame.FrameEncoder;
 import io.invmux.internal.frame.HelloFrame;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.UnpooledByteBufAllocator;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 
 /**
  * The three HELLO messages that start a link, and the proofs they carry.
  *
  * <pre>
- * dialer   → HELLO(request)  auth = client nonce (16) [+ session secret (32): new session without a pre-shared key]
- * accepter → HELLO(reply)    auth = server nonce (16) + HMAC(K, "invmux/1 accepter" | sid | link | cn | sn)
- * dialer   → HELLO(proof)    auth = HMAC(K, "invmux/1 dialer" | sid | link | cn | sn)
+ * dialer   → HELLO(request)  auth = cn (16) [+ session secret (32): new session, no key]
+ *                                      [+ name length (u8) + name: flag KEY_NAME, the name its key is under]
+ * accepter → HELLO(reply)    auth = sn (16) + HMAC(L, "invmux/1 accepter" | T(request) | T(reply without MAC))
+ * dialer   → HELLO(proof)    auth = HMAC(L, "invmux/1 dialer"   | T(request) | T(reply without MAC))
+ *
+ * L = HKDF-SHA256(salt = cn | sn, ikm = K, info = "invmux/1 link" | sid | link id), 32 bytes
+ * T(hello) = the HELLO frame exactly as encoded on the wire (header included)
  * </pre>
  *
- * K is the pre-shared key when one is configured, else the session secret the first link of the session chose
- * (and sent once, in its request). Both ends prove they hold K; the accepter's fresh nonce makes a recorded
- * handshake useless to replay; a stranger who guessed a session id cannot join it.
+ * K is the pre-shared key when one is configured (the per-peer key named in the request, or the shared one), else
+ * the session secret the first link of the session chose (and sent once, in its request: only TLS hides it). K
+ * itself never keys a MAC: each link's proofs use a key derived from K and both fresh nonces, so a recorded
+ * handshake is worthless to replay and the MACs of one link say nothing about another's. Both MACs cover both
+ * HELLOs whole — flags, limits, middleware chain, auth — so a rewrite of any field on the way is detected by the
+ * end that did not send it. The PROOF's own fields other than its auth are not used.
  */
 public final class Handshake {
     public static final int SECRET_LENGTH = 32;
@@ -45,25 +53,36 @@ public final class Handshake {
 
     /** The dialer's first message. */
     static HelloFrame request(MuxSession session, int linkId, boolean newSession, byte[] clientNonce) {
+        Config c = session.config;
         byte[] auth = clientNonce;
-        if (newSession && session.config.preSharedKey().isEmpty()) {
-            auth = concat(clientNonce, session.secret());
+        if (newSession && c.preSharedKey().isEmpty()) {
+            auth = concat(auth, session.secret());
         }
-        return hello(session.config, newSession ? Frame.FLAG_HELLO_NEW_SESSION : 0, session.sessionIdBytes(), linkId,
-                auth);
+        int flags = newSession ? Frame.FLAG_HELLO_NEW_SESSION : 0;
+        if (c.keyName().isPresent()) {
+            byte[] name = c.keyName().get().getBytes(StandardCharsets.UTF_8);
+            auth = concat(concat(auth, new byte[] {(byte) name.length}), name);
+            flags |= Frame.FLAG_HELLO_KEY_NAME;
+        }
+        return hello(c, flags, session.sessionIdBytes(), linkId, auth);
+    }
+
+    /** The accepter's reply before its MAC is appended: the part of it both MACs cover. */
+    public static HelloFrame replyBase(Config config, HelloFrame request, byte[] serverNonce) {
+        return hello(config, Frame.FLAG_ACK | (request.flags & Frame.FLAG_HELLO_NEW_SESSION), request.sessionId,
+                request.linkId, serverNonce);
     }
 
     /** The accepter's reply: its nonce and its proof. */
-    static HelloFrame reply(Config config, HelloFrame request, byte[] key, byte[] clientNonce, byte[] serverNonce) {
-        byte[] mac = mac(key, "accepter", request.sessionId, request.linkId, clientNonce, serverNonce);
-        return hello(config, Frame.FLAG_ACK | (request.flags & Frame.FLAG_HELLO_NEW_SESSION), request.sessionId,
-                request.linkId, concat(serverNonce, mac));
+    static HelloFrame reply(Config config, HelloFrame request, byte[] key, byte[] serverNonce) {
+        HelloFrame base = replyBase(config, request, serverNonce);
+        return withAuth(base, concat(serverNonce, accepterMac(key, request, base)));
     }
 
     /** The dialer's answer to the challenge. */
-    static HelloFrame proof(MuxSession session, int linkId, byte[] key, byte[] clientNonce, byte[] serverNonce) {
-        byte[] mac = mac(key, "dialer", session.sessionIdBytes(), linkId, clientNonce, serverNonce);
-        return hello(session.config, Frame.FLAG_HELLO_PROOF, session.sessionIdBytes(), linkId, mac);
+    static HelloFrame proof(MuxSession session, byte[] key, HelloFrame request, HelloFrame reply) {
+        byte[] mac = dialerMac(key, request, withoutMac(reply));
+        return hello(session.config, Frame.FLAG_HELLO_PROOF, session.sessionIdBytes(), request.linkId, mac);
     }
 
     private static HelloFrame hello(Config c, int flags, byte[] sessionId, int linkId, byte[] auth) {
@@ -71,11 +90,21 @@ public final class Handshake {
                 middlewareNames(c), auth);
     }
 
+    private static HelloFrame withAuth(HelloFrame h, byte[] auth) {
+        return new HelloFrame(h.flags, h.sessionId, h.linkId, h.maxChunkSize, h.streamWindow, h.sessionWindow,
+                h.middleware, auth);
+    }
+
+    /** A received reply as it was before its MAC was appended. */
+    public static HelloFrame withoutMac(HelloFrame reply) {
+        return withAuth(reply, Arrays.copyOf(reply.auth, NONCE_LENGTH));
+    }
+
     static List<String> middlewareNames(Config config) {
         return config.middleware().stream().map(Middleware::name).toList();
     }
 
-    /** The key links of this session prove they hold. */
+    /** The key the dialer's links prove they hold: its pre-shared key, else the session's secret. */
     static byte[] key(Config config, byte[] sessionSecret) {
         return config.preSharedKey().orElse(sessionSecret);
     }
@@ -85,7 +114,7 @@ public final class Handshake {
      *
      * @return why it is wrong, or null
      */
-    static String checkReply(MuxSession session, int linkId, HelloFrame reply, byte[] clientNonce) {
+    static String checkReply(MuxSession session, HelloFrame request, HelloFrame reply) {
         if (!reply.isReply()) {
             return "expected a HELLO reply, got " + reply;
         }
@@ -93,24 +122,20 @@ public final class Handshake {
             return "HELLO reply names session " + HexFormat.of().formatHex(reply.sessionId) + ", expected "
                     + session.id();
         }
-        if (reply.linkId != linkId) {
-            return "HELLO reply names link " + reply.linkId + ", expected " + linkId;
+        if (reply.linkId != request.linkId) {
+            return "HELLO reply names link " + reply.linkId + ", expected " + request.linkId;
         }
         if (reply.auth.length != NONCE_LENGTH + MAC_LENGTH) {
             return "HELLO reply must carry " + (NONCE_LENGTH + MAC_LENGTH) + " auth bytes, got " + reply.auth.length;
         }
-        String mismatch = checkMiddleware(session.config, reply.middleware);
-        if (mismatch != null) {
-            return mismatch;
-        }
-        byte[] serverNonce = Arrays.copyOf(reply.auth, NONCE_LENGTH);
         byte[] mac = Arrays.copyOfRange(reply.auth, NONCE_LENGTH, reply.auth.length);
-        byte[] expected = mac(key(session.config, session.secret()), "accepter", session.sessionIdBytes(), linkId,
-                clientNonce, serverNonce);
+        byte[] expected = accepterMac(key(session.config, session.secret()), request, withoutMac(reply));
         if (!MessageDigest.isEqual(expected, mac)) {
-            return "the accepting end failed to prove it holds the " + keyName(session.config);
+            return "the accepting end failed to prove it holds the " + keyName(session.config)
+                    + ", or a HELLO was altered on the way";
         }
-        return null;
+        // Checked after the MAC: a chain named in an authentic reply is worth reporting as the peer's.
+        return checkMiddleware(session.config, reply.middleware);
     }
 
     static String keyName(Config config) {
@@ -130,22 +155,38 @@ public final class Handshake {
         return presented.length == expected.length && MessageDigest.isEqual(expected, presented);
     }
 
-    public static byte[] mac(byte[] key, String role, byte[] sessionId, int linkId, byte[] clientNonce, byte[] serverNonce) {
+    /** The accepter's MAC over the request and its reply (without the MAC), under {@code key}. */
+    public static byte[] accepterMac(byte[] key, HelloFrame request, HelloFrame replyBase) {
+        return mac(key, "accepter", request, replyBase);
+    }
+
+    /** The dialer's MAC over the request and the reply (without the MAC), under {@code key}. */
+    public static byte[] dialerMac(byte[] key, HelloFrame request, HelloFrame replyBase) {
+        return mac(key, "dialer", request, replyBase);
+    }
+
+    private static byte[] mac(byte[] key, String role, HelloFrame request, HelloFrame replyBase) {
+        byte[] clientNonce = Arrays.copyOf(request.auth, NONCE_LENGTH);
+        byte[] serverNonce = Arrays.copyOf(replyBase.auth, NONCE_LENGTH);
+        byte[] info = concat(concat("invmux/1 link".getBytes(StandardCharsets.US_ASCII), request.sessionId),
+                ByteBuffer.allocate(4).putInt(request.linkId).array());
+        byte[] linkKey = Hkdf.derive(concat(clientNonce, serverNonce), key, info, Hkdf.HASH_LENGTH);
+        byte[] transcript = concat(concat(("invmux/1 " + role).getBytes(StandardCharsets.US_ASCII),
+                wireBytes(request)), wireBytes(replyBase));
+        return Hkdf.hmac(linkKey, transcript);
+    }
+
+    /** The frame exactly as {@link FrameEncoder} puts it on the wire: the same bytes on both ends. */
+    static byte[] wireBytes(HelloFrame hello) {
+        ByteBuf buf = FrameEncoder.encode(UnpooledByteBufAllocator.DEFAULT, hello);
         try {
-            Mac mac = Mac.getInstance("HmacSHA256");
-            mac.init(new SecretKeySpec(key, "HmacSHA256"));
-            mac.update(("invmux/1 " + role).getBytes(StandardCharsets.US_ASCII));
-            mac.update(sessionId);
-            mac.update(ByteBuffer.allocate(4).putInt(0, linkId));
-            mac.update(clientNonce);
-            mac.update(serverNonce);
-            return mac.doFinal();
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("HmacSHA256 is not available", e);
+            return ByteBufUtil.getBytes(buf);
+        } finally {
+            buf.release();
         }
     }
 
-    private static byte[] concat(byte[] a, byte[] b) {
+    static byte[] concat(byte[] a, byte[] b) {
         byte[] out = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
         return out;

@@ -93,6 +93,9 @@ final class Link implements Connection {
     long chunksReceived;
     long pingsSent;
     long pongsReceived;
+    /** [L] PONGs this link may still send now: a bucket of {@code maxPingRate}, refilled at that rate per second. */
+    private double pongTokens = -1;
+    private long pongRefillNanos;
 
     /** Completes once the session has let go of the link. */
     final java.util.concurrent.CompletableFuture<Void> removed = new java.util.concurrent.CompletableFuture<>();
@@ -248,6 +251,27 @@ final class Link implements Connection {
         } else {
             outbox.add(frame);
         }
+    }
+
+    /**
+     * [L] Whether a PING from the peer gets its PONG: not while the channel cannot take writes (a peer that never
+     * reads would have them pile up), and at most {@code perSecond} a second (in bursts of up to as many).
+     */
+    boolean takePong(long now, int perSecond) {
+        if (!channel.isWritable()) {
+            return false;
+        }
+        if (pongTokens < 0) {
+            pongTokens = perSecond;
+        } else {
+            pongTokens = Math.min(perSecond, pongTokens + (now - pongRefillNanos) * perSecond / 1e9);
+        }
+        pongRefillNanos = now;
+        if (pongTokens < 1) {
+            return false;
+        }
+        pongTokens--;
+        return true;
     }
 
     /** [L] Sends what {@link #write} queued. */

@@ -28,6 +28,12 @@ import org.slf4j.LoggerFactory;
  */
 final class LinkHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(LinkHandler.class);
+    /**
+     * Refusals are logged once per cause and 10 s: strangers choose how many there are. Their messages may quote
+     * what the stranger sent, so a line carries at most a short escaped prefix of it.
+     */
+    private static final RefusalLog REFUSALS = new RefusalLog(log, TimeUnit.SECONDS.toNanos(10));
+    private static final int MAX_LOGGED_MESSAGE = 200;
 
     // Dialing side (null on the accepting side)
     private final MuxSession dialingSession;
@@ -46,6 +52,12 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
     private Throwable failure;
     private ScheduledFuture<?> handshakeTimer;
     private byte[] clientNonce;
+    /** The link was refused; what else it sent is dropped. */
+    private boolean refused;
+    /** Accepting side: counted in the listener's handshakes in flight (see endHandshake). */
+    private boolean handshakeCounted;
+    /** Dialing side: the request this end sent, which both handshake MACs cover. */
+    private HelloFrame request;
     /** Accepting side, between the reply and the dialer's proof. */
     private MuxSessionListener.Challenge challenge;
 
@@ -75,10 +87,18 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
         long timeout;
         if (dialingSession != null) {
             MuxSession s = dialingSession;
-            clientNonce = Handshake.nonce();
-            ctx.write(Handshake.request(s, dialLinkId, newSession, clientNonce));
+            request = Handshake.request(s, dialLinkId, newSession, Handshake.nonce());
+            ctx.write(request);
             timeout = s.config.handshakeTimeout().toMillis();
         } else {
+            String busy = listener.startHandshake(ctx.channel());
+            if (busy != null) {
+                ctx.flush();
+                refuse(ctx, ErrorCode.LIMIT_EXCEEDED, busy);
+                ctx.fireChannelActive();
+                return;
+            }
+            handshakeCounted = true;
             timeout = listener.config.handshakeTimeout().toMillis();
         }
         ctx.flush();
@@ -92,6 +112,10 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (refused) {
+            ReferenceCountUtil.release(msg); // frames that were in the same read as the refused one
+            return;
+        }
         if (link == null) {
             try {
                 handshake(ctx, msg);
@@ -154,17 +178,16 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     private void onHelloReply(ChannelHandlerContext ctx, HelloFrame hello) {
         MuxSession s = dialingSession;
-        String error = Handshake.checkReply(s, dialLinkId, hello, clientNonce);
+        String error = Handshake.checkReply(s, request, hello);
         if (error != null) {
             refuse(ctx, error.contains("failed to prove") ? ErrorCode.AUTH_FAILED : ErrorCode.HANDSHAKE_FAILED,
                     error);
             return;
         }
-        byte[] serverNonce = java.util.Arrays.copyOf(hello.auth, Handshake.NONCE_LENGTH);
-        ctx.writeAndFlush(Handshake.proof(s, dialLinkId, Handshake.key(s.config, s.secret()), clientNonce,
-                serverNonce));
+        ctx.writeAndFlush(Handshake.proof(s, Handshake.key(s.config, s.secret()), request, hello));
         if (newSession) {
             s.setPeerLimits(hello.streamWindow, hello.sessionWindow, hello.maxChunkSize);
+            s.setPeerIdentity(io.invmux.internal.tls.TlsIdentity.of(ctx.channel()));
         }
         Link l = new Link(s, dialLinkId, ctx.channel(), dialUri.getScheme().toLowerCase(), dialUri);
         establish(ctx, s, l);
@@ -193,7 +216,7 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         challenge = c;
-        ctx.writeAndFlush(Handshake.reply(listener.config, hello, c.key, c.clientNonce, c.serverNonce));
+        ctx.writeAndFlush(Handshake.reply(listener.config, hello, c.key, c.serverNonce));
     }
 
     private void onHelloProof(ChannelHandlerContext ctx, HelloFrame proof) {
@@ -214,6 +237,7 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
         if (handshakeTimer != null) {
             handshakeTimer.cancel(false);
         }
+        endHandshake(ctx);
         session = s;
         link = l;
         sameLoop = ctx.channel().eventLoop() == s.loop;
@@ -226,10 +250,14 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     /** Tells the peer why the link is refused (it can decode our GOAWAY: our preface went first) and closes. */
     private void refuse(ChannelHandlerContext ctx, ErrorCode code, String message) {
+        if (refused) {
+            return; // one refusal per link, however much it sent after the bad frame
+        }
+        refused = true;
         if (failure == null) {
             failure = new InvMuxException(code, message);
         }
-        log.warn("link {} refused: {}", describe(ctx), message);
+        REFUSALS.warn(code.name(), "link " + describe(ctx), RefusalLog.printable(message, MAX_LOGGED_MESSAGE));
         if (listener != null) {
             listener.onRefused(code);
         }
@@ -238,6 +266,9 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (refused) {
+            return;
+        }
         if (cause instanceof FrameException) {
             FrameException fe = (FrameException) cause;
             if (link == null) {
@@ -265,11 +296,19 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
         ctx.fireChannelWritabilityChanged();
     }
 
+    private void endHandshake(ChannelHandlerContext ctx) {
+        if (handshakeCounted) {
+            handshakeCounted = false;
+            listener.endHandshake(ctx.channel());
+        }
+    }
+
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         if (handshakeTimer != null) {
             handshakeTimer.cancel(false);
         }
+        endHandshake(ctx);
         if (challenge != null) {
             listener.firstLinkSettled(challenge);
         }

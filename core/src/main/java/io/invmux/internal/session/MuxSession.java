@@ -11,6 +11,7 @@ import io.invmux.Quality;
 import io.invmux.InvMuxException;
 import io.invmux.LoadBalancer;
 import io.invmux.Middleware;
+import io.invmux.PeerIdentity;
 import io.invmux.Session;
 import io.invmux.SessionClosedException;
 import io.invmux.SessionStats;
@@ -21,6 +22,7 @@ import io.invmux.internal.frame.DataFrame;
 import io.invmux.internal.frame.Frame;
 import io.invmux.internal.frame.FrameType;
 import io.invmux.internal.frame.GoAwayFrame;
+import io.invmux.internal.frame.HelloFrame;
 import io.invmux.internal.frame.OpenFrame;
 import io.invmux.internal.frame.PingFrame;
 import io.invmux.internal.frame.ResetFrame;
@@ -60,6 +62,14 @@ import org.slf4j.LoggerFactory;
 public final class MuxSession implements Session {
     private static final Logger log = LoggerFactory.getLogger(MuxSession.class);
     private static final long DRAIN_DEADLINE_NANOS = TimeUnit.SECONDS.toNanos(5);
+    /**
+     * How many stream ids beyond the highest it opened a peer may reset before we see them: an RST may overtake its
+     * stream's OPEN and DATA on another link, but not by thousands of streams. It also bounds the gaps in the set
+     * of closed peer ids beyond the streams open at once (see {@link #markPeerStreamClosed}).
+     */
+    static final int RESETS_AHEAD = 1024;
+    /** Stream ids are u32 on the wire. */
+    static final long MAX_STREAM_ID = 0xFFFF_FFFFL;
     /** Longest an ACK waits for data to ride with (see MuxStream#owesAckForData). */
     static final long ACK_DELAY_MICROS = 1000;
 
@@ -131,7 +141,28 @@ public final class MuxSession implements Session {
     private long bytesResent;
     private long duplicateChunks;
     private long reorderHighWater;
+    /**
+     * [L] Peer streams created by DATA that overtook their OPEN, oldest first: reset when their OPEN has not come
+     * within {@link Config#pendingOpenTimeout()}. Entries whose OPEN came (or that ended) are skipped when they
+     * age out, and swept out when the queue doubles, so it holds at most twice the streams still waiting.
+     */
+    private final ArrayDeque<MuxStream> awaitingOpen = new ArrayDeque<>();
+    private int awaitingOpenCompactAt = 1024;
+    /** [L] Highest id of a peer stream that existed here (opened, or refused); unsigned. */
+    private int highestPeerStreamId;
+    /** [L] The set of closed peer ids grew past its bound and the session is closing for it. */
+    private boolean closedIdsOverflow;
+    /** [L] Bytes and chunks held out of order now, over every stream (see onReorderChanged). */
+    private long reorderBytes;
+    private long reorderChunks;
+    /** Limits of this session reached so far, by knob (any thread reads). */
+    final LimitCounters limits = new LimitCounters();
     final AtomicLong refusedLinks = new AtomicLong();
+    /**
+     * Who the peer proved to be (its certificate or its per-peer key); null when its credential names nobody.
+     * Written once by the handshake of the session's first link, before the session is handed to anyone.
+     */
+    private volatile PeerIdentity peerIdentity;
 
     // Any thread
     private final ConcurrentLinkedQueue<MuxStream> signals = new ConcurrentLinkedQueue<>();
@@ -140,7 +171,9 @@ public final class MuxSession implements Session {
     private final AtomicBoolean wakeupScheduled = new AtomicBoolean();
     private final AtomicLong consumedTotal = new AtomicLong();
     private volatile long sessionCreditThreshold;
-    private final AtomicInteger nextLocalStreamId;
+    /** Next id for a stream opened here; past {@link #MAX_STREAM_ID} the ids are spent (never reused). */
+    private final AtomicLong nextLocalStreamId;
+    private final AtomicBoolean streamIdsSpent = new AtomicBoolean();
     private final AtomicInteger nextLinkId = new AtomicInteger(1);
     private final AtomicInteger openStreams = new AtomicInteger();
     private final java.util.Set<Integer> liveLinkIds = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -170,7 +203,7 @@ public final class MuxSession implements Session {
         this.peerMaxChunk = config.maxChunkSize();
         this.recvSessionMax = config.sessionWindowSize();
         this.sessionCreditThreshold = config.sessionWindowSize() / 2;
-        this.nextLocalStreamId = new AtomicInteger(client ? 1 : 2);
+        this.nextLocalStreamId = new AtomicLong(client ? 1 : 2);
         long interval = config.keepAliveInterval().toNanos();
         this.keepAliveTimer = loop.scheduleAtFixedRate(this::onKeepAliveTick, interval, interval,
                 TimeUnit.NANOSECONDS);
@@ -235,9 +268,11 @@ public final class MuxSession implements Session {
 
     /** Records the peer's limits from the session's first handshake; before any stream exists. [L] */
     void setPeerLimits(int streamWindow, int sessionWindow, int maxChunk) {
-        this.peerStreamWindow = streamWindow;
-        this.peerSessionMax = sessionWindow;
-        this.peerMaxChunk = maxChunk;
+        // Above the largest this protocol allows, a peer's limits are taken as that largest (the decoder has
+        // refused ones below the smallest): they size buffers and counters here.
+        this.peerStreamWindow = Math.min(streamWindow, HelloFrame.MAX_WINDOW);
+        this.peerSessionMax = Math.min(sessionWindow, HelloFrame.MAX_WINDOW);
+        this.peerMaxChunk = Math.min(maxChunk, HelloFrame.MAX_CHUNK);
     }
 
     byte[] sessionIdBytes() {
@@ -246,6 +281,15 @@ public final class MuxSession implements Session {
 
     byte[] secret() {
         return secret;
+    }
+
+    void setPeerIdentity(PeerIdentity identity) {
+        this.peerIdentity = identity;
+    }
+
+    @Override
+    public java.util.Optional<PeerIdentity> peerIdentity() {
+        return java.util.Optional.ofNullable(peerIdentity);
     }
 
     int newLinkId() {
@@ -284,7 +328,19 @@ public final class MuxSession implements Session {
             throw new InvMuxException(ErrorCode.REFUSED_STREAM, "cannot open a stream: " + config.maxStreams()
                     + " streams are open in session " + idHex + " (maxStreams)");
         }
-        int id = nextLocalStreamId.getAndAdd(2);
+        long next = nextLocalStreamId.getAndAdd(2);
+        if (next > MAX_STREAM_ID) {
+            // An id used again would name a stream the peer has closed: it would answer ACK(CLOSED) to new bytes.
+            openStreams.decrementAndGet();
+            if (streamIdsSpent.compareAndSet(false, true)) {
+                limits.hit("streamIds");
+                log.warn("session {}: stream ids exhausted; going away so a new session takes new streams", idHex);
+                goAway();
+            }
+            throw new SessionClosedException(ErrorCode.LIMIT_EXCEEDED, "the stream ids of session " + idHex
+                    + " are exhausted (the last, " + MAX_STREAM_ID + ", is used); open a new session");
+        }
+        int id = (int) next;
         MuxStream stream = new MuxStream(this, id, true, metadata.clone());
         loop.execute(() -> registerLocalStream(stream));
         return stream;
@@ -463,7 +519,8 @@ public final class MuxSession implements Session {
                     l.inFlightBytes, l.quality()));
         }
         return new SessionStats(bytesSent, bytesReceived, chunksSent, chunksReceived, chunksResent, bytesResent,
-                duplicateChunks, reorderHighWater, openStreams.get(), refusedLinks.get(), linkStats);
+                duplicateChunks, reorderHighWater, openStreams.get(), refusedLinks.get(), linkStats, reorderBytes,
+                reorderChunks, limits.snapshot());
     }
 
     @Override
@@ -663,11 +720,26 @@ public final class MuxSession implements Session {
         onLinkLost(link, new InvMuxException(code, message));
     }
 
+    /** [L] Resets the streams created by DATA whose OPEN has not come within pendingOpenTimeout. */
+    private void expireAwaitingOpen(long now) {
+        long timeout = config.pendingOpenTimeout().toNanos();
+        MuxStream s;
+        while ((s = awaitingOpen.peekFirst()) != null && now - s.createdNanos > timeout) {
+            awaitingOpen.pollFirst();
+            if (!s.removed && s.awaitingOpen()) {
+                limits.hit("pendingOpenTimeout");
+                resetStream(s, ErrorCode.PROTOCOL_ERROR, "no OPEN for stream " + Integer.toUnsignedString(s.id)
+                        + " within " + timeout / 1_000_000 + " ms of its first DATA (pendingOpenTimeout)", false);
+            }
+        }
+    }
+
     private void onKeepAliveTick() {
         if (closed) {
             return;
         }
         long now = System.nanoTime();
+        expireAwaitingOpen(now);
         long timeout = config.keepAliveTimeout().toNanos();
         long writeTimeout = config.writeTimeout().toNanos();
         for (Link link : new ArrayList<>(links)) {
@@ -837,7 +909,7 @@ public final class MuxSession implements Session {
     private MuxStream streamForUnknownId(int streamId) {
         boolean peerInitiated = (streamId & 1) == (client ? 0 : 1);
         if (!peerInitiated || closedPeerStreams.contains(streamId)) {
-            if (!peerInitiated && Integer.compareUnsigned(streamId, nextLocalStreamId.get()) >= 0) {
+            if (!peerInitiated && Integer.toUnsignedLong(streamId) >= nextLocalStreamId.get()) {
                 log.debug("session {}: frame for stream {} we never opened", idHex, streamId);
                 return null;
             }
@@ -851,14 +923,75 @@ public final class MuxSession implements Session {
             return null;
         }
         openStreams.incrementAndGet();
+        notePeerStream(streamId);
         MuxStream stream = new MuxStream(this, streamId, false, null);
+        stream.createdNanos = System.nanoTime();
+        awaitingOpen.addLast(stream);
+        if (awaitingOpen.size() > awaitingOpenCompactAt) {
+            awaitingOpen.removeIf(s -> s.removed || !s.awaitingOpen());
+            awaitingOpenCompactAt = Math.max(1024, 2 * awaitingOpen.size());
+        }
         streams.put(streamId, stream);
         onStreamOpened(streamId);
         return stream;
     }
 
-    private void refuse(int streamId, String why) {
+    /** [L] A peer stream exists or existed: ids up to it are ones the peer has used. */
+    private void notePeerStream(int streamId) {
+        if (Integer.compareUnsigned(streamId, highestPeerStreamId) > 0) {
+            highestPeerStreamId = streamId;
+        }
+    }
+
+    /**
+     * [L] Remembers a peer stream id as closed. The set holds ranges: one per run of closed ids, split by streams
+     * still open and ids not seen yet. A peer that skips ids makes a range of each; past the streams that can be
+     * open plus {@link #RESETS_AHEAD} it is abusing the set and the session closes (after the frame at hand).
+     */
+    private void markPeerStreamClosed(int streamId) {
+        if (closedIdsOverflow) {
+            return; // closing: the frames still in this batch must not grow the set
+        }
         closedPeerStreams.add(streamId);
+        if (!closedIdsOverflow && closedPeerStreams.rangeCount() > config.maxStreams() + RESETS_AHEAD) {
+            closedIdsOverflow = true;
+            limits.hit("maxStreams");
+            String message = "peer skipped stream ids: its closed streams form more than " + (config.maxStreams()
+                    + RESETS_AHEAD) + " ranges (maxStreams + " + RESETS_AHEAD + ")";
+            loop.execute(() -> closeSession(ErrorCode.PROTOCOL_ERROR, message, false));
+        }
+    }
+
+    /** Bytes written to this session's links and not yet taken by their sockets (any thread; asks the loop). */
+    long outboundBytes() throws Exception {
+        return loop.submit(() -> {
+            long n = 0;
+            for (Link l : links) {
+                io.netty.channel.ChannelOutboundBuffer out = l.channel.unsafe().outboundBuffer();
+                n += out == null ? 0 : out.totalPendingWriteBytes();
+            }
+            return n;
+        }).get(10, TimeUnit.SECONDS);
+    }
+
+    /** Links joined now (claimed ids; any thread). */
+    int liveLinkCount() {
+        return liveLinkIds.size();
+    }
+
+    /** Makes the next stream opened here take id {@code next} (tests reach the end of the id space). */
+    void skipStreamIdsForTest(long next) {
+        nextLocalStreamId.set(next);
+    }
+
+    /** How many ranges the set of closed peer ids holds (any thread; asks the loop). */
+    int closedPeerStreamRanges() throws Exception {
+        return loop.submit(closedPeerStreams::rangeCount).get(10, TimeUnit.SECONDS);
+    }
+
+    private void refuse(int streamId, String why) {
+        notePeerStream(streamId);
+        markPeerStreamClosed(streamId);
         ResetFrame rst = new ResetFrame(streamId, ErrorCode.REFUSED_STREAM, "stream refused: " + why);
         recentResets.put(streamId, rst);
         controlWrite(rst);
@@ -930,8 +1063,17 @@ public final class MuxSession implements Session {
     private void onResetFrame(ResetFrame frame) {
         MuxStream stream = streams.get(frame.streamId);
         if (stream == null) {
-            if ((frame.streamId & 1) == (client ? 0 : 1)) {
-                closedPeerStreams.add(frame.streamId);
+            int id = frame.streamId;
+            if ((id & 1) == (client ? 0 : 1) && !closedPeerStreams.contains(id)) {
+                // A peer stream we have not seen: its RST overtook its OPEN. Remember it, so the OPEN is refused.
+                if (Integer.toUnsignedLong(id) > Integer.toUnsignedLong(highestPeerStreamId) + 2L * RESETS_AHEAD) {
+                    limits.hit("resetsAhead");
+                    closeSession(ErrorCode.PROTOCOL_ERROR, "peer reset stream " + Integer.toUnsignedString(id)
+                            + ", more than " + RESETS_AHEAD + " ids beyond the highest stream it opened ("
+                            + Integer.toUnsignedString(highestPeerStreamId) + ")", false);
+                    return;
+                }
+                markPeerStreamClosed(id);
             }
             return;
         }
@@ -951,14 +1093,19 @@ public final class MuxSession implements Session {
             }
         } else {
             link.onPeerReport(frame.receivedBytes, now);
-            link.write(new PingFrame(true, frame.opaque, link.bytesReceived));
+            if (link.takePong(now, config.maxPingRate())) {
+                link.write(new PingFrame(true, frame.opaque, link.bytesReceived));
+            } else {
+                limits.hit("maxPingRate");
+            }
         }
     }
 
     private void onGoAwayFrame(Link link, GoAwayFrame frame) {
         if (frame.linkOnly()) {
             if (frame.errorCode != ErrorCode.NO_ERROR) {
-                log.warn("session {}: peer dropped {} ({}: {})", idHex, link, frame.errorCode, frame.message);
+                log.warn("session {}: peer dropped {} ({}: {})", idHex, link, frame.errorCode,
+                        RefusalLog.printable(frame.message, 200));
                 onLinkLost(link, new InvMuxException(frame.errorCode, frame.message));
                 link.channel.close();
                 return;
@@ -968,13 +1115,13 @@ public final class MuxSession implements Session {
             return;
         }
         if (frame.errorCode == ErrorCode.NO_ERROR) {
-            log.info("session {}: peer is going away: {}", idHex, frame.message);
+            log.info("session {}: peer is going away: {}", idHex, RefusalLog.printable(frame.message, 200));
             peerGoAway = true;
             goingAway = true;
             return;
         }
         closeSession(frame.errorCode, "peer closed session " + idHex + " (" + frame.errorCode + "): "
-                + frame.message, true);
+                + RefusalLog.printable(frame.message, 200), true);
     }
 
     // =====================================================================================================
@@ -1291,6 +1438,20 @@ public final class MuxSession implements Session {
         }
     }
 
+    /**
+     * [L] A stream's reorder buffer grew or shrank by {@code bytes} in {@code chunks}; false when the session now
+     * holds more chunks out of order than {@link Config#maxReorderChunks()} allows.
+     */
+    boolean onReorderChanged(long bytes, int chunks) {
+        reorderBytes += bytes;
+        reorderChunks += chunks;
+        if (chunks > 0 && reorderChunks > config.maxReorderChunks()) {
+            limits.hit("maxReorderChunks");
+            return false;
+        }
+        return true;
+    }
+
     /** The application took {@code n} bytes off some stream (any thread): session credit may be due. */
     void onConsumed(long n) {
         if (consumedTotal.addAndGet(n) >= sessionCreditThreshold) {
@@ -1338,7 +1499,7 @@ public final class MuxSession implements Session {
             return;
         }
         if (!stream.local) {
-            closedPeerStreams.add(stream.id);
+            markPeerStreamClosed(stream.id);
             synchronized (acceptLock) {
                 acceptQueue.remove(stream);
             }
@@ -1392,6 +1553,7 @@ public final class MuxSession implements Session {
         resendQueue.clear();
         ackQueue.clear();
         delayedAcks.clear();
+        awaitingOpen.clear();
         blockedOnSessionCredit.clear();
         List<CompletableFuture<Stream>> waiters;
         synchronized (acceptLock) {

@@ -2,6 +2,7 @@ package io.invmux.internal.session;
 
 import io.invmux.Config;
 import io.invmux.ErrorCode;
+import io.invmux.PeerIdentity;
 import io.invmux.Session;
 import io.invmux.SessionClosedException;
 import io.invmux.SessionListener;
@@ -9,6 +10,7 @@ import io.invmux.TransportContext;
 import io.invmux.internal.frame.FrameDecoder;
 import io.invmux.internal.frame.FrameEncoder;
 import io.invmux.internal.frame.HelloFrame;
+import io.invmux.internal.tls.TlsIdentity;
 import io.invmux.internal.transport.EventLoops;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
@@ -17,6 +19,8 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.local.LocalChannel;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.SocketTimeoutException;
 import java.net.URI;
@@ -32,6 +36,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -53,6 +58,11 @@ public final class MuxSessionListener implements SessionListener {
     private final ArrayDeque<MuxSession> ready = new ArrayDeque<>(); // guarded by acceptLock
     private final ArrayDeque<CompletableFuture<Session>> waiters = new ArrayDeque<>(); // guarded by acceptLock
     private volatile boolean closed;
+    /** Links between their first byte and the end of their handshake, on all and on each source address. */
+    private final AtomicInteger handshakes = new AtomicInteger();
+    private final Map<InetAddress, Integer> handshakesBySource = new ConcurrentHashMap<>();
+    /** Limits of this listener reached so far, by knob. */
+    final LimitCounters limits = new LimitCounters();
 
     public MuxSessionListener(Config config) {
         this.config = config;
@@ -75,11 +85,17 @@ public final class MuxSessionListener implements SessionListener {
             }
 
             @Override
+            public java.util.Optional<io.invmux.TlsSettings> tls() {
+                return config.tls();
+            }
+
+            @Override
             public ChannelHandler channelInitializer() {
                 return new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new FrameDecoder(MuxSession.maxFramedChunk(config)), FrameEncoder.INSTANCE,
+                        ch.pipeline().addLast(new FrameDecoder(MuxSession.maxFramedChunk(config),
+                                HelloFrame.maxPayload(Handshake.middlewareNames(config))), FrameEncoder.INSTANCE,
                                 new LinkHandler(MuxSessionListener.this));
                     }
                 };
@@ -101,6 +117,8 @@ public final class MuxSessionListener implements SessionListener {
     static final class Challenge {
         final HelloFrame request;
         final byte[] key;
+        /** The name the dialer's per-peer key is under; null when it used the shared key or none. */
+        final String keyName;
         final byte[] clientNonce;
         final byte[] serverNonce;
         final ErrorCode errorCode;
@@ -108,10 +126,11 @@ public final class MuxSessionListener implements SessionListener {
         /** Set when the request joins a session whose first link is still proving itself: ask again then. */
         final CompletableFuture<Void> retryWhenDone;
 
-        private Challenge(HelloFrame request, byte[] key, byte[] clientNonce, byte[] serverNonce,
+        private Challenge(HelloFrame request, byte[] key, String keyName, byte[] clientNonce, byte[] serverNonce,
                 ErrorCode errorCode, String error, CompletableFuture<Void> retryWhenDone) {
             this.request = request;
             this.key = key;
+            this.keyName = keyName;
             this.clientNonce = clientNonce;
             this.serverNonce = serverNonce;
             this.errorCode = errorCode;
@@ -120,11 +139,11 @@ public final class MuxSessionListener implements SessionListener {
         }
 
         static Challenge refused(ErrorCode code, String error) {
-            return new Challenge(null, null, null, null, code, error, null);
+            return new Challenge(null, null, null, null, null, code, error, null);
         }
 
         static Challenge deferred(CompletableFuture<Void> firstLinkOutcome) {
-            return new Challenge(null, null, null, null, null, null, firstLinkOutcome);
+            return new Challenge(null, null, null, null, null, null, null, firstLinkOutcome);
         }
     }
 
@@ -160,16 +179,51 @@ public final class MuxSessionListener implements SessionListener {
             return Challenge.refused(ErrorCode.HANDSHAKE_FAILED, mismatch);
         }
         String key = HexFormat.of().formatHex(hello.sessionId);
-        boolean withPsk = config.preSharedKey().isPresent();
-        int expectedAuth = Handshake.NONCE_LENGTH + (hello.newSession() && !withPsk ? Handshake.SECRET_LENGTH : 0);
-        if (hello.auth.length != expectedAuth) {
-            return Challenge.refused(ErrorCode.AUTH_FAILED, "HELLO request must carry " + expectedAuth
-                    + " auth bytes " + (withPsk ? "(this end requires a pre-shared key)" : "(this end has no "
-                    + "pre-shared key)") + ", got " + hello.auth.length);
+        if (hello.auth.length < Handshake.NONCE_LENGTH) {
+            return Challenge.refused(ErrorCode.AUTH_FAILED, "HELLO request must start its auth with a "
+                    + Handshake.NONCE_LENGTH + "-byte nonce, got " + hello.auth.length + " bytes");
         }
         byte[] clientNonce = java.util.Arrays.copyOf(hello.auth, Handshake.NONCE_LENGTH);
+        byte[] rest = java.util.Arrays.copyOfRange(hello.auth, Handshake.NONCE_LENGTH, hello.auth.length);
+        String keyName = null;
+        byte[] peerKey = null;
+        if (hello.hasFlag(io.invmux.internal.frame.Frame.FLAG_HELLO_KEY_NAME)) {
+            int n = rest.length == 0 ? 0 : rest[0] & 0xff;
+            if (n == 0 || rest.length != 1 + n) {
+                return Challenge.refused(ErrorCode.AUTH_FAILED, "HELLO request flagged KEY_NAME must end its auth "
+                        + "with a name (length u8, 1 to 255 bytes of UTF-8); got " + rest.length + " bytes");
+            }
+            keyName = new String(rest, 1, n, java.nio.charset.StandardCharsets.UTF_8);
+            peerKey = config.peerKey(keyName);
+            if (peerKey == null) {
+                return Challenge.refused(ErrorCode.AUTH_FAILED, "no pre-shared key for a peer named '" + keyName
+                        + "' at this end" + (config.peerKeys().isEmpty() ? "" : " (keys are held for "
+                        + config.peerKeys().keySet() + ")"));
+            }
+        } else if (config.requiresKey()) {
+            if (config.preSharedKey().isEmpty()) {
+                return Challenge.refused(ErrorCode.AUTH_FAILED, "this end requires a pre-shared key and holds one"
+                        + " per peer: the dialer must announce the name its key is under");
+            }
+            if (rest.length != 0) {
+                return Challenge.refused(ErrorCode.AUTH_FAILED, "HELLO request must carry " + Handshake.NONCE_LENGTH
+                        + " auth bytes (this end requires a pre-shared key), got " + hello.auth.length);
+            }
+        } else {
+            int expectedAuth = Handshake.NONCE_LENGTH + (hello.newSession() ? Handshake.SECRET_LENGTH : 0);
+            if (hello.auth.length != expectedAuth) {
+                return Challenge.refused(ErrorCode.AUTH_FAILED, "HELLO request must carry " + expectedAuth
+                        + " auth bytes (this end has no pre-shared key), got " + hello.auth.length);
+            }
+        }
+        boolean withPsk = config.requiresKey();
         byte[] secret;
         if (hello.newSession()) {
+            if (sessions.size() + pendingSessions.size() >= config.maxSessions()) {
+                limits.hit("maxSessions");
+                return Challenge.refused(ErrorCode.LIMIT_EXCEEDED, "this listener holds maxSessions ("
+                        + config.maxSessions() + ") sessions");
+            }
             if (sessions.containsKey(key) || pendingSessions.putIfAbsent(key, new CompletableFuture<>()) != null) {
                 return Challenge.refused(ErrorCode.HANDSHAKE_FAILED, "session id " + key + " is already in use");
             }
@@ -184,10 +238,19 @@ public final class MuxSessionListener implements SessionListener {
                 }
                 return Challenge.refused(ErrorCode.UNKNOWN_SESSION, "no session with id " + key + " to join");
             }
+            if (session.liveLinkCount() >= config.maxLinksPerSession()) {
+                return linksFull(key); // checked again on admission: joins may race
+            }
             secret = session.secret();
         }
-        return new Challenge(hello, Handshake.key(config, secret), clientNonce, Handshake.nonce(), null, null,
-                null);
+        byte[] proofKey = peerKey != null ? peerKey : Handshake.key(config, secret);
+        return new Challenge(hello, proofKey, keyName, clientNonce, Handshake.nonce(), null, null, null);
+    }
+
+    private Challenge linksFull(String sessionKey) {
+        limits.hit("maxLinksPerSession");
+        return Challenge.refused(ErrorCode.LIMIT_EXCEEDED, "session " + sessionKey + " has maxLinksPerSession ("
+                + config.maxLinksPerSession() + ") links");
     }
 
     /**
@@ -221,22 +284,38 @@ public final class MuxSessionListener implements SessionListener {
             return Admission.refused(ErrorCode.PROTOCOL_ERROR, "expected the HELLO proof for session " + key
                     + " link " + hello.linkId + ", got " + proof);
         }
-        byte[] expected = Handshake.mac(challenge.key, "dialer", hello.sessionId, hello.linkId,
-                challenge.clientNonce, challenge.serverNonce);
+        byte[] expected = Handshake.dialerMac(challenge.key, hello,
+                Handshake.replyBase(config, hello, challenge.serverNonce));
         MuxSession existing = sessions.get(key);
         if (!Handshake.macMatches(expected, proof.auth)) {
             if (existing != null) {
                 existing.refusedLinks.incrementAndGet();
             }
             return Admission.refused(ErrorCode.AUTH_FAILED, "link failed to prove it holds the "
-                    + Handshake.keyName(config) + " of session " + key);
+                    + (challenge.keyName != null ? "pre-shared key of peer '" + challenge.keyName + "'"
+                    : Handshake.keyName(config)) + " of session " + key + ", or a HELLO was altered on the way");
+        }
+        PeerIdentity identity = TlsIdentity.of(channel);
+        if (identity == null && TlsIdentity.isTls(channel)) {
+            return Admission.refused(ErrorCode.AUTH_FAILED, "the peer's certificate names nobody (no DNS, IP or "
+                    + "SPIFFE URI SAN), so its session would have no peer name");
+        }
+        if (challenge.keyName != null) {
+            if (identity != null && !identity.hasName(challenge.keyName)) {
+                return Admission.refused(ErrorCode.AUTH_FAILED, "the peer's certificate names " + identity.names()
+                        + " but its pre-shared key is the one of '" + challenge.keyName + "'");
+            }
+            if (identity == null) {
+                identity = new PeerIdentity(challenge.keyName, List.of(challenge.keyName), "pre-shared key");
+            }
         }
         if (hello.newSession()) {
-            byte[] secret = config.preSharedKey().isPresent() ? null
+            byte[] secret = config.requiresKey() ? null
                     : java.util.Arrays.copyOfRange(hello.auth, Handshake.NONCE_LENGTH, hello.auth.length);
             MuxSession session = new MuxSession(config, false, hello.sessionId.clone(), secret, channel.eventLoop(),
                     this);
             session.setPeerLimits(hello.streamWindow, hello.sessionWindow, hello.maxChunkSize);
+            session.setPeerIdentity(identity);
             if (sessions.putIfAbsent(key, session) != null) {
                 session.closeSession(ErrorCode.SESSION_CLOSED, "duplicate session id", false);
                 return Admission.refused(ErrorCode.HANDSHAKE_FAILED, "session id " + key + " is already in use");
@@ -247,6 +326,16 @@ public final class MuxSessionListener implements SessionListener {
         if (existing == null || existing.isClosed()) {
             return Admission.refused(ErrorCode.UNKNOWN_SESSION, "no session with id " + key + " to join");
         }
+        if (existing.liveLinkCount() >= config.maxLinksPerSession()) {
+            Challenge full = linksFull(key);
+            return Admission.refused(full.errorCode, full.error);
+        }
+        PeerIdentity owner = existing.peerIdentity().orElse(null);
+        if (!sameName(owner, identity)) {
+            existing.refusedLinks.incrementAndGet();
+            return Admission.refused(ErrorCode.AUTH_FAILED, "link proves identity " + name(identity)
+                    + " but session " + key + " belongs to " + name(owner));
+        }
         if (!existing.claimLinkId(hello.linkId)) {
             return Admission.refused(ErrorCode.HANDSHAKE_FAILED, "session " + key + " already has a live link "
                     + hello.linkId);
@@ -254,12 +343,82 @@ public final class MuxSessionListener implements SessionListener {
         return new Admission(existing, false, null, null);
     }
 
+    /**
+     * Lets a new link start its handshake unless {@link Config#maxHandshakes()} links (or
+     * {@link Config#maxHandshakesPerAddress()} from its source address) are in theirs; returns why not, or null
+     * (then {@link #endHandshake} must follow once). Any thread.
+     */
+    String startHandshake(Channel channel) {
+        if (handshakes.incrementAndGet() > config.maxHandshakes()) {
+            handshakes.decrementAndGet();
+            limits.hit("maxHandshakes");
+            return "too many handshakes in flight: maxHandshakes (" + config.maxHandshakes() + ") reached";
+        }
+        InetAddress source = sourceOf(channel);
+        if (source == null) {
+            return null;
+        }
+        boolean[] admitted = {false};
+        handshakesBySource.compute(source, (k, n) -> {
+            int count = n == null ? 0 : n;
+            if (count >= config.maxHandshakesPerAddress()) {
+                return n;
+            }
+            admitted[0] = true;
+            return count + 1;
+        });
+        if (!admitted[0]) {
+            handshakes.decrementAndGet();
+            limits.hit("maxHandshakesPerAddress");
+            return "too many handshakes in flight from " + source.getHostAddress() + ": maxHandshakesPerAddress ("
+                    + config.maxHandshakesPerAddress() + ") reached";
+        }
+        return null;
+    }
+
+    /** A link counted by {@link #startHandshake} finished or abandoned its handshake. Any thread. */
+    void endHandshake(Channel channel) {
+        handshakes.decrementAndGet();
+        InetAddress source = sourceOf(channel);
+        if (source != null) {
+            handshakesBySource.compute(source, (k, n) -> n == null || n <= 1 ? null : n - 1);
+        }
+    }
+
+    private static InetAddress sourceOf(Channel channel) {
+        SocketAddress remote = channel.remoteAddress();
+        return remote instanceof InetSocketAddress ? ((InetSocketAddress) remote).getAddress() : null;
+    }
+
+    /** New sessions whose first link is between its reply and its proof. */
+    int pendingSessionCount() {
+        return pendingSessions.size();
+    }
+
+    /** Links in their handshake now. */
+    int handshakesInFlight() {
+        return handshakes.get();
+    }
+
+    @Override
+    public java.util.Map<String, Long> limitsHit() {
+        return limits.snapshot();
+    }
+
+    private static boolean sameName(PeerIdentity a, PeerIdentity b) {
+        return a == null ? b == null : b != null && a.name().equals(b.name());
+    }
+
+    private static String name(PeerIdentity identity) {
+        return identity == null ? "(none)" : "'" + identity.name() + "'";
+    }
+
     void onRefused(ErrorCode code) {
         refused.incrementAndGet();
     }
 
     String transportName(Channel channel) {
-        return channel instanceof LocalChannel ? "mem" : "tcp";
+        return channel instanceof LocalChannel ? "mem" : TlsIdentity.isTls(channel) ? "tls" : "tcp";
     }
 
     /** A new session's first link is up: hand the session to an accept call. */

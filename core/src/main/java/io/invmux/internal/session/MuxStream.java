@@ -98,6 +98,8 @@ final class MuxStream implements Stream {
     private int recvWindow;
     private long lastWindowUpdateNanos;
     boolean peerOpened;
+    /** [L] When DATA created this peer stream before its OPEN came (see MuxSession#expireAwaitingOpen). */
+    long createdNanos;
     boolean ackOwed;
     /** The owed ACK waits in the session's delayed queue (see {@link #owesAckForData}). */
     boolean ackDelayed;
@@ -112,7 +114,7 @@ final class MuxStream implements Stream {
         this.local = local;
         this.metadata = metadata;
         this.peerMaxOffset = session.peerStreamWindow;
-        this.writeLimit = 2L * Math.max(session.peerStreamWindow, session.config.maxChunkSize());
+        this.writeLimit = writeLimitFor(session, session.peerStreamWindow);
         this.recvWindow = session.config.windowSize();
         this.recvMaxOffset = recvWindow;
         this.creditThreshold = recvWindow / 2;
@@ -647,6 +649,8 @@ final class MuxStream implements Stream {
     static final int BLOCKED_SESSION_CREDIT = 3;
     /** The load balancer chose to wait for a busy link. */
     static final int HELD = 4;
+    /** Smallest chunk cut while more bytes wait and more credit is due (see sendOne). */
+    static final int MIN_CHUNK = 1024;
 
     /** [L] Sends the OPEN if due, then at most one chunk, on links from {@code usable} (never empty). */
     int sendOne(List<Link> usable) {
@@ -676,6 +680,12 @@ final class MuxStream implements Stream {
                 }
                 if (sessionCredit <= 0) {
                     return BLOCKED_SESSION_CREDIT;
+                }
+                if (streamCredit < Math.min(pendingBytes, MIN_CHUNK) && streamCredit < peerMaxOffset - ackedOffset) {
+                    // Credit trickling in a few bytes at a time would cost a chunk (and its bookkeeping) per few
+                    // bytes; wait for more. It comes: the peer's window is at least 16 KiB and a new one is due
+                    // once half of it has been read, so at most MIN_CHUNK bytes of it can be left unused.
+                    return BLOCKED_STREAM_CREDIT;
                 }
                 ByteBuf head = pending.peekFirst();
                 while (!head.isReadable()) {
@@ -795,6 +805,14 @@ final class MuxStream implements Stream {
     void onAck(AckFrame ack) {
         openAcked = true;
         boolean closedByPeer = ack.hasFlag(Frame.FLAG_ACK_CLOSED);
+        if (closedByPeer && !finSent && !removed) {
+            // The peer forgets a stream only once it has all of it (and said so) or after a reset. Without our FIN
+            // it cannot have all of it: these bytes are not delivered, whatever the ACK says.
+            session.resetStream(this, ErrorCode.PROTOCOL_ERROR, "peer no longer knows stream "
+                    + Integer.toUnsignedString(id) + " (ACK CLOSED) though " + (sendOffset - ackedOffset)
+                    + " bytes sent are unacknowledged and no FIN was sent: they may be lost", true);
+            return;
+        }
         long ackTo = closedByPeer ? sendOffset : Math.min(ack.ackOffset, sendOffset);
         boolean finReceived = closedByPeer || (ack.hasFlag(Frame.FLAG_ACK_FIN) && finSent);
         long released = 0;
@@ -836,13 +854,22 @@ final class MuxStream implements Stream {
         maybeRemove();
     }
 
+    /**
+     * How many bytes writers may buffer (pending plus unacknowledged) while the peer grants {@code window}: twice
+     * that, so the next window's bytes are ready when credit comes, but never more than twice this end's own
+     * {@code maxWindowSize}, whatever the peer advertises (which also keeps the doubling far from overflow).
+     */
+    private static long writeLimitFor(MuxSession session, long window) {
+        long capped = Math.min(window, session.config.maxWindowSize());
+        return 2 * Math.max(capped, session.config.maxChunkSize());
+    }
+
     /** [L] Writers may go on: fewer bytes are buffered or the peer's window grew. */
     private void onSendBufferFreed(long released) {
         List<Runnable> callbacks = null;
         synchronized (this) {
             bufferedBytes -= released;
-            long window = Math.max(peerMaxOffset - ackedOffset, session.peerStreamWindow);
-            writeLimit = 2 * Math.max(window, session.maxChunkSize);
+            writeLimit = writeLimitFor(session, Math.max(peerMaxOffset - ackedOffset, session.peerStreamWindow));
             if (bufferedBytes < writeLimit) {
                 if (waitingWriters > 0) {
                     notifyAll();
@@ -891,8 +918,15 @@ final class MuxStream implements Stream {
             return;
         }
         long highestBefore = reorder.highestOffset();
+        long heldBefore = reorder.waitingBytes();
+        int chunksBefore = reorder.waitingChunks();
         boolean fresh = reorder.add(offset, payload, this::deliverInOrder);
         session.onChunkReceived(reorder.highestOffset() - highestBefore, fresh, reorder.waitingBytes());
+        if (!session.onReorderChanged(reorder.waitingBytes() - heldBefore, reorder.waitingChunks() - chunksBefore)) {
+            session.resetStream(this, ErrorCode.LIMIT_EXCEEDED, "peer's chunks held out of order in the session"
+                    + " exceed maxReorderChunks (" + session.config.maxReorderChunks() + ")", false);
+            return;
+        }
         if (reorder.complete()) {
             synchronized (this) {
                 if (!recvFinished) {
@@ -1054,6 +1088,7 @@ final class MuxStream implements Stream {
             unacked.clear();
         }
         resendCount = 0;
+        session.onReorderChanged(-reorder.waitingBytes(), -reorder.waitingChunks());
         reorder.release();
     }
 

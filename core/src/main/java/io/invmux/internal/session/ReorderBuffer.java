@@ -8,7 +8,8 @@ import java.util.function.Consumer;
 /**
  * Puts one stream's chunks back in order. Chunks arrive on any link in any order and may be repeated (a chunk
  * re-sent after its link died may already have arrived). Bytes below {@link #nextOffset()} have been passed on;
- * later ones wait here, keyed by offset. Memory is bounded by the stream window: the sender may not send past it.
+ * later ones wait here, keyed by offset, trimmed so that no two overlap. Memory is bounded by the stream window:
+ * the sender may not send past it, and overlapping copies (a hostile peer's, cut at other offsets) add nothing.
  *
  * <p>Owned by the session's event loop; not thread-safe. Takes ownership of every buffer added.
  */
@@ -35,6 +36,11 @@ final class ReorderBuffer {
 
     long waitingBytes() {
         return waitingBytes;
+    }
+
+    /** Chunks held out of order. */
+    int waitingChunks() {
+        return waiting == null ? 0 : waiting.size();
     }
 
     /** True when the final offset is known and every byte before it has been passed on. */
@@ -77,26 +83,7 @@ final class ReorderBuffer {
             return false;
         }
         if (offset > nextOffset) {
-            if (waiting == null) {
-                waiting = new TreeMap<>();
-            }
-            Map.Entry<Long, ByteBuf> below = waiting.lowerEntry(offset);
-            if (below != null && below.getKey() + below.getValue().readableBytes() >= end) {
-                data.release(); // wholly inside a chunk already waiting
-                return false;
-            }
-            ByteBuf previous = waiting.get(offset);
-            if (previous != null) {
-                if (previous.readableBytes() >= data.readableBytes()) {
-                    data.release();
-                    return false;
-                }
-                waitingBytes -= previous.readableBytes();
-                previous.release();
-            }
-            waiting.put(offset, data);
-            waitingBytes += data.readableBytes();
-            return true;
+            return hold(offset, end, data);
         }
         if (offset < nextOffset) {
             data.skipBytes((int) (nextOffset - offset));
@@ -105,6 +92,61 @@ final class ReorderBuffer {
         inOrder.accept(data);
         drainWaiting(inOrder);
         return true;
+    }
+
+    /**
+     * Keeps an early chunk, trimmed to the bytes no held chunk has: held chunks never overlap, so the bytes held
+     * are at most the window's span beyond {@link #nextOffset()} however a peer cuts and repeats its chunks.
+     * Releases {@code data} and returns false when it holds nothing new.
+     */
+    private boolean hold(long offset, long end, ByteBuf data) {
+        if (waiting == null) {
+            waiting = new TreeMap<>();
+        }
+        if (heldAlready(offset, end)) {
+            data.release(); // every byte of it is held already
+            return false;
+        }
+        Map.Entry<Long, ByteBuf> floor = waiting.lowerEntry(offset);
+        if (floor != null) {
+            long floorEnd = floor.getKey() + floor.getValue().readableBytes();
+            if (floorEnd > offset) {
+                data.skipBytes((int) (floorEnd - offset)); // keep the held head
+                offset = floorEnd;
+            }
+        }
+        Map.Entry<Long, ByteBuf> next;
+        while ((next = waiting.ceilingEntry(offset)) != null && next.getKey() < end) {
+            ByteBuf covered = next.getValue();
+            if (next.getKey() + covered.readableBytes() <= end) {
+                waiting.remove(next.getKey()); // the new chunk holds all of it
+                waitingBytes -= covered.readableBytes();
+                covered.release();
+            } else {
+                data.writerIndex(data.readerIndex() + (int) (next.getKey() - offset)); // keep the held tail
+                break;
+            }
+        }
+        waiting.put(offset, data);
+        waitingBytes += data.readableBytes();
+        return true;
+    }
+
+    /**
+     * Whether held chunks cover all of [offset, end). Stops at the first gap; otherwise visits at most one held
+     * chunk per byte of the range, so the work stays proportional to the bytes received.
+     */
+    private boolean heldAlready(long offset, long end) {
+        long pos = offset;
+        Map.Entry<Long, ByteBuf> e = waiting.floorEntry(pos);
+        while (e != null && e.getKey() <= pos) {
+            pos = Math.max(pos, e.getKey() + e.getValue().readableBytes());
+            if (pos >= end) {
+                return true;
+            }
+            e = waiting.higherEntry(e.getKey());
+        }
+        return false;
     }
 
     private void drainWaiting(Consumer<ByteBuf> inOrder) {

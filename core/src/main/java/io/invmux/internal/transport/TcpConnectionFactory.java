@@ -6,6 +6,7 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.WriteBufferWaterMark;
 import java.net.Inet4Address;
@@ -29,20 +30,40 @@ import java.util.concurrent.CompletableFuture;
  *   <li>{@code sndbuf} / {@code rcvbuf}: socket buffer sizes in bytes (default: the kernel's auto-tuning).</li>
  * </ul>
  * On a listen URI only {@code sndbuf}/{@code rcvbuf} apply; host {@code 0.0.0.0} accepts on every address and
- * port 0 picks a free port. TCP_NODELAY is always on: chunks are already batched by the session.
+ * port 0 picks a free port. TCP_NODELAY is always on: chunks are already batched by the session. {@code tls://}
+ * links take the same parameters (a subclass adds TLS to each channel).
  */
-public final class TcpConnectionFactory implements ConnectionFactory {
+public class TcpConnectionFactory implements ConnectionFactory {
     private static final Set<String> PARAMETERS = Set.of("bind", "iface", "sndbuf", "rcvbuf");
     private static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(128 * 1024, 256 * 1024);
 
+    private final String scheme;
+
+    public TcpConnectionFactory() {
+        this("tcp");
+    }
+
+    /** A factory for a scheme that runs over TCP with the same parameters (tls). */
+    protected TcpConnectionFactory(String scheme) {
+        this.scheme = scheme;
+    }
+
     @Override
     public String name() {
-        return "tcp";
+        return scheme;
     }
 
     @Override
     public boolean canHandle(URI uri) {
-        return "tcp".equalsIgnoreCase(uri.getScheme());
+        return scheme.equalsIgnoreCase(uri.getScheme());
+    }
+
+    /**
+     * The handler that sets up each new channel of {@code uri}: the session's own initializer here; a subclass
+     * puts its handlers (TLS) in front of it.
+     */
+    protected ChannelHandler initializer(URI uri, TransportContext context, boolean dialing) {
+        return context.channelInitializer();
     }
 
     @Override
@@ -57,7 +78,7 @@ public final class TcpConnectionFactory implements ConnectionFactory {
                     .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
                     .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000)
-                    .handler(context.channelInitializer());
+                    .handler(initializer(uri, context, true));
             bufferOptions(b, params);
             InetSocketAddress local = localAddress(params);
             return Futures.toChannel(local == null ? b.connect(remote) : b.connect(remote, local),
@@ -80,7 +101,7 @@ public final class TcpConnectionFactory implements ConnectionFactory {
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
                     .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
-                    .childHandler(context.channelInitializer());
+                    .childHandler(initializer(uri, context, false));
             if (params.containsKey("sndbuf")) {
                 b.childOption(ChannelOption.SO_SNDBUF, intParam(params, "sndbuf"));
             }
@@ -104,10 +125,11 @@ public final class TcpConnectionFactory implements ConnectionFactory {
         }
     }
 
-    private static String host(URI uri) {
+    /** The URI's host, without IPv6 brackets. */
+    protected static String host(URI uri) {
         String host = uri.getHost();
         if (host == null || host.isEmpty()) {
-            throw new IllegalArgumentException("missing host (expected tcp://host:port)");
+            throw new IllegalArgumentException("missing host (expected " + uri.getScheme() + "://host:port)");
         }
         return host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
     }

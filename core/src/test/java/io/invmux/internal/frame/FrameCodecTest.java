@@ -201,9 +201,10 @@ class FrameCodecTest {
                     new HelloFrame(Frame.FLAG_ACK, sessionId(3), 7, 1 << 20, 1 << 30, 1 << 30,
                             List.of("passthrough"), new byte[0])));
             List<Frame> frames = roundTrip(
-                    new HelloFrame(Frame.FLAG_HELLO_NEW_SESSION, sessionId(4), 0, 1024, 1024, 1024, List.of(),
-                            new byte[0]),
-                    new HelloFrame(Frame.FLAG_ACK, sessionId(4), 1, 1024, 1024, 1024, List.of(), new byte[0]));
+                    new HelloFrame(Frame.FLAG_HELLO_NEW_SESSION, sessionId(4), 0, 1024, 16 * 1024, 64 * 1024,
+                            List.of(), new byte[0]),
+                    new HelloFrame(Frame.FLAG_ACK, sessionId(4), 1, 1024, 16 * 1024, 64 * 1024, List.of(),
+                            new byte[0]));
             HelloFrame request = (HelloFrame) frames.get(0);
             HelloFrame reply = (HelloFrame) frames.get(1);
             assertThat(request.newSession()).isTrue();
@@ -616,7 +617,7 @@ class FrameCodecTest {
         }
 
         @Test
-        void helloWithNonPositiveLimitsFailsTheHandshake() {
+        void helloWithLimitsBelowTheMinimumFailsTheHandshake() {
             EmbeddedChannel decoder = decoderChannel(MAX_CHUNK);
             FrameException e = expectFailure(decoder, raw(b -> {
                 writePreface(b);
@@ -628,7 +629,7 @@ class FrameCodecTest {
                 payload.release();
             }));
             assertThat(e.errorCode()).isEqualTo(ErrorCode.HANDSHAKE_FAILED);
-            assertThat(e).hasMessageContaining("non-positive").hasMessageContaining("chunk=0")
+            assertThat(e).hasMessageContaining("below the minimum").hasMessageContaining("chunk=0")
                     .hasMessageContaining("sessionWindow=-1");
         }
 
@@ -825,8 +826,10 @@ class FrameCodecTest {
                     names.add("mw" + random.nextInt(100));
                 }
                 return new HelloFrame(random.nextInt(4), randomBytes(random, HelloFrame.SESSION_ID_LENGTH),
-                        random.nextInt(), 1 + random.nextInt(1 << 20), 1 + random.nextInt(1 << 30),
-                        1 + random.nextInt(1 << 30), names, randomBytes(random, random.nextInt(40)));
+                        random.nextInt(), HelloFrame.MIN_CHUNK + random.nextInt(1 << 20),
+                        HelloFrame.MIN_STREAM_WINDOW + random.nextInt(1 << 30),
+                        HelloFrame.MIN_SESSION_WINDOW + random.nextInt(1 << 30), names,
+                        randomBytes(random, random.nextInt(40)));
         }
     }
 

@@ -80,6 +80,30 @@ class ReorderBufferTest {
     }
 
     @Test
+    void overlappingChunksAreTrimmedSoHeldBytesNeverExceedTheirSpan() {
+        for (int offset = 1; offset <= 500; offset++) {
+            add(offset, 1000); // each overlaps the one before by 999 bytes
+        }
+        assertThat(reorder.waitingBytes()).as("held bytes are the span 1..1500").isEqualTo(1499);
+        assertThat(add(1, 1499)).as("all of it held already").isFalse();
+        add(0, 1);
+        assertThat(delivered()).isEqualTo(new String(STREAM, 0, 1500, US_ASCII));
+        assertThat(reorder.waitingBytes()).isZero();
+    }
+
+    @Test
+    void aChunkSpanningSeveralHeldChunksKeepsOnlyTheGapsBetweenThem() {
+        add(10, 5); // 10..15
+        add(20, 5); // 20..25
+        add(30, 5); // 30..35
+        assertThat(add(12, 20)).isTrue(); // 12..32: trimmed to 15..30, the chunk at 20 it covers replaced
+        assertThat(reorder.waitingBytes()).isEqualTo(25);
+        assertThat(reorder.waitingChunks()).isEqualTo(3);
+        add(0, 10);
+        assertThat(delivered()).isEqualTo(new String(STREAM, 0, 35, US_ASCII));
+    }
+
+    @Test
     void drainingStopsAtTheNextGap() {
         add(3, 3); // def
         add(10, 2); // kl: after a gap at 6..10

@@ -26,13 +26,21 @@ import java.util.function.ToDoubleFunction;
 public final class SidecarMetrics implements MultiCollector {
     private final SidecarRuntime runtime;
     private final LongSupplier forwardedConnections;
+    private final Bounds bounds;
+    private final boolean insecure;
 
     /** The single data point of a metric without labels. */
     private static final List<Row<Void>> ONE = List.of(new Row<>(Labels.EMPTY, null));
 
-    public SidecarMetrics(SidecarRuntime runtime, LongSupplier forwardedConnections) {
+    /**
+     * @param bounds the local API's and proxy's bounds (their refusals and gauges)
+     * @param insecure whether security.insecure lets unauthenticated links in (the {@code invmux_insecure} gauge)
+     */
+    public SidecarMetrics(SidecarRuntime runtime, LongSupplier forwardedConnections, Bounds bounds, boolean insecure) {
         this.runtime = runtime;
         this.forwardedConnections = forwardedConnections;
+        this.bounds = bounds;
+        this.insecure = insecure;
     }
 
 
@@ -62,8 +70,27 @@ public final class SidecarMetrics implements MultiCollector {
                 ONE, x -> directMemory()));
         out.add(counter("invmux_refused_links", "Links refused at the handshake by this sidecar's listeners.",
                 ONE, x -> runtime.refusedLinks()));
+        out.add(gauge("invmux_insecure", "1 when security.insecure accepts links without TLS or a pre-shared key.",
+                ONE, x -> insecure ? 1 : 0));
+        runtime.tls().ifPresent(tls -> {
+            List<Row<String>> reasons = new ArrayList<>();
+            for (String reason : List.of("expired", "untrusted", "name", "peer-refused", "plaintext", "damaged",
+                    "other")) {
+                reasons.add(new Row<>(Labels.of("reason", reason), reason));
+            }
+            Map<String, Long> failures = tls.failures();
+            out.add(counter("invmux_tls_refused_links", "TLS links refused (dialed and accepted), by reason.",
+                    reasons, r -> failures.getOrDefault(r, 0L)));
+            out.add(counter("invmux_tls_reloads", "Times the TLS certificate, key or CA files were loaded again.",
+                    ONE, x -> tls.reloads()));
+        });
         out.add(counter("invmux_forwarded_connections", "TCP connections carried by the forwarding proxy.",
                 ONE, x -> forwardedConnections.getAsLong()));
+        List<Row<Long>> refused = new ArrayList<>();
+        bounds.counts().forEach((bound, n) -> refused.add(new Row<>(Labels.of("bound", bound), n)));
+        out.add(counter("invmux_refusals", "Calls, streams and connections refused or ended at a resource bound of the "
+                + "local API or the proxy, by the bound (its config key; docs/SECURITY.md).", refused, n -> n));
+        bounds.gauges().forEach((name, g) -> out.add(gauge(name, g.help(), ONE, x -> g.value().getAsLong())));
         Map<String, ToDoubleFunction<SessionStats>> sessionCounters = new LinkedHashMap<>();
         sessionCounters.put("invmux_session_sent_bytes", SessionStats::bytesSent);
         sessionCounters.put("invmux_session_received_bytes", SessionStats::bytesReceived);
@@ -77,6 +104,18 @@ public final class SidecarMetrics implements MultiCollector {
                 SessionStats::openStreams));
         out.add(gauge("invmux_session_reorder_high_water_bytes",
                 "Most bytes one stream held out of order at once.", sessions, SessionStats::reorderHighWaterMark));
+        List<Row<Long>> listenerLimits = new ArrayList<>();
+        runtime.listenerLimitsHit().forEach((k, v) -> listenerLimits.add(new Row<>(Labels.of("limit", k), v)));
+        out.add(counter("invmux_listener_limit_hits", "Times a limit of the peer listener was reached, by knob.",
+                listenerLimits, Long::doubleValue));
+        List<Row<Long>> sessionLimits = new ArrayList<>();
+        for (Row<SessionStats> r : sessions) {
+            r.stats().limitsHit().forEach((k, v) -> sessionLimits.add(new Row<>(r.labels().add("limit", k), v)));
+        }
+        out.add(counter("invmux_session_limit_hits", "Times a limit of the session was reached, by knob.",
+                sessionLimits, Long::doubleValue));
+        out.add(gauge("invmux_session_reorder_bytes", "Bytes the session holds out of order now.", sessions,
+                SessionStats::reorderBytes));
         out.add(counter("invmux_link_sent_bytes", "Stream bytes sent on the link.", links,
                 SessionStats.LinkStats::bytesSent));
         out.add(counter("invmux_link_received_bytes", "Stream bytes received on the link.", links,

@@ -4,9 +4,14 @@ import io.grpc.CallCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.invmux.server.config.TokenFile;
+import java.nio.file.Path;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /** Where the operator commands find the sidecar's API: flags, else environment, else the default. */
 public final class ApiClient {
@@ -16,8 +21,16 @@ public final class ApiClient {
             + "(default: $INVMUX_GRPC_ENDPOINT or " + DEFAULT_ENDPOINT + ")")
     String api;
 
-    @Option(names = "--token", description = "API token (default: $INVMUX_API_TOKEN)")
+    @Option(names = "--token", description = "API token (default: $INVMUX_API_TOKEN); visible to other processes "
+            + "in /proc: prefer --token-file")
     String token;
+
+    @Option(names = "--token-file", description = "File holding the API token, readable by its owner (and group) "
+            + "only (default: $INVMUX_API_TOKEN_FILE)")
+    Path tokenFile;
+
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec command;
 
     String endpoint() {
         if (api != null) {
@@ -27,12 +40,31 @@ public final class ApiClient {
         return env != null && !env.isBlank() ? env.trim() : DEFAULT_ENDPOINT;
     }
 
+    /** The token from {@code --token}, {@code --token-file}, or their environment variables; null: none. */
     String token() {
+        if (token != null && tokenFile != null) {
+            throw new ParameterException(command.commandLine(), "give either --token or --token-file, not both");
+        }
         if (token != null) {
             return token;
         }
+        if (tokenFile != null) {
+            return readTokenFile(tokenFile, "--token-file");
+        }
+        String file = System.getenv("INVMUX_API_TOKEN_FILE");
+        if (file != null && !file.isBlank()) {
+            return readTokenFile(Path.of(file.trim()), "INVMUX_API_TOKEN_FILE");
+        }
         String env = System.getenv("INVMUX_API_TOKEN");
         return env == null || env.isBlank() ? null : env.trim();
+    }
+
+    private String readTokenFile(Path file, String what) {
+        try {
+            return TokenFile.read(file);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(command.commandLine(), what + " " + file + ": " + e.getMessage());
+        }
     }
 
     ManagedChannel channel() {

@@ -18,6 +18,10 @@ import io.invmux.server.Sidecar;
 import io.invmux.server.config.ConfigLoader;
 import io.invmux.server.config.SidecarConfig;
 import java.net.InetSocketAddress;
+import io.invmux.tls.CertificateAuthority;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -54,16 +58,47 @@ public final class DemoCommand implements Callable<Integer> {
             return 2;
         }
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
-        SidecarConfig b = ConfigLoader.load(null, Map.of(), List.of("identity=pod-b", "api.address=127.0.0.1:0",
-                "admin.address=", "listeners.0=tcp://127.0.0.1:0"));
+        Path pki = Files.createTempDirectory("invmux-demo-pki");
+        try {
+            return run(pki);
+        } finally {
+            try (var files = Files.list(pki)) {
+                for (Path f : files.toList()) {
+                    Files.deleteIfExists(f);
+                }
+            }
+            Files.deleteIfExists(pki);
+        }
+    }
+
+    /**
+     * The demo's links are tls:// with mutual authentication, as real deployments should be: a throwaway CA made
+     * here issues each sidecar a certificate naming it, and each checks the other's.
+     */
+    private static List<String> tlsSettings(Path pki, CertificateAuthority ca, String name) throws IOException {
+        Path cert = pki.resolve(name + ".crt");
+        Path key = pki.resolve(name + ".key");
+        ca.issue(name, "127.0.0.1").write(cert, key);
+        return List.of("security.tls.certFile=" + cert, "security.tls.keyFile=" + key,
+                "security.tls.caFile=" + pki.resolve("ca.crt"));
+    }
+
+    private int run(Path pki) throws Exception {
+        CertificateAuthority ca = CertificateAuthority.create("invmux demo CA");
+        ca.writeCertificate(pki.resolve("ca.crt"));
+        List<String> bSettings = new ArrayList<>(List.of("identity=pod-b", "api.address=127.0.0.1:0",
+                "admin.address=", "listeners.0=tls://127.0.0.1:0"));
+        bSettings.addAll(tlsSettings(pki, ca, "pod-b"));
+        SidecarConfig b = ConfigLoader.load(null, Map.of(), bSettings);
         try (Sidecar podB = Sidecar.start(b)) {
             String bPort = podB.runtime().listenAddresses().values().iterator().next().replaceAll(".*:", "");
             List<String> aSettings = new ArrayList<>(List.of("identity=pod-a", "api.address=127.0.0.1:0",
                     "admin.address=", "peers.0.name=pod-b"));
             for (int i = 0; i < links; i++) {
-                aSettings.add("peers.0.links." + i + ".address=tcp://127.0.0.1:" + bPort);
+                aSettings.add("peers.0.links." + i + ".address=tls://127.0.0.1:" + bPort);
             }
-            aSettings.add("listeners.0=tcp://127.0.0.1:0");
+            aSettings.add("listeners.0=tls://127.0.0.1:0");
+            aSettings.addAll(tlsSettings(pki, ca, "pod-a"));
             try (Sidecar podA = Sidecar.start(ConfigLoader.load(null, Map.of(), aSettings))) {
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
                 while (podA.runtime().sessions().isEmpty()
@@ -170,7 +205,7 @@ public final class DemoCommand implements Callable<Integer> {
             long now = received.get();
             String table = LinkTable.render(OperatorCommands.allLinks(conn, ""));
             System.out.print((plain ? "" : "\033[H\033[2J") + String.format(Locale.ROOT,
-                    "invmux demo: pod-a -> pod-b over %d links, t=%ds, %.0f Mbit/s through gRPC%n%n", links, s,
+                    "invmux demo: pod-a -> pod-b over %d tls:// links, t=%ds, %.0f Mbit/s through gRPC%n%n", links, s,
                     (now - last) * 8 / 1e6) + table);
             System.out.flush();
             last = now;

@@ -4,11 +4,11 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** {@code invmux}: the sidecar and the commands that operate it. */
-@Command(name = "invmux", mixinStandardHelpOptions = true, version = "invmux 0.1.0",
+@Command(name = "invmux", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Inverse multiplexer sidecar: many streams over a bundle of links.",
         subcommands = {SidecarCommand.class, OperatorCommands.Links.class, OperatorCommands.Sessions.class,
                 OperatorCommands.LinkCommand.class, OperatorCommands.Watch.class, HealthCommand.class,
-                DemoCommand.class})
+                DemoCommand.class, InjectCommand.class, WebhookCommand.class})
 public final class Main implements Runnable {
     public static void main(String[] args) {
         int code = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);

@@ -1,5 +1,6 @@
 package io.invmux.server.config;
 
+import io.invmux.TlsSettings;
 import io.invmux.server.config.ConfigTree.KeyPath;
 import io.invmux.server.config.ConfigTree.Problems;
 import io.invmux.server.config.ConfigTree.Source;
@@ -38,8 +39,8 @@ final class ConfigBinder {
     static final String TOKEN_RULE = "must be empty (no token) or 16 to 1024 printable ASCII characters without "
             + "spaces";
     static final String WEIGHT_RULE = "must be greater than 0 and at most 1000";
-    static final String LINK_URI_RULE = "must be a link URI: tcp://host:port[?bind=..&iface=..&sndbuf=..&rcvbuf=..] "
-            + "or mem://name";
+    static final String LINK_URI_RULE = "must be a link URI: tcp://host:port[?bind=..&iface=..&sndbuf=..&rcvbuf=..], "
+            + "tls://host:port[?...] or mem://name";
     private static final Pattern INTEGER = Pattern.compile("[+-]?[0-9]{1,10}");
     private static final Pattern DECIMAL =
             Pattern.compile("[+-]?([0-9]{1,10}(\\.[0-9]*)?|\\.[0-9]+)([eE][+-]?[0-9]{1,3})?");
@@ -77,16 +78,19 @@ final class ConfigBinder {
         V<Integer> maxMessageSize = value(api, apiPath, "maxMessageSize", false,
                 sizeIn(64 * Units.KIB, 64 * Units.MIB), 4 * 1024 * 1024);
         V<Integer> maxStreamsPerClient = value(api, apiPath, "maxStreamsPerClient", false, intIn(1, 100_000), 1024);
+        ApiAccess access = apiAccess(api, apiPath, token, apiAddress);
 
         V<Optional<TcpAddress>> health = value(section(root, "health"), top.child("health"), "address", false,
                 ConfigBinder::optionalListenAddress, Optional.empty());
         V<Optional<TcpAddress>> admin = value(section(root, "admin"), top.child("admin"), "address", false,
                 ConfigBinder::optionalListenAddress, Optional.empty());
 
-        List<URI> listeners = listeners(root);
+        List<V<URI>> listenerValues = new ArrayList<>();
+        List<URI> listeners = listeners(root, listenerValues);
         List<SidecarConfig.Peer> peers = peers(root);
+        SidecarConfig.Exposure exposure = exposure(section(root, "security"), top.child("security"));
         List<String> middleware = middleware(root);
-        List<SidecarConfig.Service> services = services(root, middleware);
+        List<SidecarConfig.Service> services = services(root, exposure.serviceTargets(), middleware);
         List<V<TcpAddress>> forwardListens = new ArrayList<>();
         List<SidecarConfig.Forward> forwards = forwards(root, peers, forwardListens, middleware);
 
@@ -101,20 +105,77 @@ final class ConfigBinder {
 
         SidecarConfig.Limits limits = limits(section(root, "limits"), top.child("limits"));
         SidecarConfig.Security security = security(section(root, "security"), top.child("security"));
+        checkListenersSecured(listenerValues, security);
+        checkTlsLinks(peers, security);
         V<SidecarConfig.LogLevel> level = value(section(root, "logging"), top.child("logging"), "level", false,
                 ConfigBinder::logLevel, SidecarConfig.LogLevel.INFO);
 
+        if (problems.isEmpty()) {
+            checkApiExposure(apiAddress, access);
+        }
         return new SidecarConfig(
                 identity.value(),
-                new SidecarConfig.Api(apiAddress.value(), token.value(), maxMessageSize.value(),
-                        maxStreamsPerClient.value()),
+                new SidecarConfig.Api(apiAddress.value(), access.token(), maxMessageSize.value(),
+                        maxStreamsPerClient.value(), access.tokenFile(), access.socketGroup()),
                 new SidecarConfig.Health(health.value()),
                 new SidecarConfig.Admin(admin.value()),
-                listeners, peers, services, forwards, limits, security,
+                listeners, peers, services, forwards, limits, security, exposure,
                 new SidecarConfig.Logging(level.value()), middleware);
     }
 
-    private List<URI> listeners(TMap root) {
+    /** The API token from {@code api.token} or {@code api.tokenFile}, and the Unix socket's group. */
+    private record ApiAccess(String token, Optional<Path> tokenFile, String socketGroup) {
+    }
+
+    private ApiAccess apiAccess(TMap api, KeyPath apiPath, V<String> inline, V<Address> address) {
+        V<String> file = value(api, apiPath, "tokenFile", false, t -> t, "");
+        V<String> group = value(api, apiPath, "socketGroup", false, ConfigBinder::groupName, "");
+        if (group.ok() && !group.value().isEmpty() && address.ok() && !(address.value() instanceof UnixAddress)) {
+            report(group, false, "applies only to an API on a Unix socket; api.address is " + address.text()
+                    + " (" + setBy(address.source()) + ")");
+        }
+        String socketGroup = group.ok() ? group.value() : "";
+        if (!inline.value().isEmpty() && !file.value().isEmpty()) {
+            V<String> blamed = inline.source().rank() > file.source().rank() ? inline : file;
+            V<String> other = blamed == inline ? file : inline;
+            report(blamed, blamed == inline, "must not be set together with " + other.path() + " ("
+                    + setBy(other.source()) + "); give only one of them");
+            return new ApiAccess("", Optional.empty(), socketGroup);
+        }
+        if (file.value().isEmpty()) {
+            return new ApiAccess(inline.value(), Optional.empty(), socketGroup);
+        }
+        try {
+            Path path = Path.of(file.value());
+            return new ApiAccess(TokenFile.read(path), Optional.of(path), socketGroup);
+        } catch (InvalidPathException e) {
+            report(file, false, "is not a valid file path: " + e.getReason());
+        } catch (IllegalArgumentException e) {
+            report(file, false, e.getMessage());
+        }
+        return new ApiAccess("", Optional.empty(), socketGroup);
+    }
+
+    /**
+     * An API other hosts can reach must ask for a token. Checked once every key is valid: it combines
+     * {@code api.address} with {@code api.token} and {@code api.tokenFile}.
+     */
+    private void checkApiExposure(V<Address> address, ApiAccess access) {
+        if (address.value() instanceof TcpAddress t && access.token().isEmpty() && !t.isLoopback()) {
+            report(address, false, "the API would listen on an address other hosts may reach, with no token: set "
+                    + "api.tokenFile (or api.token), or listen on loopback (127.0.0.1:7701) or a Unix socket "
+                    + "(unix:///path)");
+        }
+    }
+
+    static String groupName(String text) {
+        if (!text.isEmpty() && !text.matches("[A-Za-z_][A-Za-z0-9_.-]{0,31}|[0-9]{1,10}")) {
+            throw new IllegalArgumentException("must be empty (the process's group) or a group name or number");
+        }
+        return text;
+    }
+
+    private List<URI> listeners(TMap root, List<V<URI>> values) {
         KeyPath path = KeyPath.ROOT.child("listeners");
         List<URI> out = new ArrayList<>();
         Map<URI, KeyPath> seen = new HashMap<>();
@@ -130,6 +191,7 @@ final class ConfigBinder {
                     report(uri, false, "is listed twice (also " + first + ")");
                 } else {
                     out.add(uri.value());
+                    values.add(uri);
                 }
             }
         }
@@ -154,8 +216,10 @@ final class ConfigBinder {
                 }
             }
             List<SidecarConfig.Link> links = links(peer, p.child("links"));
-            if (name.ok()) {
-                out.add(new SidecarConfig.Peer(name.value(), links));
+            V<Optional<Path>> keyFile = optional(peer, p, "preSharedKeyFile",
+                    t -> t.isEmpty() ? Optional.empty() : Optional.of(keyFile(t)), "");
+            if (name.ok() && keyFile.ok()) {
+                out.add(new SidecarConfig.Peer(name.value(), links, keyFile.value()));
             }
         }
         return out;
@@ -184,6 +248,34 @@ final class ConfigBinder {
             }
         }
         return out;
+    }
+
+    /** {@code security.serviceTargets} and {@code security.allowNonLoopbackForwards}. */
+    private SidecarConfig.Exposure exposure(TMap m, KeyPath p) {
+        KeyPath listPath = p.child("serviceTargets");
+        List<String> entries = new ArrayList<>();
+        boolean ok = true;
+        List<TNode> items = items(m, "serviceTargets");
+        for (int i = 0; i < items.size(); i++) {
+            if (items.get(i) instanceof TScalar s) {
+                V<String> e = parse(s, listPath.index(i), false, TargetPolicy::checkEntry, null);
+                ok &= e.ok();
+                if (e.ok()) {
+                    entries.add(e.value());
+                }
+            }
+        }
+        V<Boolean> forwards = value(m, p, "allowNonLoopbackForwards", false, ConfigBinder::bool, false);
+        return new SidecarConfig.Exposure(ok ? TargetPolicy.of(entries) : TargetPolicy.loopbackOnly(),
+                forwards.value());
+    }
+
+    static boolean bool(String text) {
+        return switch (text.toLowerCase(Locale.ROOT)) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException("must be true or false");
+        };
     }
 
     /** The session chain: each entry a middleware spec, names unique. */
@@ -246,7 +338,7 @@ final class ConfigBinder {
         return Optional.of(out);
     }
 
-    private List<SidecarConfig.Service> services(TMap root, List<String> chain) {
+    private List<SidecarConfig.Service> services(TMap root, TargetPolicy targets, List<String> chain) {
         KeyPath path = KeyPath.ROOT.child("services");
         List<SidecarConfig.Service> out = new ArrayList<>();
         Map<String, KeyPath> names = new HashMap<>();
@@ -264,6 +356,13 @@ final class ConfigBinder {
                 KeyPath first = names.putIfAbsent(name.value(), p);
                 if (first != null) {
                     report(name, false, "is already the name of " + first + "; service names must be unique");
+                }
+            }
+            if (target.ok()) {
+                Optional<String> refusal = targets.refusal(target.value().host());
+                if (refusal.isPresent()) {
+                    report(target, false, refusal.get());
+                    continue;
                 }
             }
             Optional<List<String>> middleware = entryMiddleware(service, p, chain);
@@ -345,6 +444,10 @@ final class ConfigBinder {
                 durationIn(Duration.ZERO, Duration.ofHours(24)), Duration.ofSeconds(30));
         V<Duration> drainTimeout = value(m, p, "drainTimeout", false,
                 durationIn(Duration.ZERO, Duration.ofMinutes(10)), Duration.ofSeconds(20));
+        V<Integer> maxServiceConnections = value(m, p, "maxServiceConnections", false, intIn(1, 1_000_000),
+                SidecarConfig.Limits.DEFAULT_MAX_SERVICE_CONNECTIONS);
+        V<Duration> serviceIdleTimeout = value(m, p, "serviceIdleTimeout", false,
+                durationIn(Duration.ZERO, Duration.ofDays(7)), SidecarConfig.Limits.DEFAULT_SERVICE_IDLE_TIMEOUT);
 
         if (windowSize.ok() && maxWindowSize.ok() && maxWindowSize.value() < windowSize.value()) {
             atLeast(maxWindowSize, windowSize, "be at least");
@@ -359,7 +462,8 @@ final class ConfigBinder {
         return new SidecarConfig.Limits(windowSize.value(), maxWindowSize.value(), sessionWindowSize.value(),
                 maxChunkSize.value(), maxStreams.value(), acceptBacklog.value(), acceptTimeout.value(),
                 keepAliveInterval.value(),
-                keepAliveTimeout.value(), writeTimeout.value(), resumeGracePeriod.value(), drainTimeout.value());
+                keepAliveTimeout.value(), writeTimeout.value(), resumeGracePeriod.value(), drainTimeout.value(),
+                maxServiceConnections.value(), serviceIdleTimeout.value());
     }
 
     /**
@@ -378,6 +482,142 @@ final class ConfigBinder {
     }
 
     private SidecarConfig.Security security(TMap m, KeyPath p) {
+        SidecarConfig.Security shared = sharedKey(m, p);
+        return shared.with(tls(section(m, "tls"), p.child("tls")), acceptPeers(m, p.child("acceptPeers")),
+                value(m, p, "insecure", false, ConfigBinder::bool, false).value());
+    }
+
+    /**
+     * Secure by default: a listener reachable from the network must authenticate its links (TLS, or a pre-shared
+     * key), unless security.insecure says unauthenticated links are knowingly accepted.
+     */
+    private void checkListenersSecured(List<V<URI>> listeners, SidecarConfig.Security security) {
+        for (V<URI> l : listeners) {
+            String scheme = l.value().getScheme().toLowerCase(Locale.ROOT);
+            if (scheme.equals("tls") && security.tls().isEmpty()) {
+                report(l, false, "is a tls:// listener, but security.tls.certFile, keyFile and caFile are not set");
+            } else if (scheme.equals("tcp") && !isLoopback(l.value().getHost()) && !security.requiresKey()
+                    && !security.insecure()) {
+                report(l, false, "accepts links from the network with neither TLS nor a pre-shared key: listen on "
+                        + "tls:// and set security.tls.certFile, keyFile and caFile, or set security.preSharedKeyFile "
+                        + "(or security.acceptPeers); to accept unauthenticated links anyway, set "
+                        + "security.insecure: true");
+            }
+        }
+    }
+
+    private void checkTlsLinks(List<SidecarConfig.Peer> peers, SidecarConfig.Security security) {
+        if (security.tls().isPresent()) {
+            return;
+        }
+        for (SidecarConfig.Peer p : peers) {
+            for (SidecarConfig.Link l : p.links()) {
+                if ("tls".equalsIgnoreCase(l.address().getScheme())) {
+                    problems.add("configuration", KeyPath.ROOT.child("security").child("tls").child("certFile"),
+                            null, "is required: peer '" + p.name() + "' has a tls:// link (" + l.address() + ")");
+                    return;
+                }
+            }
+        }
+    }
+
+    /** True for {@code localhost} and loopback address literals; any other name may resolve off the host. */
+    static boolean isLoopback(String host) {
+        if (host == null) {
+            return false;
+        }
+        String h = host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
+        if (h.equalsIgnoreCase("localhost")) {
+            return true;
+        }
+        if (!h.matches("[0-9.]+|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*")) {
+            return false;
+        }
+        try {
+            return java.net.InetAddress.getByName(h).isLoopbackAddress(); // a literal: no lookup
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
+    }
+
+    /** The three PEM files, all or none; loaded once here so a bad file is named with its key. */
+    private Optional<SidecarConfig.Tls> tls(TMap m, KeyPath p) {
+        List<V<String>> files = List.of(value(m, p, "certFile", false, t -> t, ""),
+                value(m, p, "keyFile", false, t -> t, ""), value(m, p, "caFile", false, t -> t, ""));
+        long set = files.stream().filter(f -> !f.value().isEmpty()).count();
+        if (set == 0) {
+            return Optional.empty();
+        }
+        if (set < 3) {
+            V<String> given = files.stream().filter(f -> !f.value().isEmpty()).findFirst().orElseThrow();
+            for (V<String> f : files) {
+                if (f.value().isEmpty()) {
+                    problems.add(given.source(), f.path(), null, "is required: " + given.path() + " is set ("
+                            + setBy(given.source()) + "), and TLS needs all three files");
+                }
+            }
+            return Optional.empty();
+        }
+        Path[] paths = new Path[3];
+        for (int i = 0; i < 3; i++) {
+            try {
+                paths[i] = Path.of(files.get(i).value());
+            } catch (InvalidPathException e) {
+                report(files.get(i), false, "is not a valid file path: " + e.getReason());
+                return Optional.empty();
+            }
+        }
+        try {
+            TlsSettings.of(paths[0], paths[1], paths[2]);
+        } catch (IllegalArgumentException e) {
+            // The core names the file's knob first: "keyFile /x is not the private key of ..."
+            String message = e.getMessage();
+            V<String> blamed = message.startsWith("keyFile") ? files.get(1) : message.startsWith("caFile")
+                    ? files.get(2) : files.get(0);
+            report(blamed, false, message);
+            return Optional.empty();
+        }
+        return Optional.of(new SidecarConfig.Tls(paths[0], paths[1], paths[2]));
+    }
+
+    private List<SidecarConfig.AcceptPeer> acceptPeers(TMap security, KeyPath path) {
+        List<SidecarConfig.AcceptPeer> out = new ArrayList<>();
+        Map<String, KeyPath> names = new HashMap<>();
+        List<TNode> items = items(security, "acceptPeers");
+        for (int i = 0; i < items.size(); i++) {
+            if (!(items.get(i) instanceof TMap entry)) {
+                continue;
+            }
+            KeyPath p = path.index(i);
+            V<String> name = required(entry, p, "name", t -> name(t, NAME, NAME_RULE),
+                    "the name the peer announces (its identity)");
+            V<Path> file = required(entry, p, "preSharedKeyFile", ConfigBinder::keyFile, "the peer's key");
+            if (name.ok()) {
+                KeyPath first = names.putIfAbsent(name.value(), p);
+                if (first != null) {
+                    report(name, false, "is already the name of " + first + "; names must be unique");
+                }
+            }
+            if (name.ok() && file.ok()) {
+                out.add(new SidecarConfig.AcceptPeer(name.value(), file.value()));
+            }
+        }
+        return out;
+    }
+
+    /** A key file that exists and holds a valid key. */
+    static Path keyFile(String text) {
+        Path path;
+        try {
+            path = Path.of(text);
+        } catch (InvalidPathException e) {
+            throw new IllegalArgumentException("is not a valid file path: " + e.getReason());
+        }
+        readKeyFile(path);
+        return path;
+    }
+
+    private SidecarConfig.Security sharedKey(TMap m, KeyPath p) {
         V<String> inline = value(m, p, "preSharedKey", true, t -> t, "");
         V<String> file = value(m, p, "preSharedKeyFile", false, t -> t, "");
         if (!inline.value().isEmpty() && !file.value().isEmpty()) {
@@ -408,7 +648,7 @@ final class ConfigBinder {
         return SidecarConfig.Security.none();
     }
 
-    private static byte[] readKeyFile(Path path) {
+    static byte[] readKeyFile(Path path) {
         String text;
         try {
             if (Files.isDirectory(path)) {
@@ -609,7 +849,7 @@ final class ConfigBinder {
      */
     static URI linkUri(String text, boolean listen) {
         if (!text.contains("://")) {
-            throw new IllegalArgumentException(LINK_URI_RULE + " (missing tcp:// or mem://)");
+            throw new IllegalArgumentException(LINK_URI_RULE + " (missing tcp://, tls:// or mem://)");
         }
         URI uri;
         try {
@@ -631,8 +871,8 @@ final class ConfigBinder {
             }
             return uri;
         }
-        if (!scheme.equalsIgnoreCase("tcp")) {
-            throw new IllegalArgumentException(LINK_URI_RULE + " (scheme must be tcp or mem)");
+        if (!scheme.equalsIgnoreCase("tcp") && !scheme.equalsIgnoreCase("tls")) {
+            throw new IllegalArgumentException(LINK_URI_RULE + " (scheme must be tcp, tls or mem)");
         }
         if (uri.getHost() == null) {
             throw new IllegalArgumentException(LINK_URI_RULE + " (" + (uri.getRawAuthority() == null

@@ -36,7 +36,24 @@ public final class ConfigException extends Exception {
                 }
                 sb.append(": ");
             }
-            return sb.append(rule).toString();
+            return oneLine(sb.append(rule));
+        }
+
+        /**
+         * Control characters (a newline in a key given on the command line, say) escaped, so a problem stays one
+         * line of a log. Values are escaped already where they are shown; this catches keys and sources.
+         */
+        private static String oneLine(CharSequence text) {
+            StringBuilder sb = new StringBuilder(text.length());
+            for (int i = 0; i < text.length(); i++) {
+                char c = text.charAt(i);
+                if (Character.isISOControl(c)) {
+                    sb.append(c == '\n' ? "\\n" : c == '\t' ? "\\t" : String.format("\\u%04x", (int) c));
+                } else {
+                    sb.append(c);
+                }
+            }
+            return sb.toString();
         }
     }
 

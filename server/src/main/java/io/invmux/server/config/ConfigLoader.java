@@ -271,12 +271,30 @@ public final class ConfigLoader {
         }
     }
 
+    /** Paths of the secret values, lower case: {@code api.token}, {@code security.presharedkey}. */
+    private static final List<String> SECRET_PATHS = List.of("api.token", "security.presharedkey");
+
+    /**
+     * An override without '=' as shown in its problem: whole, unless it starts with a secret's key (a typo such as
+     * {@code api.token:s3cret} must not print the secret); then only that key and the length of the rest.
+     */
+    static String shownOverride(String override) {
+        String lower = override.toLowerCase(java.util.Locale.ROOT);
+        for (String secret : SECRET_PATHS) {
+            if (lower.startsWith(secret) && override.length() > secret.length()) {
+                return override.substring(0, secret.length()) + "... (the rest hidden, "
+                        + (override.length() - secret.length()) + " characters)";
+            }
+        }
+        return ConfigTree.show(override);
+    }
+
     private void applyOverrides(TMap root, Problems problems) {
         Source source = new Source(COMMAND_LINE, ConfigTree.RANK_CLI);
         for (String override : overrides) {
             int eq = override.indexOf('=');
             if (eq <= 0) {
-                problems.list.add(new Problem(COMMAND_LINE, null, null, "override " + ConfigTree.show(override)
+                problems.list.add(new Problem(COMMAND_LINE, null, null, "override " + shownOverride(override)
                         + " must be key=value, e.g. api.address=127.0.0.1:7701"));
                 continue;
             }

@@ -63,13 +63,15 @@ final class ConfigTree {
 
     static final MapShape SCHEMA = map(
             "identity", LEAF,
-            "api", map("address", LEAF, "token", SECRET, "maxMessageSize", LEAF, "maxStreamsPerClient", LEAF),
+            "api", map("address", LEAF, "token", SECRET, "maxMessageSize", LEAF, "maxStreamsPerClient", LEAF,
+                    "tokenFile", LEAF, "socketGroup", LEAF),
             "health", map("address", LEAF),
             "admin", map("address", LEAF),
             "listeners", new ListShape(LEAF),
             "peers", new ListShape(map(
                     "name", LEAF,
-                    "links", new ListShape(map("address", LEAF, "priority", LEAF, "weight", LEAF)))),
+                    "links", new ListShape(map("address", LEAF, "priority", LEAF, "weight", LEAF)),
+                    "preSharedKeyFile", LEAF)),
             "services", new ListShape(map("name", LEAF, "target", LEAF, "middleware", new ListShape(LEAF))),
             "forwards", new ListShape(map("listen", LEAF, "peer", LEAF, "service", LEAF,
                     "middleware", new ListShape(LEAF))),
@@ -86,8 +88,14 @@ final class ConfigTree {
                     "keepAliveTimeout", LEAF,
                     "writeTimeout", LEAF,
                     "resumeGracePeriod", LEAF,
-                    "drainTimeout", LEAF),
-            "security", map("preSharedKey", SECRET, "preSharedKeyFile", LEAF),
+                    "drainTimeout", LEAF,
+                    "maxServiceConnections", LEAF,
+                    "serviceIdleTimeout", LEAF),
+            "security", map("preSharedKey", SECRET, "preSharedKeyFile", LEAF,
+                    "serviceTargets", new ListShape(LEAF), "allowNonLoopbackForwards", LEAF,
+                    "tls", map("certFile", LEAF, "keyFile", LEAF, "caFile", LEAF),
+                    "acceptPeers", new ListShape(map("name", LEAF, "preSharedKeyFile", LEAF)),
+                    "insecure", LEAF),
             "logging", map("level", LEAF));
 
     private static MapShape map(Object... kv) {
@@ -105,12 +113,14 @@ final class ConfigTree {
               token: ""
               maxMessageSize: 4MiB
               maxStreamsPerClient: 1024
+              tokenFile: ""
+              socketGroup: ""
             health:
               address: ""
             admin:
               address: 127.0.0.1:7702
             listeners:
-              - tcp://0.0.0.0:7700
+              - tcp://127.0.0.1:7700
             peers: []
             services: []
             forwards: []
@@ -128,9 +138,19 @@ final class ConfigTree {
               writeTimeout: 10s
               resumeGracePeriod: 30s
               drainTimeout: 20s
+              maxServiceConnections: 1024
+              serviceIdleTimeout: 30m
             security:
               preSharedKey: ""
               preSharedKeyFile: ""
+              serviceTargets: [127.0.0.0/8, "::1/128"]
+              allowNonLoopbackForwards: false
+              tls:
+                certFile: ""
+                keyFile: ""
+                caFile: ""
+              acceptPeers: []
+              insecure: false
             logging:
               level: info
             """;

@@ -1,6 +1,7 @@
 package io.invmux.server.config;
 
 import io.invmux.Config;
+import io.invmux.TlsSettings;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -27,6 +28,7 @@ import org.snakeyaml.engine.v2.schema.CoreSchema;
  * @param peers sidecars this one dials, names unique
  * @param services streams arriving for these names go to a local TCP address
  * @param forwards local TCP listeners whose connections become streams to a peer's service
+ * @param exposure what the API may expose: service targets, forward listen addresses ({@code security.*})
  * @param middleware the sessions' middleware chain, each {@code passthrough} or
  *                   {@code zstd|lz4|deflate[:LEVEL][@DICTIONARY_FILE]} (adaptive compression; a dictionary for zstd
  *                   only); both peers must have the same names in the same order (and the same dictionary)
@@ -42,6 +44,7 @@ public record SidecarConfig(
         List<Forward> forwards,
         Limits limits,
         Security security,
+        Exposure exposure,
         Logging logging,
         List<String> middleware) {
 
@@ -56,15 +59,16 @@ public record SidecarConfig(
         forwards = List.copyOf(forwards);
         Objects.requireNonNull(limits, "limits");
         Objects.requireNonNull(security, "security");
+        Objects.requireNonNull(exposure, "exposure");
         Objects.requireNonNull(logging, "logging");
         middleware = List.copyOf(middleware);
     }
 
-    /** Without a middleware chain. */
+    /** Without a middleware chain, exposing what the defaults allow. */
     public SidecarConfig(String identity, Api api, Health health, Admin admin, List<URI> listeners, List<Peer> peers,
             List<Service> services, List<Forward> forwards, Limits limits, Security security, Logging logging) {
-        this(identity, api, health, admin, listeners, peers, services, forwards, limits, security, logging,
-                List.of());
+        this(identity, api, health, admin, listeners, peers, services, forwards, limits, security,
+                Exposure.defaults(), logging, List.of());
     }
 
     /** The middleware of a chain entry: {@code passthrough}, or adaptive compression from its spec. */
@@ -97,14 +101,25 @@ public record SidecarConfig(
      * The control gRPC API.
      *
      * @param address TCP {@code host:port} or {@code unix:///absolute/path}
-     * @param token token checked on every call; empty: no check
+     * @param token token checked on every call, given inline or read from {@code tokenFile}; empty: no check
      * @param maxMessageSize largest inbound gRPC message, bytes
-     * @param maxStreamsPerClient concurrent stream RPCs per client connection
+     * @param maxStreamsPerClient concurrent stream RPCs per client (peer uid on a Unix socket, remote address on
+     *                            TCP), over all its connections
+     * @param tokenFile the file the token was read from, when it came from one
+     * @param socketGroup group owning the Unix socket (mode 0660 then, else 0600); empty: the process's group
      */
-    public record Api(Address address, String token, int maxMessageSize, int maxStreamsPerClient) {
+    public record Api(Address address, String token, int maxMessageSize, int maxStreamsPerClient,
+            Optional<Path> tokenFile, String socketGroup) {
         public Api {
             Objects.requireNonNull(address, "address");
             Objects.requireNonNull(token, "token");
+            Objects.requireNonNull(tokenFile, "tokenFile");
+            Objects.requireNonNull(socketGroup, "socketGroup");
+        }
+
+        /** An API with an inline token (or none), a Unix socket of the process's group. */
+        public Api(Address address, String token, int maxMessageSize, int maxStreamsPerClient) {
+            this(address, token, maxMessageSize, maxStreamsPerClient, Optional.empty(), "");
         }
 
         /** The token, when one is set. */
@@ -116,7 +131,8 @@ public record SidecarConfig(
         @Override
         public String toString() {
             return "Api[address=" + address + ", token=" + (token.isEmpty() ? "" : "(hidden)") + ", maxMessageSize="
-                    + maxMessageSize + ", maxStreamsPerClient=" + maxStreamsPerClient + "]";
+                    + maxMessageSize + ", maxStreamsPerClient=" + maxStreamsPerClient + ", tokenFile="
+                    + tokenFile.map(Path::toString).orElse("") + ", socketGroup=" + socketGroup + "]";
         }
     }
 
@@ -134,11 +150,22 @@ public record SidecarConfig(
         }
     }
 
-    /** A sidecar this one dials, over one or more links. */
-    public record Peer(String name, List<Link> links) {
+    /**
+     * A sidecar this one dials, over one or more links.
+     *
+     * @param preSharedKeyFile the key this sidecar proves when dialing this peer, announced under this sidecar's
+     *     identity (the peer lists it in its {@code security.acceptPeers}); empty: the shared key, if any
+     */
+    public record Peer(String name, List<Link> links, Optional<Path> preSharedKeyFile) {
         public Peer {
             Objects.requireNonNull(name, "name");
             links = List.copyOf(links);
+            Objects.requireNonNull(preSharedKeyFile, "preSharedKeyFile");
+        }
+
+        /** A peer dialed with the shared key (or none). */
+        public Peer(String name, List<Link> links) {
+            this(name, links, Optional.empty());
         }
     }
 
@@ -191,7 +218,9 @@ public record SidecarConfig(
 
     /**
      * Session limits (passed to the core, see {@link Config}), how long an incoming stream waits for an application
-     * to accept it ({@code acceptTimeout}), and the drain timeout of a graceful stop.
+     * to accept it ({@code acceptTimeout}), the drain timeout of a graceful stop, and the local connections the
+     * proxy opens for peers' streams to a TCP service: at most {@code maxServiceConnections} per service at once,
+     * each closed after {@code serviceIdleTimeout} without a byte either way (zero: never).
      */
     public record Limits(
             int windowSize,
@@ -205,7 +234,14 @@ public record SidecarConfig(
             Duration keepAliveTimeout,
             Duration writeTimeout,
             Duration resumeGracePeriod,
-            Duration drainTimeout) {
+            Duration drainTimeout,
+            int maxServiceConnections,
+            Duration serviceIdleTimeout) {
+        /** Default {@code maxServiceConnections}. */
+        public static final int DEFAULT_MAX_SERVICE_CONNECTIONS = 1024;
+        /** Default {@code serviceIdleTimeout}. */
+        public static final Duration DEFAULT_SERVICE_IDLE_TIMEOUT = Duration.ofMinutes(30);
+
         public Limits {
             Objects.requireNonNull(acceptTimeout, "acceptTimeout");
             Objects.requireNonNull(keepAliveInterval, "keepAliveInterval");
@@ -213,18 +249,50 @@ public record SidecarConfig(
             Objects.requireNonNull(writeTimeout, "writeTimeout");
             Objects.requireNonNull(resumeGracePeriod, "resumeGracePeriod");
             Objects.requireNonNull(drainTimeout, "drainTimeout");
+            Objects.requireNonNull(serviceIdleTimeout, "serviceIdleTimeout");
+        }
+
+        /** Limits with the proxy's defaults for service connections. */
+        public Limits(int windowSize, int maxWindowSize, int sessionWindowSize, int maxChunkSize, int maxStreams,
+                int acceptBacklog, Duration acceptTimeout, Duration keepAliveInterval, Duration keepAliveTimeout,
+                Duration writeTimeout, Duration resumeGracePeriod, Duration drainTimeout) {
+            this(windowSize, maxWindowSize, sessionWindowSize, maxChunkSize, maxStreams, acceptBacklog, acceptTimeout,
+                    keepAliveInterval, keepAliveTimeout, writeTimeout, resumeGracePeriod, drainTimeout,
+                    DEFAULT_MAX_SERVICE_CONNECTIONS, DEFAULT_SERVICE_IDLE_TIMEOUT);
+        }
+    }
+
+    /** The PEM files of {@code tls://} links: this sidecar's certificate and key, and the CA of its peers. */
+    public record Tls(Path certFile, Path keyFile, Path caFile) {
+        public Tls {
+            Objects.requireNonNull(certFile, "certFile");
+            Objects.requireNonNull(keyFile, "keyFile");
+            Objects.requireNonNull(caFile, "caFile");
+        }
+    }
+
+    /** A peer that may dial in with its own key, announced under {@code name}; its sessions are named so. */
+    public record AcceptPeer(String name, Path preSharedKeyFile) {
+        public AcceptPeer {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(preSharedKeyFile, "preSharedKeyFile");
         }
     }
 
     /**
-     * The pre-shared join key: given inline ({@link #preSharedKey()}, base64) or in a file
-     * ({@link #preSharedKeyFile()}), at most one of them; {@link #key()} is the decoded key from either. Equality
-     * covers all three; {@link #toString()} hides the key.
+     * How links are secured: the shared pre-shared join key, given inline ({@link #preSharedKey()}, base64) or in
+     * a file ({@link #preSharedKeyFile()}), at most one of them ({@link #key()} is the decoded key from either);
+     * per-peer keys of peers that dial in ({@link #acceptPeers()}); TLS credentials ({@link #tls()}); and whether
+     * unauthenticated links from the network are knowingly allowed ({@link #insecure()}). Equality covers all;
+     * {@link #toString()} hides the key.
      */
     public static final class Security {
         private final String preSharedKey;
         private final Optional<Path> preSharedKeyFile;
         private final byte[] key;
+        private final Optional<Tls> tls;
+        private final List<AcceptPeer> acceptPeers;
+        private final boolean insecure;
 
         /**
          * @param preSharedKey the inline base64 key as configured, empty when none
@@ -232,14 +300,47 @@ public record SidecarConfig(
          * @param key the decoded key, null when none
          */
         public Security(String preSharedKey, Optional<Path> preSharedKeyFile, byte[] key) {
+            this(preSharedKey, preSharedKeyFile, key, Optional.empty(), List.of(), false);
+        }
+
+        public Security(String preSharedKey, Optional<Path> preSharedKeyFile, byte[] key, Optional<Tls> tls,
+                List<AcceptPeer> acceptPeers, boolean insecure) {
             this.preSharedKey = Objects.requireNonNull(preSharedKey, "preSharedKey");
             this.preSharedKeyFile = Objects.requireNonNull(preSharedKeyFile, "preSharedKeyFile");
             this.key = key == null ? null : key.clone();
+            this.tls = Objects.requireNonNull(tls, "tls");
+            this.acceptPeers = List.copyOf(acceptPeers);
+            this.insecure = insecure;
         }
 
-        /** No pre-shared key. */
+        /** No pre-shared key, no TLS. */
         public static Security none() {
             return new Security("", Optional.empty(), null);
+        }
+
+        /** The same settings with {@code tls}, {@code acceptPeers} and {@code insecure} replaced. */
+        public Security with(Optional<Tls> tls, List<AcceptPeer> acceptPeers, boolean insecure) {
+            return new Security(preSharedKey, preSharedKeyFile, key, tls, acceptPeers, insecure);
+        }
+
+        /** TLS credentials of {@code tls://} links; empty: none. */
+        public Optional<Tls> tls() {
+            return tls;
+        }
+
+        /** Peers that may dial in with keys of their own. */
+        public List<AcceptPeer> acceptPeers() {
+            return acceptPeers;
+        }
+
+        /** True when links from the network without TLS or a key are knowingly allowed. */
+        public boolean insecure() {
+            return insecure;
+        }
+
+        /** True when accepted links must prove a pre-shared key (the shared one or a per-peer one). */
+        public boolean requiresKey() {
+            return key != null || !acceptPeers.isEmpty();
         }
 
         /** The inline base64 key as configured; empty when none is given inline. */
@@ -260,19 +361,41 @@ public record SidecarConfig(
         @Override
         public boolean equals(Object o) {
             return o instanceof Security s && preSharedKey.equals(s.preSharedKey)
-                    && preSharedKeyFile.equals(s.preSharedKeyFile) && Arrays.equals(key, s.key);
+                    && preSharedKeyFile.equals(s.preSharedKeyFile) && Arrays.equals(key, s.key)
+                    && tls.equals(s.tls) && acceptPeers.equals(s.acceptPeers) && insecure == s.insecure;
         }
 
         @Override
         public int hashCode() {
-            return Objects.hash(preSharedKey, preSharedKeyFile, Arrays.hashCode(key));
+            return Objects.hash(preSharedKey, preSharedKeyFile, Arrays.hashCode(key), tls, acceptPeers, insecure);
         }
 
         @Override
         public String toString() {
             return "Security[preSharedKey=" + (preSharedKey.isEmpty() ? "" : "(hidden)") + ", preSharedKeyFile="
                     + preSharedKeyFile.map(Path::toString).orElse("") + ", key="
-                    + (key == null ? "none" : "(" + key.length + " bytes)") + "]";
+                    + (key == null ? "none" : "(" + key.length + " bytes)") + ", tls=" + tls + ", acceptPeers="
+                    + acceptPeers + ", insecure=" + insecure + "]";
+        }
+    }
+
+    /**
+     * What applications may expose through the sidecar, keys of the {@code security} section.
+     *
+     * @param serviceTargets {@code security.serviceTargets}: where services (configured or added through the API)
+     *                       may send peers' streams
+     * @param allowNonLoopbackForwards {@code security.allowNonLoopbackForwards}: whether {@code AddForward} may
+     *                                 listen on an address other hosts reach (the configuration's own forwards
+     *                                 may always)
+     */
+    public record Exposure(TargetPolicy serviceTargets, boolean allowNonLoopbackForwards) {
+        public Exposure {
+            Objects.requireNonNull(serviceTargets, "serviceTargets");
+        }
+
+        /** The defaults: loopback targets only, no forward on another address through the API. */
+        public static Exposure defaults() {
+            return new Exposure(TargetPolicy.loopbackOnly(), false);
         }
     }
 
@@ -321,6 +444,29 @@ public record SidecarConfig(
                 .resumeGracePeriod(limits.resumeGracePeriod());
         security.key().ifPresent(b::preSharedKey);
         b.middleware(middleware.stream().map(SidecarConfig::middlewareOf).toList());
+        security.tls().ifPresent(t -> b.tls(TlsSettings.of(t.certFile(), t.keyFile(), t.caFile())));
+        if (!security.acceptPeers().isEmpty()) {
+            Map<String, byte[]> keys = new LinkedHashMap<>();
+            for (AcceptPeer p : security.acceptPeers()) {
+                keys.put(p.name(), ConfigBinder.readKeyFile(p.preSharedKeyFile()));
+            }
+            b.peerKeys(keys);
+        }
+        return b.build();
+    }
+
+    /**
+     * The session settings for dialing {@code peer}: {@code base} (from {@link #toCoreConfig()}, whose TLS
+     * credentials are shared so they reload once) with the peer's certificate required to name {@code peer}, and
+     * the peer's own key, announced under this sidecar's identity, when it has one.
+     */
+    public Config dialConfig(Config base, String peer) {
+        Config.Builder b = base.toBuilder();
+        base.tls().ifPresent(t -> b.tls(t.withPeerName(peer)));
+        Optional<Path> keyFile = peer(peer).flatMap(Peer::preSharedKeyFile);
+        if (keyFile.isPresent()) {
+            b.preSharedKey(ConfigBinder.readKeyFile(keyFile.get())).keyName(identity);
+        }
         return b.build();
     }
 
@@ -340,9 +486,11 @@ public record SidecarConfig(
         root.put("identity", identity);
         root.put("api", map(
                 "address", api.address().toString(),
-                "token", secret(api.token(), redactSecrets),
+                "token", api.tokenFile().isPresent() ? "" : secret(api.token(), redactSecrets),
                 "maxMessageSize", size(api.maxMessageSize()),
-                "maxStreamsPerClient", api.maxStreamsPerClient()));
+                "maxStreamsPerClient", api.maxStreamsPerClient(),
+                "tokenFile", api.tokenFile().map(Path::toString).orElse(""),
+                "socketGroup", api.socketGroup()));
         root.put("health", map("address", health.address().map(TcpAddress::toString).orElse("")));
         root.put("admin", map("address", admin.address().map(TcpAddress::toString).orElse("")));
         root.put("listeners", listeners.stream().map(URI::toString).toList());
@@ -352,7 +500,8 @@ public record SidecarConfig(
             for (Link l : p.links()) {
                 links.add(map("address", l.address().toString(), "priority", l.priority(), "weight", l.weight()));
             }
-            peerList.add(map("name", p.name(), "links", links));
+            peerList.add(map("name", p.name(), "links", links, "preSharedKeyFile",
+                    p.preSharedKeyFile().map(Path::toString).orElse("")));
         }
         root.put("peers", peerList);
         root.put("services", services.stream().map(s -> withMiddleware(map("name", s.name(), "target",
@@ -372,10 +521,21 @@ public record SidecarConfig(
                 "keepAliveTimeout", Units.formatDuration(limits.keepAliveTimeout()),
                 "writeTimeout", Units.formatDuration(limits.writeTimeout()),
                 "resumeGracePeriod", Units.formatDuration(limits.resumeGracePeriod()),
-                "drainTimeout", Units.formatDuration(limits.drainTimeout())));
+                "drainTimeout", Units.formatDuration(limits.drainTimeout()),
+                "maxServiceConnections", limits.maxServiceConnections(),
+                "serviceIdleTimeout", Units.formatDuration(limits.serviceIdleTimeout())));
         root.put("security", map(
                 "preSharedKey", secret(security.preSharedKey(), redactSecrets),
-                "preSharedKeyFile", security.preSharedKeyFile().map(Path::toString).orElse("")));
+                "preSharedKeyFile", security.preSharedKeyFile().map(Path::toString).orElse(""),
+                "serviceTargets", exposure.serviceTargets().entries(),
+                "allowNonLoopbackForwards", exposure.allowNonLoopbackForwards(),
+                "tls", map(
+                        "certFile", security.tls().map(t -> t.certFile().toString()).orElse(""),
+                        "keyFile", security.tls().map(t -> t.keyFile().toString()).orElse(""),
+                        "caFile", security.tls().map(t -> t.caFile().toString()).orElse("")),
+                "acceptPeers", security.acceptPeers().stream()
+                        .map(a -> map("name", a.name(), "preSharedKeyFile", a.preSharedKeyFile().toString())).toList(),
+                "insecure", security.insecure()));
         root.put("logging", map("level", logging.level().configName()));
         DumpSettings settings = DumpSettings.builder()
                 .setDefaultFlowStyle(FlowStyle.BLOCK)

@@ -83,6 +83,18 @@ public record TcpAddress(String host, int port) implements Address {
         return new InetSocketAddress(host, port);
     }
 
+    /**
+     * Whether the host is a loopback address (127.0.0.0/8, ::1, or a name resolving to one), which only this
+     * machine reaches; a name that does not resolve counts as reachable from elsewhere. May block on DNS.
+     */
+    public boolean isLoopback() {
+        try {
+            return java.net.InetAddress.getByName(host).isLoopbackAddress();
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
+    }
+
     /** {@code host:port}, with an IPv6 host in brackets: the form {@link #parse} accepts. */
     @Override
     public String toString() {

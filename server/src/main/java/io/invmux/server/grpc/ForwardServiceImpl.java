@@ -1,5 +1,6 @@
 package io.invmux.server.grpc;
 
+import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import io.invmux.proto.v1.AddForwardRequest;
 import io.invmux.proto.v1.AddForwardResponse;
@@ -17,17 +18,24 @@ import io.invmux.proto.v1.RemoveServiceRequest;
 import io.invmux.proto.v1.RemoveServiceResponse;
 import io.invmux.proto.v1.Service;
 import io.invmux.server.Forwards;
+import io.invmux.server.admin.Bounds;
+import io.invmux.server.config.SidecarConfig;
 import io.invmux.server.config.TcpAddress;
 import io.invmux.server.proxy.TcpForwarder;
 import java.net.InetSocketAddress;
 import java.util.Map;
+import java.util.Optional;
 
 /** Runtime management of the TCP forwarding proxy. */
 public final class ForwardServiceImpl extends ForwardServiceGrpc.ForwardServiceImplBase {
     private final Forwards forwards;
+    private final SidecarConfig.Exposure exposure;
+    private final Bounds bounds;
 
-    public ForwardServiceImpl(Forwards forwards) {
+    public ForwardServiceImpl(Forwards forwards, SidecarConfig.Exposure exposure, Bounds bounds) {
         this.forwards = forwards;
+        this.exposure = exposure;
+        this.bounds = bounds;
     }
 
     private static TcpAddress address(String field, String text, boolean zeroPort) {
@@ -51,6 +59,14 @@ public final class ForwardServiceImpl extends ForwardServiceGrpc.ForwardServiceI
     public void addForward(AddForwardRequest req, StreamObserver<AddForwardResponse> out) {
         try {
             TcpAddress listen = address("listen", req.getListen(), true);
+            if (!exposure.allowNonLoopbackForwards() && !listen.isLoopback()) {
+                bounds.refused("security.allowNonLoopbackForwards", "AddForward on "
+                        + Bounds.shown(req.getListen()) + ": not a loopback address");
+                throw Status.PERMISSION_DENIED.withDescription("listen = '" + req.getListen() + "': a forward added "
+                        + "through the API may listen only on loopback (127.0.0.1, ::1), since whoever reaches it "
+                        + "opens streams to the peer's service; set security.allowNonLoopbackForwards to allow "
+                        + "other addresses").asRuntimeException();
+            }
             if (!ConnectionServiceImpl.PEER_NAME.matcher(req.getPeer()).matches()) {
                 throw Statuses.invalid("peer", req.getPeer(), "must be 1 to 63 characters of A-Z, a-z, 0-9, '.', '_', '-'");
             }
@@ -92,7 +108,21 @@ public final class ForwardServiceImpl extends ForwardServiceGrpc.ForwardServiceI
         try {
             StreamServiceImpl.checkService("name", req.getName());
             TcpAddress target = address("target", req.getTarget(), false);
-            forwards.addService(req.getName(), target);
+            InetSocketAddress resolved = target.toSocketAddress(); // may block on DNS: this is a gRPC executor thread
+            Optional<String> refusal = exposure.serviceTargets().refusal(target.host(), resolved.getAddress());
+            if (refusal.isPresent()) {
+                bounds.refused("security.serviceTargets", "AddService " + Bounds.shown(req.getName()) + " -> "
+                        + Bounds.shown(req.getTarget()) + ": " + refusal.get());
+                throw Statuses.invalid("target", req.getTarget(), refusal.get());
+            }
+            Optional<InetSocketAddress> kept = forwards.addService(req.getName(), resolved, req.getReplaceExisting());
+            if (kept.isPresent()) {
+                bounds.refused("AddService.replace_existing", "AddService " + Bounds.shown(req.getName())
+                        + ": already exists");
+                throw Status.ALREADY_EXISTS.withDescription("service '" + req.getName() + "' already exists, "
+                        + "going to " + kept.get().getHostString() + ":" + kept.get().getPort() + "; remove it first "
+                        + "or set replace_existing to replace it").asRuntimeException();
+            }
             out.onNext(AddServiceResponse.newBuilder().setService(Service.newBuilder().setName(req.getName())
                     .setTarget(req.getTarget())).build());
             out.onCompleted();

@@ -170,8 +170,11 @@ final class StreamBytes {
             if (!(stream instanceof KnownLength)) {
                 return proto.parse(stream);
             }
+            // Not byteBufferSupported(): it is false as soon as one piece is a heap copy (gRPC copies pieces under
+            // 1 KiB into one array), and the message's other pieces are still worth viewing; detachedView copies
+            // just the pieces that have no buffer.
             boolean detachable = stream instanceof Detachable && stream instanceof HasByteBuffer
-                    && ((HasByteBuffer) stream).byteBufferSupported() && stream.markSupported();
+                    && stream.markSupported();
             // Detached, the message's buffers stay valid after gRPC moves on; closing the stream releases them.
             InputStream in = detachable ? ((Detachable) stream).detach() : stream;
             boolean handedOver = false;
@@ -250,11 +253,22 @@ final class StreamBytes {
         try {
             int left = length;
             while (left > 0) {
-                ByteBuffer piece = ((HasByteBuffer) in).getByteBuffer();
-                if (piece != null && !piece.hasRemaining()) {
+                ByteBuffer piece = currentPiece(in);
+                if (piece != null && piece != HEAP_PIECE && !piece.hasRemaining()) {
                     // The stream's current buffer is used up; gRPC moves to the next one on the next read.
                     in.skip(0);
-                    piece = ((HasByteBuffer) in).getByteBuffer();
+                    piece = currentPiece(in);
+                }
+                if (piece == HEAP_PIECE) {
+                    // A piece gRPC copied into an array: copy its bytes (a piece under 1 KiB at most, unless
+                    // several were merged) and look again.
+                    byte[] copied = in.readNBytes(Math.min(left, HEAP_PIECE_COPY));
+                    if (copied.length == 0) {
+                        throw new IOException("message ended " + left + " bytes early");
+                    }
+                    view.addComponent(true, Unpooled.wrappedBuffer(copied));
+                    left -= copied.length;
+                    continue;
                 }
                 if (piece == null || !piece.hasRemaining()) {
                     // Not expected from gRPC's buffers; copy the rest rather than fail the call.
@@ -279,6 +293,20 @@ final class StreamBytes {
             if (!done) {
                 view.release(); // closes the stream
             }
+        }
+    }
+
+    /** Marks a current piece that has no buffer to view (a heap array gRPC made of small pieces). */
+    private static final ByteBuffer HEAP_PIECE = ByteBuffer.allocate(0);
+    /** How much of a heap piece is copied before the stream is asked again for a buffer to view. */
+    private static final int HEAP_PIECE_COPY = 1024;
+
+    /** The stream's current piece as a buffer, {@link #HEAP_PIECE} if it has none, null at the end. */
+    private static ByteBuffer currentPiece(InputStream in) {
+        try {
+            return ((HasByteBuffer) in).getByteBuffer();
+        } catch (UnsupportedOperationException noBuffer) {
+            return HEAP_PIECE;
         }
     }
 

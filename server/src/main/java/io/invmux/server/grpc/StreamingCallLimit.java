@@ -9,33 +9,54 @@ import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerTransportFilter;
 import io.grpc.Status;
+import io.invmux.server.admin.Bounds;
+import io.invmux.server.admin.PerKeyLimit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * {@code api.maxStreamsPerClient}: how many streaming calls (streams opened or accepted, health watches) one
- * client connection may hold at once. The call over the limit is refused at once with RESOURCE_EXHAUSTED naming the
- * limit. HTTP/2's own SETTINGS_MAX_CONCURRENT_STREAMS would not do: a client queues calls over it silently, so a
- * leaking application would hang instead of being told. Unary calls are not counted.
+ * client may hold at once, over all its connections: a client is a {@link ClientIdentity} (peer uid on the Unix
+ * socket, remote address on TCP), so opening more connections does not buy more calls. The call over the limit is
+ * refused at once with RESOURCE_EXHAUSTED naming the limit. HTTP/2's own SETTINGS_MAX_CONCURRENT_STREAMS would not
+ * do: a client queues calls over it silently, so a leaking application would hang instead of being told. Unary
+ * calls are not counted.
  *
- * <p>Each connection's count lives in its transport attributes, put there by {@link #transportFilter()}; calls of
- * one connection may start and end on any thread, hence the atomics.
+ * <p>Each connection's client key lives in its transport attributes, put there by {@link #transportFilter()}; the
+ * counts, by key, in a {@link PerKeyLimit}. Calls start and end on any thread.
  */
 public final class StreamingCallLimit implements ServerInterceptor {
-    private static final Attributes.Key<AtomicInteger> OPEN_CALLS = Attributes.Key.create("invmux.openStreamingCalls");
+    static final String BOUND = "api.maxStreamsPerClient";
+    private static final Attributes.Key<String> CLIENT = Attributes.Key.create("invmux.client");
 
     private final int limit;
+    private final ClientIdentity identity;
+    private final Bounds bounds;
+    /** Open streaming calls by client key. */
+    private final PerKeyLimit open;
+    /** Numbers the connections whose client cannot be told, each then a client of its own. */
+    private final AtomicLong anonymous = new AtomicLong();
 
-    public StreamingCallLimit(int limit) {
+    public StreamingCallLimit(int limit, ClientIdentity identity, Bounds bounds) {
         this.limit = limit;
+        this.identity = identity;
+        this.bounds = bounds;
+        this.open = new PerKeyLimit(limit);
+        bounds.gauge("invmux_api_streaming_calls", "Streaming API calls open, over all clients.", open::total);
+        bounds.gauge("invmux_api_streaming_clients", "Clients (peer uid or remote address) holding streaming API "
+                + "calls.", open::keys);
     }
 
-    /** Gives every new client connection its own count. */
+    /** Tells every new client connection which client it belongs to. */
     public ServerTransportFilter transportFilter() {
         return new ServerTransportFilter() {
             @Override
             public Attributes transportReady(Attributes transportAttrs) {
-                return transportAttrs.toBuilder().set(OPEN_CALLS, new AtomicInteger()).build();
+                String client = identity.of(transportAttrs);
+                if (client == null) {
+                    client = "connection " + anonymous.incrementAndGet();
+                }
+                return transportAttrs.toBuilder().set(CLIENT, client).build();
             }
         };
     }
@@ -43,22 +64,23 @@ public final class StreamingCallLimit implements ServerInterceptor {
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
             ServerCallHandler<Q, R> next) {
-        AtomicInteger open = call.getAttributes().get(OPEN_CALLS);
-        if (open == null || call.getMethodDescriptor().getType() == MethodDescriptor.MethodType.UNARY) {
+        String client = call.getAttributes().get(CLIENT);
+        if (client == null || call.getMethodDescriptor().getType() == MethodDescriptor.MethodType.UNARY) {
             return next.startCall(call, headers);
         }
-        if (open.incrementAndGet() > limit) {
-            open.decrementAndGet();
-            call.close(Status.RESOURCE_EXHAUSTED.withDescription("api.maxStreamsPerClient = " + limit
-                    + ": this connection already holds " + limit + " streaming calls; end one, use another"
-                    + " connection, or raise the limit"), new Metadata());
+        if (!open.tryAcquire(client)) {
+            bounds.refused(BOUND, "client " + client + " already holds " + limit + " streaming calls; refused "
+                    + call.getMethodDescriptor().getFullMethodName());
+            call.close(Status.RESOURCE_EXHAUSTED.withDescription(BOUND + " = " + limit + ": this client (" + client
+                    + ") already holds " + limit + " streaming calls over all its connections; end one or raise "
+                    + "the limit"), new Metadata());
             return new ServerCall.Listener<>() {
             };
         }
         AtomicBoolean released = new AtomicBoolean();
         Runnable release = () -> {
             if (released.compareAndSet(false, true)) {
-                open.decrementAndGet();
+                open.release(client);
             }
         };
         ServerCall.Listener<Q> listener;

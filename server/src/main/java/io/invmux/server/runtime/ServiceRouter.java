@@ -10,18 +10,26 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import java.util.function.BiConsumer;
 
 /**
  * Decides where a stream a peer opened goes, by its service name: to a local TCP address when the service is
  * exposed that way; else to an application waiting in {@code AcceptStream} for it; else it waits (at most
  * {@link #MAX_PENDING_PER_SERVICE} per service, at most {@code pendingTimeout}) for such a call, and is reset
  * when none comes. Thread-safe: everything below is guarded by {@code this}, and no callback runs under it.
+ *
+ * <p>The service name comes from the peer: one that is not a valid service name is reset PROTOCOL_ERROR before it
+ * is used as a key or logged, and a service's queue (of waiting streams or waiting acceptors) is dropped from its
+ * map once empty, so names a peer made up hold no memory once their streams are gone.
  */
 public final class ServiceRouter {
-    private static final Logger log = LoggerFactory.getLogger(ServiceRouter.class);
     static final int MAX_PENDING_PER_SERVICE = 256;
+    /** The bounds as refusals name them. */
+    static final String BAD_NAME = "peer stream service name";
+    static final String PENDING_PER_SERVICE = "streams waiting per service (256)";
+    static final String ACCEPT_TIMEOUT = "limits.acceptTimeout";
+    private static final java.util.regex.Pattern SERVICE_NAME = java.util.regex.Pattern.compile(
+            "[A-Za-z0-9._/-]{1,128}");
 
     private final Map<String, InetSocketAddress> localServices = new ConcurrentHashMap<>();
     private final Map<String, Boolean> localServiceCompression = new ConcurrentHashMap<>(); // absent: the default
@@ -30,14 +38,20 @@ public final class ServiceRouter {
     private final LocalServiceConnector connector;
     private final ScheduledExecutorService timer;
     private final long pendingTimeoutMillis;
+    private final BiConsumer<String, String> refusals;
 
     private record Pending(Incoming incoming, ScheduledFuture<?> expiry) {
     }
 
-    public ServiceRouter(LocalServiceConnector connector, ScheduledExecutorService timer, long pendingTimeoutMillis) {
+    /**
+     * @param refusals told (bound, message) of every stream refused or reset at a bound; it rate-limits its logging
+     */
+    public ServiceRouter(LocalServiceConnector connector, ScheduledExecutorService timer, long pendingTimeoutMillis,
+            BiConsumer<String, String> refusals) {
         this.connector = connector;
         this.timer = timer;
         this.pendingTimeoutMillis = pendingTimeoutMillis;
+        this.refusals = refusals;
     }
 
     public void addLocalService(String name, InetSocketAddress target) {
@@ -48,6 +62,25 @@ public final class ServiceRouter {
     public void addLocalService(String name, InetSocketAddress target, java.util.Optional<Boolean> compress) {
         compress.ifPresentOrElse(c -> localServiceCompression.put(name, c), () -> localServiceCompression.remove(name));
         localServices.put(name, target);
+    }
+
+    /**
+     * Exposes {@code name} at {@code target} unless the name is already exposed at another target and
+     * {@code replace} is false; atomic against concurrent calls.
+     *
+     * @return empty when the service now goes to {@code target}; else the other target it keeps
+     */
+    public java.util.Optional<InetSocketAddress> addLocalService(String name, InetSocketAddress target,
+            boolean replace) {
+        InetSocketAddress[] kept = new InetSocketAddress[1];
+        localServices.compute(name, (k, old) -> {
+            if (old != null && !replace && !old.equals(target)) {
+                kept[0] = old;
+                return old;
+            }
+            return target;
+        });
+        return java.util.Optional.ofNullable(kept[0]);
     }
 
     public boolean removeLocalService(String name) {
@@ -61,10 +94,18 @@ public final class ServiceRouter {
 
     /** Routes a stream a peer opened. */
     public void route(Incoming in) {
+        if (!SERVICE_NAME.matcher(in.service()).matches()) {
+            // Not logged as it came: the peer chose it, and its length.
+            refusals.accept(BAD_NAME, "stream " + in.stream().id() + " of session " + in.sessionId() + " names no "
+                    + "valid service (" + in.service().length() + " characters); reset PROTOCOL_ERROR");
+            in.stream().reset(ErrorCode.PROTOCOL_ERROR, "the service name must be 1 to 128 characters of A-Z, a-z, "
+                    + "0-9, '.', '_', '/' and '-'");
+            return;
+        }
         InetSocketAddress target = localServices.get(in.service());
         if (target != null) {
             StreamCompression.apply(in.stream(), java.util.Optional.ofNullable(localServiceCompression.get(in.service())));
-            connector.connect(in.stream(), target);
+            connector.connect(in.stream(), in.service(), target);
             return;
         }
         while (true) {
@@ -72,6 +113,9 @@ public final class ServiceRouter {
             synchronized (this) {
                 ArrayDeque<CompletableFuture<Incoming>> q = waiters.get(in.service());
                 waiter = q == null ? null : q.pollFirst();
+                if (q != null && q.isEmpty()) {
+                    waiters.remove(in.service());
+                }
                 if (waiter == null) {
                     ArrayDeque<Pending> p = pending.computeIfAbsent(in.service(), k -> new ArrayDeque<>());
                     if (p.size() >= MAX_PENDING_PER_SERVICE) {
@@ -86,8 +130,9 @@ public final class ServiceRouter {
                 return;
             }
         }
-        log.warn("stream {} for service '{}' from {} refused: {} streams already wait for an acceptor",
-                in.stream().id(), in.service(), in.peer(), MAX_PENDING_PER_SERVICE);
+        refusals.accept(PENDING_PER_SERVICE, "stream " + in.stream().id() + " for service '" + in.service()
+                + "' of session " + in.sessionId() + " refused: " + MAX_PENDING_PER_SERVICE + " streams already "
+                + "wait for an acceptor");
         // The opener's status says why, naming the service: a limit of this side (RESOURCE_EXHAUSTED).
         in.stream().reset(ErrorCode.REFUSED_STREAM, "service '" + in.service() + "' already has "
                 + MAX_PENDING_PER_SERVICE + " streams waiting for an application to accept them");
@@ -98,10 +143,14 @@ public final class ServiceRouter {
         synchronized (this) {
             ArrayDeque<Pending> p = pending.get(in.service());
             removed = p != null && p.removeIf(x -> x.incoming() == in);
+            if (p != null && p.isEmpty()) {
+                pending.remove(in.service());
+            }
         }
         if (removed) {
-            log.warn("stream {} for service '{}' from {} reset: no application accepted it within {} ms",
-                    in.stream().id(), in.service(), in.peer(), pendingTimeoutMillis);
+            refusals.accept(ACCEPT_TIMEOUT, "stream " + in.stream().id() + " for service '" + in.service()
+                    + "' of session " + in.sessionId() + " reset: no application accepted it within "
+                    + pendingTimeoutMillis + " ms");
             in.stream().reset(ErrorCode.CANCEL, "no application accepted service '" + in.service() + "' within "
                     + pendingTimeoutMillis + " ms");
         }
@@ -114,14 +163,17 @@ public final class ServiceRouter {
         synchronized (this) {
             ArrayDeque<Pending> p = pending.get(service);
             ready = p == null ? null : p.pollFirst();
+            if (p != null && p.isEmpty()) {
+                pending.remove(service);
+            }
             if (ready == null) {
                 waiters.computeIfAbsent(service, k -> new ArrayDeque<>()).addLast(f);
                 f.whenComplete((v, e) -> {
                     if (f.isCancelled()) {
                         synchronized (this) {
                             ArrayDeque<CompletableFuture<Incoming>> q = waiters.get(service);
-                            if (q != null) {
-                                q.remove(f);
+                            if (q != null && q.remove(f) && q.isEmpty()) {
+                                waiters.remove(service);
                             }
                         }
                     }
@@ -132,6 +184,16 @@ public final class ServiceRouter {
         ready.expiry().cancel(false);
         f.complete(ready.incoming());
         return f;
+    }
+
+    /** Services with streams waiting for an acceptor, or acceptors waiting for streams (each queue non-empty). */
+    public synchronized int queuedServices() {
+        return pending.size() + waiters.size();
+    }
+
+    /** Streams waiting for an application to accept them, over all services. */
+    public synchronized int pendingStreams() {
+        return pending.values().stream().mapToInt(ArrayDeque::size).sum();
     }
 
     /** Resets every waiting stream (shutdown). */

@@ -41,6 +41,8 @@ public final class SidecarRuntime implements AutoCloseable {
 
     private final String identity;
     private final Config config;
+    /** The settings of a session dialed to a peer (its certificate name, its own key). */
+    private final java.util.function.Function<String, Config> dialConfig;
     private final MuxSessionListener listener;
     private final ServiceRouter router;
     private final ScheduledExecutorService timer;
@@ -56,16 +58,33 @@ public final class SidecarRuntime implements AutoCloseable {
     }
 
     public SidecarRuntime(String identity, Config config, LocalServiceConnector connector, long pendingTimeoutMillis) {
+        this(identity, config, peer -> config, connector, pendingTimeoutMillis, (bound, message) -> { });
+    }
+
+    /**
+     * @param dialConfig the settings of a session dialed to a named peer ({@code config} specialised for it: the
+     *     name its certificate must carry, its own pre-shared key)
+     * @param refusals told (bound, message) of every stream from a peer the router refuses or resets at a bound
+     */
+    public SidecarRuntime(String identity, Config config, java.util.function.Function<String, Config> dialConfig,
+            LocalServiceConnector connector, long pendingTimeoutMillis,
+            java.util.function.BiConsumer<String, String> refusals) {
         this.identity = identity;
         this.config = config;
+        this.dialConfig = dialConfig;
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "invmux-router");
             t.setDaemon(true);
             return t;
         });
-        this.router = new ServiceRouter(connector, timer, pendingTimeoutMillis);
+        this.router = new ServiceRouter(connector, timer, pendingTimeoutMillis, refusals);
         this.listener = new MuxSessionListener(config);
         acceptSessions();
+    }
+
+    /** TLS credentials of this sidecar's links, when it has them (their reloads and refusals are counted). */
+    public java.util.Optional<io.invmux.TlsSettings> tls() {
+        return config.tls();
     }
 
     /** The transports links and listeners can use. */
@@ -148,6 +167,11 @@ public final class SidecarRuntime implements AutoCloseable {
         return listener.refusedLinks();
     }
 
+    /** How often each limit of the peer listener was reached, by knob (sessions count their own). */
+    public Map<String, Long> listenerLimitsHit() {
+        return listener.limitsHit();
+    }
+
     private void acceptSessions() {
         listener.acceptAsync().whenComplete((s, e) -> {
             if (e != null) {
@@ -156,7 +180,9 @@ public final class SidecarRuntime implements AutoCloseable {
                 }
                 return;
             }
-            String peer = s.connections().isEmpty() ? "unknown" : s.connections().get(0).remoteAddress();
+            // A peer is known by what its credential proves; without one, by its address until it says who it is.
+            String peer = s.peerIdentity().map(io.invmux.PeerIdentity::name).orElse(
+                    s.connections().isEmpty() ? "unknown" : s.connections().get(0).remoteAddress());
             track(s, peer, false);
             acceptSessions();
         });
@@ -178,7 +204,7 @@ public final class SidecarRuntime implements AutoCloseable {
         CompletableFuture<Session> existing = dialed.putIfAbsent(peer, mine);
         CompletableFuture<Connection> link;
         if (existing == null) {
-            InvMux.dial(config, List.of(address)).whenComplete((s, e) -> {
+            InvMux.dial(dialConfig.apply(peer), List.of(address)).whenComplete((s, e) -> {
                 if (e != null) {
                     dialed.remove(peer, mine);
                     mine.completeExceptionally(e);
@@ -238,7 +264,17 @@ public final class SidecarRuntime implements AutoCloseable {
             try {
                 PeerStreamHeader h = PeerStreamHeader.parseFrom(stream.metadata());
                 Tracked t = sessions.get(s.id());
-                if (t != null && !t.dialer() && !h.getSource().isEmpty() && !t.peer().equals(h.getSource())) {
+                java.util.Optional<io.invmux.PeerIdentity> proven = s.peerIdentity();
+                if (proven.isPresent() && !h.getSource().isEmpty() && !proven.get().hasName(h.getSource())) {
+                    log.warn("session {}: stream {} claims to come from '{}' but the peer's {} names {}; reset",
+                            s.id(), stream.id(), h.getSource(), proven.get().credential(), proven.get().names());
+                    stream.reset(ErrorCode.REFUSED_STREAM, "source '" + h.getSource() + "' is not a name of this "
+                            + "peer's " + proven.get().credential() + " " + proven.get().names());
+                    acceptStreams(s);
+                    return;
+                }
+                if (t != null && !t.dialer() && proven.isEmpty() && !h.getSource().isEmpty()
+                        && !t.peer().equals(h.getSource())) {
                     sessions.put(s.id(), new Tracked(s, h.getSource(), false)); // now we know who it is
                 }
                 log.debug("stream {} of session {} opened by {} for '{}'", stream.id(), s.id(), h.getSource(),

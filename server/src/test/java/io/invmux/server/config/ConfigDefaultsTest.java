@@ -25,7 +25,7 @@ class ConfigDefaultsTest {
         assertThat(c.api().maxStreamsPerClient()).isEqualTo(1024);
         assertThat(c.health().address()).isEmpty();
         assertThat(c.admin().address()).contains(new TcpAddress("127.0.0.1", 7702));
-        assertThat(c.listeners()).containsExactly(URI.create("tcp://0.0.0.0:7700"));
+        assertThat(c.listeners()).containsExactly(URI.create("tcp://127.0.0.1:7700"));
         assertThat(c.peers()).isEmpty();
         assertThat(c.services()).isEmpty();
         assertThat(c.forwards()).isEmpty();

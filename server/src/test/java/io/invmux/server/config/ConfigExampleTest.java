@@ -42,7 +42,7 @@ class ConfigExampleTest {
         assertThat(c.api()).isEqualTo(new SidecarConfig.Api(new TcpAddress("127.0.0.1", 7701), "", 4 << 20, 1024));
         assertThat(c.health().address()).contains(new TcpAddress("0.0.0.0", 7703));
         assertThat(c.admin().address()).contains(new TcpAddress("127.0.0.1", 7702));
-        assertThat(c.listeners()).containsExactly(URI.create("tcp://0.0.0.0:7700"));
+        assertThat(c.listeners()).containsExactly(URI.create("tcp://127.0.0.1:7700"));
         assertThat(c.peers()).containsExactly(new SidecarConfig.Peer("pod-b", List.of(
                 new SidecarConfig.Link(URI.create("tcp://10.0.2.2:7700?bind=10.0.2.1"), 0, 1.0),
                 new SidecarConfig.Link(URI.create("tcp://10.0.3.2:7700?bind=10.0.3.1"), 0, 0.5))));
@@ -142,7 +142,7 @@ class ConfigExampleTest {
         SidecarConfig c = new ConfigLoader().hostname("pod-a").load();
         assertRoundTrip(c);
         assertThat(c.toYaml()).contains("identity: pod-a\n").contains("  windowSize: 256KiB\n")
-                .contains("  keepAliveInterval: 100ms\n").contains("listeners:\n  - tcp://0.0.0.0:7700\n")
+                .contains("  keepAliveInterval: 100ms\n").contains("listeners:\n  - tcp://127.0.0.1:7700\n")
                 .contains("peers: []\n").doesNotContain("&").doesNotContain("*");
     }
 

@@ -149,13 +149,13 @@ class ConfigSourcesTest {
     @Test
     void indexOnePastTheEndAppends() throws Exception {
         SidecarConfig c = loader().environment(Map.of("INVMUX_LISTENERS_1", "mem://second")).load();
-        assertThat(c.listeners()).containsExactly(URI.create("tcp://0.0.0.0:7700"), URI.create("mem://second"));
+        assertThat(c.listeners()).containsExactly(URI.create("tcp://127.0.0.1:7700"), URI.create("mem://second"));
 
         SidecarConfig replaced = loader().environment(Map.of("INVMUX_LISTENERS_0", "mem://first")).load();
         assertThat(replaced.listeners()).containsExactly(URI.create("mem://first"));
 
         SidecarConfig cli = loader().overrides(List.of("listeners.1=mem://b", "listeners[2]=mem://c")).load();
-        assertThat(cli.listeners()).containsExactly(URI.create("tcp://0.0.0.0:7700"), URI.create("mem://b"),
+        assertThat(cli.listeners()).containsExactly(URI.create("tcp://127.0.0.1:7700"), URI.create("mem://b"),
                 URI.create("mem://c"));
     }
 
@@ -202,12 +202,12 @@ class ConfigSourcesTest {
     @Test
     void sectionsAndListsTakeYamlFlowValues() throws Exception {
         SidecarConfig c = loader()
-                .environment(Map.of("INVMUX_LISTENERS", "[tcp://0.0.0.0:0, mem://x]",
+                .environment(Map.of("INVMUX_LISTENERS", "[tcp://127.0.0.1:0, mem://x]",
                         "INVMUX_PEERS_0", "{name: pod-b, links: [{address: \"tcp://h:7700\"}]}"))
                 .overrides(List.of("api={maxStreamsPerClient: 9}", "peers.0.links.1={address: mem://b, weight: 2}",
                         "services=[{name: echo, target: \"127.0.0.1:9000\"}]"))
                 .load();
-        assertThat(c.listeners()).containsExactly(URI.create("tcp://0.0.0.0:0"), URI.create("mem://x"));
+        assertThat(c.listeners()).containsExactly(URI.create("tcp://127.0.0.1:0"), URI.create("mem://x"));
         assertThat(c.peers()).containsExactly(new SidecarConfig.Peer("pod-b", List.of(
                 new SidecarConfig.Link(URI.create("tcp://h:7700"), 0, 1.0),
                 new SidecarConfig.Link(URI.create("mem://b"), 0, 2.0))));
@@ -271,7 +271,8 @@ class ConfigSourcesTest {
                         + "api.address, which has no sub-keys",
                 "environment variable INVMUX_API_ADRESS: names no configuration key; known variables under api: "
                         + "INVMUX_API_ADDRESS, INVMUX_API_TOKEN, INVMUX_API_MAX_MESSAGE_SIZE, "
-                        + "INVMUX_API_MAX_STREAMS_PER_CLIENT (did you mean INVMUX_API_ADDRESS?)",
+                        + "INVMUX_API_MAX_STREAMS_PER_CLIENT, INVMUX_API_TOKEN_FILE, INVMUX_API_SOCKET_GROUP (did you "
+                        + "mean INVMUX_API_ADDRESS?)",
                 "environment variable INVMUX_FOO: names no configuration key; known variables: INVMUX_IDENTITY, "
                         + "INVMUX_API_*, INVMUX_HEALTH_*, INVMUX_ADMIN_*, INVMUX_LISTENERS_<n>, INVMUX_PEERS_<n>_*, "
                         + "INVMUX_SERVICES_<n>_*, INVMUX_FORWARDS_<n>_*, INVMUX_MIDDLEWARE_<n>, INVMUX_LIMITS_*, INVMUX_SECURITY_*, "
@@ -282,7 +283,8 @@ class ConfigSourcesTest {
                         + "INVMUX_LIMITS_ACCEPT_BACKLOG, INVMUX_LIMITS_ACCEPT_TIMEOUT, "
                         + "INVMUX_LIMITS_KEEP_ALIVE_INTERVAL, "
                         + "INVMUX_LIMITS_KEEP_ALIVE_TIMEOUT, INVMUX_LIMITS_WRITE_TIMEOUT, "
-                        + "INVMUX_LIMITS_RESUME_GRACE_PERIOD, INVMUX_LIMITS_DRAIN_TIMEOUT "
+                        + "INVMUX_LIMITS_RESUME_GRACE_PERIOD, INVMUX_LIMITS_DRAIN_TIMEOUT, "
+                        + "INVMUX_LIMITS_MAX_SERVICE_CONNECTIONS, INVMUX_LIMITS_SERVICE_IDLE_TIMEOUT "
                         + "(did you mean INVMUX_LIMITS_WINDOW_SIZE?)",
                 "environment variable INVMUX_PEERS_X_NAME: names no configuration key; peers is a list: give an "
                         + "index, as in INVMUX_PEERS_0_*");
@@ -315,7 +317,7 @@ class ConfigSourcesTest {
                 "Identity=x",
                 "api..address=x")))).containsExactly(
                 "command line: api.adress: unknown key; known keys under api: address, token, maxMessageSize, "
-                        + "maxStreamsPerClient (did you mean address?)",
+                        + "maxStreamsPerClient, tokenFile, socketGroup (did you mean address?)",
                 "command line: override no-equals-sign must be key=value, e.g. api.address=127.0.0.1:7701",
                 "command line: override =value must be key=value, e.g. api.address=127.0.0.1:7701",
                 "command line: peers.name: peers is a list: give an index (0, 1, ...) after it, as in peers[0]",
@@ -323,7 +325,7 @@ class ConfigSourcesTest {
                 "command line: Identity: unknown key; known keys at the top level: identity, api, health, admin, "
                         + "listeners, peers, services, forwards, middleware, limits, security, logging (did you mean identity?)",
                 "command line: api..address: unknown key; known keys under api: address, token, maxMessageSize, "
-                        + "maxStreamsPerClient");
+                        + "maxStreamsPerClient, tokenFile, socketGroup");
     }
 
     @Test
@@ -334,9 +336,9 @@ class ConfigSourcesTest {
                                 + "column 11: invalid YAML: expected ',' or ']', but got <stream end> (while parsing "
                                 + "a flow sequence started at line 1, column 1)",
                         "command line: api = (hidden): must be a section with the keys address, token, "
-                                + "maxMessageSize, maxStreamsPerClient in YAML flow form, e.g. {key: value}; or set "
-                                + "its keys one by one",
-                        "command line: peers[0].nme: unknown key; known keys under peers[0]: name, links (did you "
+                                + "maxMessageSize, maxStreamsPerClient, tokenFile, socketGroup in YAML flow form, "
+                                + "e.g. {key: value}; or set its keys one by one",
+                        "command line: peers[0].nme: unknown key; known keys under peers[0]: name, links, preSharedKeyFile (did you "
                                 + "mean name?)",
                         "command line: peers[0].name: is required: every peer needs a name",
                         "command line: peers[0].links: must have at least one link");

@@ -15,8 +15,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /** Every rule, with the exact message: source, key path, value and rule. */
 class ConfigValidationTest {
-    private static final String LINK = "must be a link URI: tcp://host:port[?bind=..&iface=..&sndbuf=..&rcvbuf=..] "
-            + "or mem://name";
+    private static final String LINK = "must be a link URI: tcp://host:port[?bind=..&iface=..&sndbuf=..&rcvbuf=..], "
+            + "tls://host:port[?...] or mem://name";
     private static final String TOP_KEYS = "identity, api, health, admin, listeners, peers, services, forwards, "
             + "middleware, limits, security, logging";
 
@@ -102,19 +102,21 @@ class ConfigValidationTest {
                 "config.yaml: identiy: unknown key; known keys at the top level: " + TOP_KEYS
                         + " (did you mean identity?)",
                 "config.yaml: api.adress: unknown key; known keys under api: address, token, maxMessageSize, "
-                        + "maxStreamsPerClient (did you mean address?)",
-                "config.yaml: peers[0].link: unknown key; known keys under peers[0]: name, links (did you mean "
+                        + "maxStreamsPerClient, tokenFile, socketGroup (did you mean address?)",
+                "config.yaml: peers[0].link: unknown key; known keys under peers[0]: name, links, preSharedKeyFile (did you mean "
                         + "links?)",
                 "config.yaml: peers[0].links[0].wieght: unknown key; known keys under peers[0].links[0]: address, "
                         + "priority, weight (did you mean weight?)",
                 "config.yaml: limits.windowsize: unknown key; known keys under limits: windowSize, maxWindowSize, "
                         + "sessionWindowSize, maxChunkSize, maxStreams, acceptBacklog, acceptTimeout, "
                         + "keepAliveInterval, "
-                        + "keepAliveTimeout, writeTimeout, resumeGracePeriod, drainTimeout (did you mean windowSize?)",
+                        + "keepAliveTimeout, writeTimeout, resumeGracePeriod, drainTimeout, maxServiceConnections, "
+                        + "serviceIdleTimeout (did you mean windowSize?)",
                 "config.yaml: limits.bogus: unknown key; known keys under limits: windowSize, maxWindowSize, "
                         + "sessionWindowSize, maxChunkSize, maxStreams, acceptBacklog, acceptTimeout, "
                         + "keepAliveInterval, "
-                        + "keepAliveTimeout, writeTimeout, resumeGracePeriod, drainTimeout");
+                        + "keepAliveTimeout, writeTimeout, resumeGracePeriod, drainTimeout, maxServiceConnections, "
+                        + "serviceIdleTimeout");
     }
 
     @Test
@@ -130,12 +132,14 @@ class ConfigValidationTest {
                 """)).containsExactly(
                 "config.yaml: identity = [a, b]: must be a single value, not a list",
                 "config.yaml: api = (hidden): must be a section with the keys address, token, maxMessageSize, "
-                        + "maxStreamsPerClient",
+                        + "maxStreamsPerClient, tokenFile, socketGroup",
                 "config.yaml: health.address = {host: x}: must be a single value, not a section",
                 "config.yaml: listeners = tcp://0.0.0.0:7700: must be a list of values",
-                "config.yaml: peers = {name: b}: must be a list of sections with the keys name, links",
+                "config.yaml: peers = {name: b}: must be a list of sections with the keys name, links, "
+                        + "preSharedKeyFile",
                 "config.yaml: services[0] = echo: must be a section with the keys name, target, middleware",
-                "config.yaml: security = (hidden): must be a section with the keys preSharedKey, preSharedKeyFile");
+                "config.yaml: security = (hidden): must be a section with the keys preSharedKey, preSharedKeyFile, "
+                        + "serviceTargets, allowNonLoopbackForwards, tls, acceptPeers, insecure");
     }
 
     @Test
@@ -309,9 +313,9 @@ class ConfigValidationTest {
 
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
-            "udp://0.0.0.0:7700|(scheme must be tcp or mem)",
-            "0.0.0.0:7700|(missing tcp:// or mem://)",
-            "mem:x|(missing tcp:// or mem://)",
+            "udp://0.0.0.0:7700|(scheme must be tcp, tls or mem)",
+            "0.0.0.0:7700|(missing tcp://, tls:// or mem://)",
+            "mem:x|(missing tcp://, tls:// or mem://)",
             "tcp://0.0.0.0|(missing port)",
             "tcp://:7700|(not a valid host:port)",
             "tcp://my_host:7700|(not a valid host:port)",
@@ -331,14 +335,16 @@ class ConfigValidationTest {
     @Test
     void listenersAcceptPortZeroAndBufferSizesAndMem() throws Exception {
         SidecarConfig c = new ConfigLoader().yaml("config.yaml",
-                "listeners: ['tcp://0.0.0.0:0?sndbuf=1024&rcvbuf=268435456', 'TCP://[::]:7700', 'mem://a']").load();
+                "listeners: ['tcp://0.0.0.0:0?sndbuf=1024&rcvbuf=268435456', 'TCP://[::]:7700', 'mem://a']\n"
+                        + "security: {insecure: true}").load();
         assertThat(c.listeners()).hasSize(3);
     }
 
     @Test
     void duplicateListeners() {
-        assertThat(problems("listeners: ['tcp://0.0.0.0:7700', 'mem://a', 'tcp://0.0.0.0:7700']\n")).containsExactly(
-                "config.yaml: listeners[2] = tcp://0.0.0.0:7700: is listed twice (also listeners[0])");
+        assertThat(problems("listeners: ['tcp://127.0.0.1:7700', 'mem://a', 'tcp://127.0.0.1:7700']\n"))
+                .containsExactly("config.yaml: listeners[2] = tcp://127.0.0.1:7700: is listed twice (also "
+                        + "listeners[0])");
     }
 
     @Test
@@ -366,7 +372,7 @@ class ConfigValidationTest {
     @CsvSource(delimiter = '|', value = {
             "address|tcp://h:0|" + LINK + " (port must be 1 to 65535)",
             "address|tcp://h|" + LINK + " (missing port)",
-            "address|h:7700|" + LINK + " (missing tcp:// or mem://)",
+            "address|h:7700|" + LINK + " (missing tcp://, tls:// or mem://)",
             "address|tcp://h:1?bind=10.0.0.1&iface=eth0|" + LINK + " (give either bind or iface, not both)",
             "address|tcp://h:1?bind=10.0.0.1&bind=10.0.0.2|" + LINK + " (parameter 'bind' given twice)",
             "address|tcp://h:1?bind=bad host|" + LINK + " (Illegal character in query at index 18)",
@@ -640,7 +646,7 @@ class ConfigValidationTest {
                 .overrides(List.of("api.maxMessageSize=1GiB")));
         assertThat(problems).containsExactly(
                 "config.yaml: api.adress: unknown key; known keys under api: address, token, maxMessageSize, "
-                        + "maxStreamsPerClient (did you mean address?)",
+                        + "maxStreamsPerClient, tokenFile, socketGroup (did you mean address?)",
                 "environment variable INVMUX_WHAT: names no configuration key; known variables: INVMUX_IDENTITY, "
                         + "INVMUX_API_*, INVMUX_HEALTH_*, INVMUX_ADMIN_*, INVMUX_LISTENERS_<n>, INVMUX_PEERS_<n>_*, "
                         + "INVMUX_SERVICES_<n>_*, INVMUX_FORWARDS_<n>_*, INVMUX_MIDDLEWARE_<n>, INVMUX_LIMITS_*, INVMUX_SECURITY_*, "
@@ -649,7 +655,7 @@ class ConfigValidationTest {
                 "config.yaml: api.token = (hidden, 5 characters): must be empty (no token) or 16 to 1024 printable "
                         + "ASCII characters without spaces",
                 "command line: api.maxMessageSize = 1GiB: must be between 64KiB and 64MiB",
-                "config.yaml: listeners[0] = udp://x:1: " + LINK + " (scheme must be tcp or mem)",
+                "config.yaml: listeners[0] = udp://x:1: " + LINK + " (scheme must be tcp, tls or mem)",
                 "config.yaml: peers[0].links[0].weight = -2: must be greater than 0 and at most 1000",
                 "config.yaml: forwards[0].peer = c: names no peer; known peers: b",
                 "config.yaml: limits.windowSize = 1KiB: must be between 16KiB and 1GiB",

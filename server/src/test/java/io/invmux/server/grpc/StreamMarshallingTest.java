@@ -95,10 +95,10 @@ class StreamMarshallingTest {
             MethodDescriptor<Object, Object> m = method(name);
             byte[] payload = random(70_000);
             byte[] message = OpenStreamRequest.newBuilder().setData(ByteString.copyFrom(payload)).build().toByteArray();
-            // 70,000 needs a 3-byte length: the data starts at byte 4; cut there, inside the header, mid-data, and
-            // at 16 KiB frame boundaries as HTTP/2 would.
+            // 70,000 needs a 3-byte length: the data starts at byte 4; cut right after it, mid-data, and at 16 KiB
+            // frame boundaries as HTTP/2 would (every piece at least 1 KiB, so gRPC keeps each as it came).
             java.util.concurrent.atomic.AtomicInteger closed = new java.util.concurrent.atomic.AtomicInteger();
-            Object parsed = m.parseRequest(grpcMessage(message, closed, 2, 4, 16_384, 32_768, 32_769, 49_152));
+            Object parsed = m.parseRequest(grpcMessage(message, closed, 4 + 1024, 16_384, 32_768, 40_000, 49_152));
             assertThat(parsed).isInstanceOf(StreamBytes.class);
             ByteBuf data = ((StreamBytes) parsed).data;
             try {
@@ -108,8 +108,32 @@ class StreamMarshallingTest {
             } finally {
                 data.release();
             }
-            assertThat(closed.get()).as("every piece given back").isEqualTo(7);
+            assertThat(closed.get()).as("every piece given back").isEqualTo(6);
         }
+    }
+
+    @Test
+    void piecesGrpcCopiedIntoAnArrayAreCopiedAndTheOthersStayViews() {
+        MethodDescriptor<Object, Object> m = method(StreamServiceGrpc.getOpenStreamMethod().getFullMethodName());
+        byte[] payload = random(70_000);
+        byte[] message = OpenStreamRequest.newBuilder().setData(ByteString.copyFrom(payload)).build().toByteArray();
+        // Pieces under 1 KiB (inside the header, right after it, one byte mid-data) are merged by gRPC into heap
+        // arrays as they arrive; the 16 KiB pieces are not.
+        java.util.concurrent.atomic.AtomicInteger closed = new java.util.concurrent.atomic.AtomicInteger();
+        Object parsed = m.parseRequest(grpcMessage(message, closed, 2, 4, 16_384, 32_768, 32_769, 49_152));
+        assertThat(parsed).isInstanceOf(StreamBytes.class);
+        ByteBuf data = ((StreamBytes) parsed).data;
+        try {
+            assertThat(io.netty.buffer.ByteBufUtil.getBytes(data)).isEqualTo(payload);
+            io.netty.buffer.CompositeByteBuf pieces = (io.netty.buffer.CompositeByteBuf) data;
+            long viewed = java.util.stream.IntStream.range(0, pieces.numComponents())
+                    .filter(i -> pieces.internalComponent(i).isDirect())
+                    .mapToLong(i -> pieces.internalComponent(i).readableBytes()).sum();
+            assertThat(viewed).as("bytes seen through views of gRPC's direct pieces").isGreaterThan(payload.length / 2);
+        } finally {
+            data.release();
+        }
+        assertThat(closed.get()).as("every piece given back").isEqualTo(7);
     }
 
     @Test

@@ -8,9 +8,14 @@ import io.grpc.ClientInterceptor;
 import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import io.invmux.server.cli.ApiClient;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Plaintext channels to sidecars' control APIs and the bearer token they may ask for; an instance keeps the
@@ -18,6 +23,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
  */
 final class ApiChannels implements AutoCloseable {
     private final List<ManagedChannel> open = new CopyOnWriteArrayList<>();
+    /** Made on the first Unix socket channel; guarded by this. */
+    private EpollEventLoopGroup unixGroup;
 
     static CallCredentials token(String token) {
         return ApiClient.bearer(token);
@@ -45,8 +52,22 @@ final class ApiChannels implements AutoCloseable {
         return ch;
     }
 
+    /** A channel (a connection of its own) to an API on the Unix socket {@code socket}, without a token. */
+    synchronized ManagedChannel toUnix(Path socket) {
+        if (unixGroup == null) {
+            unixGroup = new EpollEventLoopGroup(1);
+        }
+        ManagedChannel ch = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+                .eventLoopGroup(unixGroup).channelType(EpollDomainSocketChannel.class).usePlaintext().build();
+        open.add(ch);
+        return ch;
+    }
+
     @Override
-    public void close() {
+    public synchronized void close() {
         open.forEach(ManagedChannel::shutdownNow);
+        if (unixGroup != null) {
+            unixGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
     }
 }

@@ -6,6 +6,9 @@ import static org.awaitility.Awaitility.await;
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
 import io.grpc.stub.StreamObserver;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.invmux.proto.v1.ConnectionServiceGrpc;
@@ -17,6 +20,7 @@ import io.invmux.proto.v1.StreamServiceGrpc;
 import io.invmux.proto.v1.StreamTarget;
 import io.invmux.proto.v1.WatchHealthRequest;
 import io.invmux.proto.v1.WatchHealthResponse;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -26,18 +30,28 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
-/** The API's limits, on a sidecar process: streaming calls per client connection and message size. */
+/**
+ * The API's limits, on sidecar processes: streaming calls per client (remote address on TCP, uid on the Unix
+ * socket) over all its connections, and message size.
+ */
 @Timeout(120)
 class ApiLimitsIT {
     private static final int MAX_STREAMS = 2;
     private static SidecarProcess sidecar;
+    private static int adminPort;
+    private static int healthPort;
     private ManagedChannel one;
     private ManagedChannel other;
+    private ManagedChannel third;
 
     @BeforeAll
     static void start() throws Exception {
-        sidecar = SidecarProcess.start("pod-limits", List.of("admin.address=", "listeners=[]",
+        adminPort = SidecarProcess.freePort();
+        healthPort = SidecarProcess.freePort();
+        sidecar = SidecarProcess.start("pod-limits", List.of("admin.address=127.0.0.1:" + adminPort, "listeners=[]",
+                "health.address=127.0.0.1:" + healthPort,
                 "api.maxStreamsPerClient=" + MAX_STREAMS, "api.maxMessageSize=64KiB"), List.of());
     }
 
@@ -48,7 +62,7 @@ class ApiLimitsIT {
 
     @AfterEach
     void closeChannels() {
-        for (ManagedChannel ch : new ManagedChannel[] {one, other}) {
+        for (ManagedChannel ch : new ManagedChannel[] {one, other, third}) {
             if (ch != null) {
                 ch.shutdownNow();
             }
@@ -66,6 +80,10 @@ class ApiLimitsIT {
         return w;
     }
 
+    private static double refusals(int port, String bound) throws Exception {
+        return ForwardIsolationIT.refusals(port, bound);
+    }
+
     private static Status failure(CompletableFuture<?> f) {
         Throwable t = f.handle((v, e) -> e).orTimeout(30, TimeUnit.SECONDS).join();
         assertThat(t).as("the call should have failed").isNotNull();
@@ -73,30 +91,57 @@ class ApiLimitsIT {
     }
 
     @Test
-    void theStreamingCallOneTooManyOnAConnectionIsRefusedAtOnce() throws Exception {
+    void theStreamingCallOneTooManyOfAClientIsRefusedAtOnceOnEveryConnectionItOpens() throws Exception {
         one = channel();
         other = channel();
+        third = channel();
         var a = watch(one);
-        var b = watch(one);
+        var b = watch(other);
         assertThat(a.first.get(30, TimeUnit.SECONDS).hasSnapshot()).isTrue();
         assertThat(b.first.get(30, TimeUnit.SECONDS).hasSnapshot()).isTrue();
 
-        // A third streaming call on the same connection, of another service: refused, naming the limit.
-        Status refused = failure(open(one, OpenStreamRequest.newBuilder().setOpen(StreamTarget.newBuilder()
+        // A third streaming call, on either connection or a fresh one, of another service: refused, naming the
+        // limit and the client; more connections from the same address buy nothing.
+        Status refused = failure(open(third, OpenStreamRequest.newBuilder().setOpen(StreamTarget.newBuilder()
                 .setPeer("pod-x").setService("svc")).build()));
         assertThat(refused.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
-        assertThat(refused.getDescription()).contains("api.maxStreamsPerClient = " + MAX_STREAMS);
+        assertThat(refused.getDescription()).isEqualTo("api.maxStreamsPerClient = " + MAX_STREAMS + ": this client "
+                + "(127.0.0.1) already holds " + MAX_STREAMS + " streaming calls over all its connections; end one "
+                + "or raise the limit");
         assertThat(failure(watch(one).first).getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+        assertThat(failure(watch(other).first).getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
 
-        // Unary calls on that connection, and streaming calls on another, still work.
-        assertThat(ConnectionServiceGrpc.newBlockingStub(one).withDeadlineAfter(30, TimeUnit.SECONDS)
-                .listSessions(ListSessionsRequest.getDefaultInstance()).getSessionsList()).isEmpty();
-        assertThat(watch(other).first.get(30, TimeUnit.SECONDS).hasSnapshot()).isTrue();
+        // The grpc.health Watch counts too, on the API port and on the health port.
+        assertThat(failure(healthWatch(sidecar.apiPort)).getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+        assertThat(failure(healthWatch(healthPort)).getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
 
-        // Ending a call frees its place.
+        // Unary calls still work on every connection.
+        for (ManagedChannel ch : List.of(one, other, third)) {
+            assertThat(ConnectionServiceGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS)
+                    .listSessions(ListSessionsRequest.getDefaultInstance()).getSessionsList()).isEmpty();
+        }
+
+        // Ending a call frees its place, for any connection of the client.
         a.cancel();
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
-                assertThat(watch(one).first.get(10, TimeUnit.SECONDS).hasSnapshot()).isTrue());
+                assertThat(watch(third).first.get(10, TimeUnit.SECONDS).hasSnapshot()).isTrue());
+        assertThat(refusals(adminPort, "api.maxStreamsPerClient")).isGreaterThanOrEqualTo(3);
+    }
+
+    @Test
+    void onTheUnixSocketTheLimitCountsEveryConnectionOfTheSameUser(@TempDir Path dir) throws Exception {
+        Path socket = dir.resolve("api.sock");
+        try (SidecarProcess unix = SidecarProcess.startOnUnixSocket("pod-limits-unix", socket, List.of(
+                "admin.address=", "listeners=[]", "api.maxStreamsPerClient=" + MAX_STREAMS));
+                ApiChannels channels = new ApiChannels()) {
+            ManagedChannel[] chs = {channels.toUnix(socket), channels.toUnix(socket), channels.toUnix(socket)};
+            assertThat(watch(chs[0]).first.get(30, TimeUnit.SECONDS).hasSnapshot()).isTrue();
+            assertThat(watch(chs[1]).first.get(30, TimeUnit.SECONDS).hasSnapshot()).isTrue();
+            Status refused = failure(watch(chs[2]).first);
+            assertThat(refused.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+            assertThat(refused.getDescription()).contains("this client (uid " + new com.sun.security.auth.module
+                    .UnixSystem().getUid() + ")");
+        }
     }
 
     @Test
@@ -110,6 +155,15 @@ class ApiLimitsIT {
         // The connection and the sidecar carry on.
         assertThat(ConnectionServiceGrpc.newBlockingStub(one).withDeadlineAfter(30, TimeUnit.SECONDS)
                 .listSessions(ListSessionsRequest.getDefaultInstance()).getSessionsList()).isEmpty();
+    }
+
+    /** A grpc.health Watch of the overall status on a new channel to {@code port}, shut down once it answers. */
+    private static CompletableFuture<HealthCheckResponse> healthWatch(int port) {
+        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+        FirstResponse<HealthCheckRequest, HealthCheckResponse> w = new FirstResponse<>();
+        HealthGrpc.newStub(ch).watch(HealthCheckRequest.getDefaultInstance(), w);
+        w.first.whenComplete((r, e) -> ch.shutdownNow());
+        return w.first;
     }
 
     /** Opens a stream with {@code first} as its first message (and one data message after it). */

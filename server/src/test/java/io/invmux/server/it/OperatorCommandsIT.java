@@ -159,7 +159,7 @@ class OperatorCommandsIT {
     void demoStreamsThroughTwoSidecarsAndShowsTheLinkTable() throws Exception {
         SidecarProcess.Result demo = SidecarProcess.run(List.of("demo", "--links", "2", "--seconds", "2", "--plain"));
         assertThat(demo.exitCode()).as(demo.output()).isZero();
-        assertThat(rows(demo.output(), "invmux demo: pod-a -> pod-b over 2 links")).hasSize(2);
+        assertThat(rows(demo.output(), "invmux demo: pod-a -> pod-b over 2 tls:// links")).hasSize(2);
         assertThat(demo.output().lines().filter(l -> l.matches("\\S+\\s+pod-b\\s+\\d+\\s+127\\.0\\.0\\.1:\\d+\\s.*")))
                 .as("two tables of two links").hasSize(4);
         Matcher done = Pattern.compile("done: ([0-9.]+) MiB streamed").matcher(demo.output());

@@ -92,10 +92,13 @@ class PeerLossAndDrainIT {
         long sigterm = System.nanoTime();
         Future<Integer> exit = pool.submit(() -> podA.stop());
         podA.awaitLine("draining", 20);
-        // While it drains, pod-a says it is not ready, so traffic is steered away from it.
-        assertThat(HealthGrpc.newBlockingStub(probe).withDeadlineAfter(10, TimeUnit.SECONDS)
-                .check(HealthCheckRequest.newBuilder().setService("readiness").build()).getStatus())
-                .isEqualTo(ServingStatus.NOT_SERVING);
+        // While it drains, pod-a says it is not ready, so traffic is steered away from it: to the app, and to the
+        // kubelet's readinessProbe ("accepting").
+        for (String service : List.of("readiness", "accepting")) {
+            assertThat(HealthGrpc.newBlockingStub(probe).withDeadlineAfter(10, TimeUnit.SECONDS)
+                    .check(HealthCheckRequest.newBuilder().setService(service).build()).getStatus())
+                    .as(service).isEqualTo(ServingStatus.NOT_SERVING);
+        }
         // Nobody finishes the stream: the deadline ends it, at both ends, and the process still exits 0.
         assertThat(exit.get(60, TimeUnit.SECONDS)).isZero();
         assertThat(System.nanoTime() - sigterm).as("exit after the 2 s deadline, not the 20 s default")

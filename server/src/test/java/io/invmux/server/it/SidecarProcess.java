@@ -69,9 +69,22 @@ public final class SidecarProcess implements AutoCloseable {
         return start(name, "unix://" + socket, -1, settings, List.of());
     }
 
+    /** As {@link #startOnUnixSocket(String, Path, List)}, the process running with this umask (e.g. "000"). */
+    public static SidecarProcess startOnUnixSocket(String name, Path socket, List<String> settings, String umask)
+            throws IOException {
+        return start(name, "unix://" + socket, -1, settings, List.of(), List.of("sh", "-c",
+                "umask " + umask + " && exec \"$@\"", "sh"));
+    }
+
     private static SidecarProcess start(String name, String apiAddress, int api, List<String> settings,
             List<String> extraArgs) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        return start(name, apiAddress, api, settings, extraArgs, List.of());
+    }
+
+    private static SidecarProcess start(String name, String apiAddress, int api, List<String> settings,
+            List<String> extraArgs, List<String> launcher) throws IOException {
+        List<String> cmd = new ArrayList<>(launcher);
+        cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx256m", "-jar", jar().toString(), "sidecar"));
         cmd.addAll(extraArgs);
         List<String> all = new ArrayList<>(settings);

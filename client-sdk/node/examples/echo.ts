@@ -1,14 +1,14 @@
 // A small InvMux app for demos and the cross-language tests.
 //
-//   node dist/src/examples/echo.js open --peer pod-b --service echo --bytes 16777216   # send N bytes, read the echo
-//   node dist/src/examples/echo.js accept --service echo                              # accept one stream, echo it
+//   node dist/examples/echo.js open --peer pod-b --service echo --bytes 16777216   # send N bytes, read the echo
+//   node dist/examples/echo.js accept --service echo                              # accept one stream, echo it
 //
 // Prints one line, "RESULT role=open bytes=N sent_sha256=H echo_sha256=H" resp. "RESULT role=accept bytes=N
 // sha256=H", and exits 1 when anything failed (open: also when the echo differs). The sidecar is
 // $INVMUX_GRPC_ENDPOINT (token $INVMUX_API_TOKEN).
 import { createHash, randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
-import { Client } from "../index";
+import { Client } from "@invmux/client";
 
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
