@@ -4,9 +4,11 @@
 #
 #   bench/run.sh [--quick] [--no-build] [CASE...]
 #
-#   CASE     throughput-1x1 | throughput-4x4 | idle-streams | pingpong | failover | sidecar | tls | jmh
+#   CASE     throughput-1x1 | throughput-4x4 | idle-streams | pingpong | failover | sidecar | tls | compression
+#            | jmh
 #            default: every case but jmh (about 6-8 minutes; sidecar alone about 2.5);
-#            jmh (the FrameCodecBenchmark, ~1 minute) runs only when named
+#            jmh (the FrameCodecBenchmark, ~1 minute) and compression (per-codec ratio and CPU per GiB, loopback
+#            goodput with adaptive compression vs without; ~10 minutes) run only when named
 #   --quick  short smoke run of each case (seconds, figures not meaningful)
 #   --no-build  skip `./mvnw install` (use what bench/target holds)
 #
@@ -26,7 +28,7 @@ for a in "$@"; do
     --quick) quick="--quick" ;;
     --no-build) build=0 ;;
     -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
-    throughput-1x1|throughput-4x4|idle-streams|pingpong|failover|sidecar|tls|jmh) cases+=("$a") ;;
+    throughput-1x1|throughput-4x4|idle-streams|pingpong|failover|sidecar|tls|compression|jmh) cases+=("$a") ;;
     *) echo "unknown argument: $a (see $0 --help)" >&2; exit 2 ;;
   esac
 done
@@ -76,6 +78,7 @@ for c in "${cases[@]}"; do
     failover)       java "${java_opts[@]}" -cp "$cp" io.invmux.bench.FailoverBench 5 2>&1 | tee -a "$out" ;;
     sidecar)        run_main io.invmux.bench.SidecarBench ;;
     tls)            run_main io.invmux.bench.TlsBench ;;
+    compression)    run_main io.invmux.bench.CompressionBench ;;
     jmh)
       if [ -n "$quick" ]; then
         jmh_args=(-f 1 -wi 1 -i 1 -w 1s -r 1s)

@@ -2,7 +2,7 @@
 # Compression in the bonding lab: one InvMux session over shaped links, goodput with each compression middleware
 # ÷ without, all in one run on one lab, variants interleaved rep by rep.
 #
-#   compression.sh [--links 10,10,5] [--seconds 10] [--reps 3] [--no-build]
+#   compression.sh [--links 10,10,5] [--seconds 10] [--reps 3] [--variants V1,V2,...] [--no-build]
 #
 # Variants (each a BondingBench receiver in B and sender in A, 1 bulk stream; sha256 checked per run):
 #   json-none, json-zstd, json-lz4       the EventCorpus of JSON events and log lines, without and with compression
@@ -33,11 +33,13 @@ links="10,10,5"
 seconds=10
 reps=3
 build=1
+variant_list="json-none,json-zstd,json-lz4,random-none,random-zstd"
 while (($#)); do
     case "$1" in
     --links) links="${2:?}"; shift 2 ;;
     --seconds) seconds="${2:?}"; shift 2 ;;
     --reps) reps="${2:?}"; shift 2 ;;
+    --variants) variant_list="${2:?}"; shift 2 ;;
     --no-build) build=0; shift ;;
     -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
@@ -121,18 +123,18 @@ run() { # REP VARIANT
     samples[$v]+="${mbps:-0} "
 }
 
-variants=(json-none json-zstd json-lz4 random-none random-zstd)
+IFS=, read -r -a variants <<<"$variant_list"
 for ((r = 1; r <= reps; r++)); do
     for v in "${variants[@]}"; do run "$r" "$v"; done
 done
 
-median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+median() { tr ' ' '\n' <<<"$1" | { grep -v '^$' || true; } | sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }'; }
-jn=$(median "${samples[json-none]}")
-jz=$(median "${samples[json-zstd]}")
-jl=$(median "${samples[json-lz4]}")
-rn=$(median "${samples[random-none]}")
-rz=$(median "${samples[random-zstd]}")
+jn=$(median "${samples[json-none]:-}")
+jz=$(median "${samples[json-zstd]:-}")
+jl=$(median "${samples[json-lz4]:-}")
+rn=$(median "${samples[random-none]:-}")
+rz=$(median "${samples[random-zstd]:-}")
 echo "compression: links=$links seconds=$seconds reps=$reps json_none_mbps=$jn json_zstd_mbps=$jz json_lz4_mbps=$jl" \
     "random_none_mbps=$rn random_zstd_mbps=$rz zstd_json_gain=$(ratio "$jz" "$jn") lz4_json_gain=$(ratio "$jl" "$jn")" \
     "random_adaptive_ratio=$(ratio "$rz" "$rn") targets=zstd_json_gain>=3,random_adaptive_ratio>=0.98"

@@ -374,7 +374,9 @@ type Session struct {
 	// Most bytes any stream held out of order at once.
 	ReorderHighWaterMark int64 `protobuf:"varint,10,opt,name=reorder_high_water_mark,json=reorderHighWaterMark,proto3" json:"reorder_high_water_mark,omitempty"`
 	// Links refused at the handshake (bad key, unknown session).
-	RefusedLinks  int64 `protobuf:"varint,11,opt,name=refused_links,json=refusedLinks,proto3" json:"refused_links,omitempty"`
+	RefusedLinks int64 `protobuf:"varint,11,opt,name=refused_links,json=refusedLinks,proto3" json:"refused_links,omitempty"`
+	// What the session's compression middleware did; unset when its chain does not compress.
+	Compression   *Compression `protobuf:"bytes,12,opt,name=compression,proto3" json:"compression,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -486,6 +488,176 @@ func (x *Session) GetRefusedLinks() int64 {
 	return 0
 }
 
+func (x *Session) GetCompression() *Compression {
+	if x != nil {
+		return x.Compression
+	}
+	return nil
+}
+
+// Compression is a session's compression counters and adaptive decisions (the sidecar's `middleware`).
+type Compression struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Middleware name in the handshake (zstd, lz4, deflate, zstd/dict-<id>).
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Stream bytes offered to compression (before).
+	BytesIn int64 `protobuf:"varint,2,opt,name=bytes_in,json=bytesIn,proto3" json:"bytes_in,omitempty"`
+	// Bytes sent after compression, chunk headers included (after).
+	BytesOut int64 `protobuf:"varint,3,opt,name=bytes_out,json=bytesOut,proto3" json:"bytes_out,omitempty"`
+	// bytes_out / bytes_in (1 before anything was sent; below 1 compression saves bandwidth).
+	Ratio float64 `protobuf:"fixed64,4,opt,name=ratio,proto3" json:"ratio,omitempty"`
+	// Chunks sent compressed.
+	ChunksCompressed int64 `protobuf:"varint,5,opt,name=chunks_compressed,json=chunksCompressed,proto3" json:"chunks_compressed,omitempty"`
+	// Chunks sent raw (they did not shrink enough, or were not tried).
+	ChunksRaw int64 `protobuf:"varint,6,opt,name=chunks_raw,json=chunksRaw,proto3" json:"chunks_raw,omitempty"`
+	// CPU time spent compressing, failed tries included.
+	CompressCpu *durationpb.Duration `protobuf:"bytes,7,opt,name=compress_cpu,json=compressCpu,proto3" json:"compress_cpu,omitempty"`
+	// Bytes received by decompression, headers included.
+	ReceivedBytes int64 `protobuf:"varint,8,opt,name=received_bytes,json=receivedBytes,proto3" json:"received_bytes,omitempty"`
+	// Stream bytes decompression delivered.
+	ReceivedRawBytes int64 `protobuf:"varint,9,opt,name=received_raw_bytes,json=receivedRawBytes,proto3" json:"received_raw_bytes,omitempty"`
+	// CPU time spent decompressing.
+	DecompressCpu *durationpb.Duration `protobuf:"bytes,10,opt,name=decompress_cpu,json=decompressCpu,proto3" json:"decompress_cpu,omitempty"`
+	// False while the session sends raw because compression, not the path, limits its goodput.
+	PathCompressing bool `protobuf:"varint,11,opt,name=path_compressing,json=pathCompressing,proto3" json:"path_compressing,omitempty"`
+	// Times the session turned compression off or on.
+	PathSwitches int64 `protobuf:"varint,12,opt,name=path_switches,json=pathSwitches,proto3" json:"path_switches,omitempty"`
+	// Streams sending raw because their data did not shrink.
+	StreamsSendingRaw int32 `protobuf:"varint,13,opt,name=streams_sending_raw,json=streamsSendingRaw,proto3" json:"streams_sending_raw,omitempty"`
+	// Times a stream stopped trying to compress.
+	StreamSwitchesToRaw int64 `protobuf:"varint,14,opt,name=stream_switches_to_raw,json=streamSwitchesToRaw,proto3" json:"stream_switches_to_raw,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *Compression) Reset() {
+	*x = Compression{}
+	mi := &file_invmux_v1_common_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Compression) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Compression) ProtoMessage() {}
+
+func (x *Compression) ProtoReflect() protoreflect.Message {
+	mi := &file_invmux_v1_common_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Compression.ProtoReflect.Descriptor instead.
+func (*Compression) Descriptor() ([]byte, []int) {
+	return file_invmux_v1_common_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Compression) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Compression) GetBytesIn() int64 {
+	if x != nil {
+		return x.BytesIn
+	}
+	return 0
+}
+
+func (x *Compression) GetBytesOut() int64 {
+	if x != nil {
+		return x.BytesOut
+	}
+	return 0
+}
+
+func (x *Compression) GetRatio() float64 {
+	if x != nil {
+		return x.Ratio
+	}
+	return 0
+}
+
+func (x *Compression) GetChunksCompressed() int64 {
+	if x != nil {
+		return x.ChunksCompressed
+	}
+	return 0
+}
+
+func (x *Compression) GetChunksRaw() int64 {
+	if x != nil {
+		return x.ChunksRaw
+	}
+	return 0
+}
+
+func (x *Compression) GetCompressCpu() *durationpb.Duration {
+	if x != nil {
+		return x.CompressCpu
+	}
+	return nil
+}
+
+func (x *Compression) GetReceivedBytes() int64 {
+	if x != nil {
+		return x.ReceivedBytes
+	}
+	return 0
+}
+
+func (x *Compression) GetReceivedRawBytes() int64 {
+	if x != nil {
+		return x.ReceivedRawBytes
+	}
+	return 0
+}
+
+func (x *Compression) GetDecompressCpu() *durationpb.Duration {
+	if x != nil {
+		return x.DecompressCpu
+	}
+	return nil
+}
+
+func (x *Compression) GetPathCompressing() bool {
+	if x != nil {
+		return x.PathCompressing
+	}
+	return false
+}
+
+func (x *Compression) GetPathSwitches() int64 {
+	if x != nil {
+		return x.PathSwitches
+	}
+	return 0
+}
+
+func (x *Compression) GetStreamsSendingRaw() int32 {
+	if x != nil {
+		return x.StreamsSendingRaw
+	}
+	return 0
+}
+
+func (x *Compression) GetStreamSwitchesToRaw() int64 {
+	if x != nil {
+		return x.StreamSwitchesToRaw
+	}
+	return 0
+}
+
 var File_invmux_v1_common_proto protoreflect.FileDescriptor
 
 const file_invmux_v1_common_proto_rawDesc = "" +
@@ -519,7 +691,7 @@ const file_invmux_v1_common_proto_rawDesc = "" +
 	"chunksSent\x12'\n" +
 	"\x0fchunks_received\x18\r \x01(\x03R\x0echunksReceived\x12+\n" +
 	"\x11chunks_reinjected\x18\x0e \x01(\x03R\x10chunksReinjected\x12!\n" +
-	"\fqueued_bytes\x18\x0f \x01(\x03R\vqueuedBytes\"\x90\x03\n" +
+	"\fqueued_bytes\x18\x0f \x01(\x03R\vqueuedBytes\"\xca\x03\n" +
 	"\aSession\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x12\n" +
@@ -534,7 +706,25 @@ const file_invmux_v1_common_proto_rawDesc = "" +
 	"\x10duplicate_chunks\x18\t \x01(\x03R\x0fduplicateChunks\x125\n" +
 	"\x17reorder_high_water_mark\x18\n" +
 	" \x01(\x03R\x14reorderHighWaterMark\x12#\n" +
-	"\rrefused_links\x18\v \x01(\x03R\frefusedLinks*\xa1\x01\n" +
+	"\rrefused_links\x18\v \x01(\x03R\frefusedLinks\x128\n" +
+	"\vcompression\x18\f \x01(\v2\x16.invmux.v1.CompressionR\vcompression\"\xc5\x04\n" +
+	"\vCompression\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
+	"\bbytes_in\x18\x02 \x01(\x03R\abytesIn\x12\x1b\n" +
+	"\tbytes_out\x18\x03 \x01(\x03R\bbytesOut\x12\x14\n" +
+	"\x05ratio\x18\x04 \x01(\x01R\x05ratio\x12+\n" +
+	"\x11chunks_compressed\x18\x05 \x01(\x03R\x10chunksCompressed\x12\x1d\n" +
+	"\n" +
+	"chunks_raw\x18\x06 \x01(\x03R\tchunksRaw\x12<\n" +
+	"\fcompress_cpu\x18\a \x01(\v2\x19.google.protobuf.DurationR\vcompressCpu\x12%\n" +
+	"\x0ereceived_bytes\x18\b \x01(\x03R\rreceivedBytes\x12,\n" +
+	"\x12received_raw_bytes\x18\t \x01(\x03R\x10receivedRawBytes\x12@\n" +
+	"\x0edecompress_cpu\x18\n" +
+	" \x01(\v2\x19.google.protobuf.DurationR\rdecompressCpu\x12)\n" +
+	"\x10path_compressing\x18\v \x01(\bR\x0fpathCompressing\x12#\n" +
+	"\rpath_switches\x18\f \x01(\x03R\fpathSwitches\x12.\n" +
+	"\x13streams_sending_raw\x18\r \x01(\x05R\x11streamsSendingRaw\x123\n" +
+	"\x16stream_switches_to_raw\x18\x0e \x01(\x03R\x13streamSwitchesToRaw*\xa1\x01\n" +
 	"\tLinkState\x12\x1a\n" +
 	"\x16LINK_STATE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12LINK_STATE_HEALTHY\x10\x01\x12\x17\n" +
@@ -557,25 +747,29 @@ func file_invmux_v1_common_proto_rawDescGZIP() []byte {
 }
 
 var file_invmux_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_invmux_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_invmux_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_invmux_v1_common_proto_goTypes = []any{
 	(LinkState)(0),              // 0: invmux.v1.LinkState
 	(*Quality)(nil),             // 1: invmux.v1.Quality
 	(*Link)(nil),                // 2: invmux.v1.Link
 	(*Session)(nil),             // 3: invmux.v1.Session
-	(*durationpb.Duration)(nil), // 4: google.protobuf.Duration
+	(*Compression)(nil),         // 4: invmux.v1.Compression
+	(*durationpb.Duration)(nil), // 5: google.protobuf.Duration
 }
 var file_invmux_v1_common_proto_depIdxs = []int32{
-	4, // 0: invmux.v1.Quality.rtt:type_name -> google.protobuf.Duration
-	4, // 1: invmux.v1.Quality.rtt_variance:type_name -> google.protobuf.Duration
+	5, // 0: invmux.v1.Quality.rtt:type_name -> google.protobuf.Duration
+	5, // 1: invmux.v1.Quality.rtt_variance:type_name -> google.protobuf.Duration
 	0, // 2: invmux.v1.Link.state:type_name -> invmux.v1.LinkState
 	1, // 3: invmux.v1.Link.quality:type_name -> invmux.v1.Quality
 	2, // 4: invmux.v1.Session.links:type_name -> invmux.v1.Link
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	4, // 5: invmux.v1.Session.compression:type_name -> invmux.v1.Compression
+	5, // 6: invmux.v1.Compression.compress_cpu:type_name -> google.protobuf.Duration
+	5, // 7: invmux.v1.Compression.decompress_cpu:type_name -> google.protobuf.Duration
+	8, // [8:8] is the sub-list for method output_type
+	8, // [8:8] is the sub-list for method input_type
+	8, // [8:8] is the sub-list for extension type_name
+	8, // [8:8] is the sub-list for extension extendee
+	0, // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_invmux_v1_common_proto_init() }
@@ -589,7 +783,7 @@ func file_invmux_v1_common_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_invmux_v1_common_proto_rawDesc), len(file_invmux_v1_common_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -76,7 +76,7 @@ class Link(_message.Message):
     def __init__(self, session_id: _Optional[str] = ..., link_id: _Optional[str] = ..., peer: _Optional[str] = ..., remote_address: _Optional[str] = ..., transport: _Optional[str] = ..., priority: _Optional[int] = ..., weight: _Optional[float] = ..., state: _Optional[_Union[LinkState, str]] = ..., quality: _Optional[_Union[Quality, _Mapping]] = ..., bytes_sent: _Optional[int] = ..., bytes_received: _Optional[int] = ..., chunks_sent: _Optional[int] = ..., chunks_received: _Optional[int] = ..., chunks_reinjected: _Optional[int] = ..., queued_bytes: _Optional[int] = ...) -> None: ...
 
 class Session(_message.Message):
-    __slots__ = ("session_id", "peer", "dialer", "links", "open_streams", "bytes_sent", "bytes_received", "chunks_resent", "duplicate_chunks", "reorder_high_water_mark", "refused_links")
+    __slots__ = ("session_id", "peer", "dialer", "links", "open_streams", "bytes_sent", "bytes_received", "chunks_resent", "duplicate_chunks", "reorder_high_water_mark", "refused_links", "compression")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     PEER_FIELD_NUMBER: _ClassVar[int]
     DIALER_FIELD_NUMBER: _ClassVar[int]
@@ -88,6 +88,7 @@ class Session(_message.Message):
     DUPLICATE_CHUNKS_FIELD_NUMBER: _ClassVar[int]
     REORDER_HIGH_WATER_MARK_FIELD_NUMBER: _ClassVar[int]
     REFUSED_LINKS_FIELD_NUMBER: _ClassVar[int]
+    COMPRESSION_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     peer: str
     dialer: bool
@@ -99,4 +100,37 @@ class Session(_message.Message):
     duplicate_chunks: int
     reorder_high_water_mark: int
     refused_links: int
-    def __init__(self, session_id: _Optional[str] = ..., peer: _Optional[str] = ..., dialer: _Optional[bool] = ..., links: _Optional[_Iterable[_Union[Link, _Mapping]]] = ..., open_streams: _Optional[int] = ..., bytes_sent: _Optional[int] = ..., bytes_received: _Optional[int] = ..., chunks_resent: _Optional[int] = ..., duplicate_chunks: _Optional[int] = ..., reorder_high_water_mark: _Optional[int] = ..., refused_links: _Optional[int] = ...) -> None: ...
+    compression: Compression
+    def __init__(self, session_id: _Optional[str] = ..., peer: _Optional[str] = ..., dialer: _Optional[bool] = ..., links: _Optional[_Iterable[_Union[Link, _Mapping]]] = ..., open_streams: _Optional[int] = ..., bytes_sent: _Optional[int] = ..., bytes_received: _Optional[int] = ..., chunks_resent: _Optional[int] = ..., duplicate_chunks: _Optional[int] = ..., reorder_high_water_mark: _Optional[int] = ..., refused_links: _Optional[int] = ..., compression: _Optional[_Union[Compression, _Mapping]] = ...) -> None: ...
+
+class Compression(_message.Message):
+    __slots__ = ("name", "bytes_in", "bytes_out", "ratio", "chunks_compressed", "chunks_raw", "compress_cpu", "received_bytes", "received_raw_bytes", "decompress_cpu", "path_compressing", "path_switches", "streams_sending_raw", "stream_switches_to_raw")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    BYTES_IN_FIELD_NUMBER: _ClassVar[int]
+    BYTES_OUT_FIELD_NUMBER: _ClassVar[int]
+    RATIO_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_COMPRESSED_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_RAW_FIELD_NUMBER: _ClassVar[int]
+    COMPRESS_CPU_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_RAW_BYTES_FIELD_NUMBER: _ClassVar[int]
+    DECOMPRESS_CPU_FIELD_NUMBER: _ClassVar[int]
+    PATH_COMPRESSING_FIELD_NUMBER: _ClassVar[int]
+    PATH_SWITCHES_FIELD_NUMBER: _ClassVar[int]
+    STREAMS_SENDING_RAW_FIELD_NUMBER: _ClassVar[int]
+    STREAM_SWITCHES_TO_RAW_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    bytes_in: int
+    bytes_out: int
+    ratio: float
+    chunks_compressed: int
+    chunks_raw: int
+    compress_cpu: _duration_pb2.Duration
+    received_bytes: int
+    received_raw_bytes: int
+    decompress_cpu: _duration_pb2.Duration
+    path_compressing: bool
+    path_switches: int
+    streams_sending_raw: int
+    stream_switches_to_raw: int
+    def __init__(self, name: _Optional[str] = ..., bytes_in: _Optional[int] = ..., bytes_out: _Optional[int] = ..., ratio: _Optional[float] = ..., chunks_compressed: _Optional[int] = ..., chunks_raw: _Optional[int] = ..., compress_cpu: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., received_bytes: _Optional[int] = ..., received_raw_bytes: _Optional[int] = ..., decompress_cpu: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., path_compressing: _Optional[bool] = ..., path_switches: _Optional[int] = ..., streams_sending_raw: _Optional[int] = ..., stream_switches_to_raw: _Optional[int] = ...) -> None: ...

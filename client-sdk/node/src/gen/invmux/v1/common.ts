@@ -156,6 +156,44 @@ export interface Session {
   reorderHighWaterMark: number;
   /** Links refused at the handshake (bad key, unknown session). */
   refusedLinks: number;
+  /** What the session's compression middleware did; unset when its chain does not compress. */
+  compression: Compression | undefined;
+}
+
+/** Compression is a session's compression counters and adaptive decisions (the sidecar's `middleware`). */
+export interface Compression {
+  /** Middleware name in the handshake (zstd, lz4, deflate, zstd/dict-<id>). */
+  name: string;
+  /** Stream bytes offered to compression (before). */
+  bytesIn: number;
+  /** Bytes sent after compression, chunk headers included (after). */
+  bytesOut: number;
+  /** bytes_out / bytes_in (1 before anything was sent; below 1 compression saves bandwidth). */
+  ratio: number;
+  /** Chunks sent compressed. */
+  chunksCompressed: number;
+  /** Chunks sent raw (they did not shrink enough, or were not tried). */
+  chunksRaw: number;
+  /** CPU time spent compressing, failed tries included. */
+  compressCpu:
+    | Duration
+    | undefined;
+  /** Bytes received by decompression, headers included. */
+  receivedBytes: number;
+  /** Stream bytes decompression delivered. */
+  receivedRawBytes: number;
+  /** CPU time spent decompressing. */
+  decompressCpu:
+    | Duration
+    | undefined;
+  /** False while the session sends raw because compression, not the path, limits its goodput. */
+  pathCompressing: boolean;
+  /** Times the session turned compression off or on. */
+  pathSwitches: number;
+  /** Streams sending raw because their data did not shrink. */
+  streamsSendingRaw: number;
+  /** Times a stream stopped trying to compress. */
+  streamSwitchesToRaw: number;
 }
 
 function createBaseQuality(): Quality {
@@ -685,6 +723,7 @@ function createBaseSession(): Session {
     duplicateChunks: 0,
     reorderHighWaterMark: 0,
     refusedLinks: 0,
+    compression: undefined,
   };
 }
 
@@ -722,6 +761,9 @@ export const Session: MessageFns<Session> = {
     }
     if (message.refusedLinks !== 0) {
       writer.uint32(88).int64(message.refusedLinks);
+    }
+    if (message.compression !== undefined) {
+      Compression.encode(message.compression, writer.uint32(98).fork()).join();
     }
     return writer;
   },
@@ -827,6 +869,14 @@ export const Session: MessageFns<Session> = {
             message.refusedLinks = longToNumber(reader.int64());
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.compression = Compression.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -884,6 +934,7 @@ export const Session: MessageFns<Session> = {
         : isSet(object.refused_links)
         ? globalThis.Number(object.refused_links)
         : 0,
+      compression: isSet(object.compression) ? Compression.fromJSON(object.compression) : undefined,
     };
   },
 
@@ -922,6 +973,9 @@ export const Session: MessageFns<Session> = {
     if (message.refusedLinks !== 0) {
       obj.refusedLinks = Math.round(message.refusedLinks);
     }
+    if (message.compression !== undefined) {
+      obj.compression = Compression.toJSON(message.compression);
+    }
     return obj;
   },
 
@@ -941,6 +995,353 @@ export const Session: MessageFns<Session> = {
     message.duplicateChunks = object.duplicateChunks ?? 0;
     message.reorderHighWaterMark = object.reorderHighWaterMark ?? 0;
     message.refusedLinks = object.refusedLinks ?? 0;
+    message.compression = (object.compression !== undefined && object.compression !== null)
+      ? Compression.fromPartial(object.compression)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCompression(): Compression {
+  return {
+    name: "",
+    bytesIn: 0,
+    bytesOut: 0,
+    ratio: 0,
+    chunksCompressed: 0,
+    chunksRaw: 0,
+    compressCpu: undefined,
+    receivedBytes: 0,
+    receivedRawBytes: 0,
+    decompressCpu: undefined,
+    pathCompressing: false,
+    pathSwitches: 0,
+    streamsSendingRaw: 0,
+    streamSwitchesToRaw: 0,
+  };
+}
+
+export const Compression: MessageFns<Compression> = {
+  encode(message: Compression, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.bytesIn !== 0) {
+      writer.uint32(16).int64(message.bytesIn);
+    }
+    if (message.bytesOut !== 0) {
+      writer.uint32(24).int64(message.bytesOut);
+    }
+    if (message.ratio !== 0) {
+      writer.uint32(33).double(message.ratio);
+    }
+    if (message.chunksCompressed !== 0) {
+      writer.uint32(40).int64(message.chunksCompressed);
+    }
+    if (message.chunksRaw !== 0) {
+      writer.uint32(48).int64(message.chunksRaw);
+    }
+    if (message.compressCpu !== undefined) {
+      Duration.encode(message.compressCpu, writer.uint32(58).fork()).join();
+    }
+    if (message.receivedBytes !== 0) {
+      writer.uint32(64).int64(message.receivedBytes);
+    }
+    if (message.receivedRawBytes !== 0) {
+      writer.uint32(72).int64(message.receivedRawBytes);
+    }
+    if (message.decompressCpu !== undefined) {
+      Duration.encode(message.decompressCpu, writer.uint32(82).fork()).join();
+    }
+    if (message.pathCompressing !== false) {
+      writer.uint32(88).bool(message.pathCompressing);
+    }
+    if (message.pathSwitches !== 0) {
+      writer.uint32(96).int64(message.pathSwitches);
+    }
+    if (message.streamsSendingRaw !== 0) {
+      writer.uint32(104).int32(message.streamsSendingRaw);
+    }
+    if (message.streamSwitchesToRaw !== 0) {
+      writer.uint32(112).int64(message.streamSwitchesToRaw);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Compression {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCompression();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.bytesIn = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.bytesOut = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.ratio = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.chunksCompressed = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.chunksRaw = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.compressCpu = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.receivedBytes = longToNumber(reader.int64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.receivedRawBytes = longToNumber(reader.int64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.decompressCpu = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.pathCompressing = reader.bool();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.pathSwitches = longToNumber(reader.int64());
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.streamsSendingRaw = reader.int32();
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.streamSwitchesToRaw = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Compression {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      bytesIn: isSet(object.bytesIn)
+        ? globalThis.Number(object.bytesIn)
+        : isSet(object.bytes_in)
+        ? globalThis.Number(object.bytes_in)
+        : 0,
+      bytesOut: isSet(object.bytesOut)
+        ? globalThis.Number(object.bytesOut)
+        : isSet(object.bytes_out)
+        ? globalThis.Number(object.bytes_out)
+        : 0,
+      ratio: isSet(object.ratio) ? globalThis.Number(object.ratio) : 0,
+      chunksCompressed: isSet(object.chunksCompressed)
+        ? globalThis.Number(object.chunksCompressed)
+        : isSet(object.chunks_compressed)
+        ? globalThis.Number(object.chunks_compressed)
+        : 0,
+      chunksRaw: isSet(object.chunksRaw)
+        ? globalThis.Number(object.chunksRaw)
+        : isSet(object.chunks_raw)
+        ? globalThis.Number(object.chunks_raw)
+        : 0,
+      compressCpu: isSet(object.compressCpu)
+        ? Duration.fromJSON(object.compressCpu)
+        : isSet(object.compress_cpu)
+        ? Duration.fromJSON(object.compress_cpu)
+        : undefined,
+      receivedBytes: isSet(object.receivedBytes)
+        ? globalThis.Number(object.receivedBytes)
+        : isSet(object.received_bytes)
+        ? globalThis.Number(object.received_bytes)
+        : 0,
+      receivedRawBytes: isSet(object.receivedRawBytes)
+        ? globalThis.Number(object.receivedRawBytes)
+        : isSet(object.received_raw_bytes)
+        ? globalThis.Number(object.received_raw_bytes)
+        : 0,
+      decompressCpu: isSet(object.decompressCpu)
+        ? Duration.fromJSON(object.decompressCpu)
+        : isSet(object.decompress_cpu)
+        ? Duration.fromJSON(object.decompress_cpu)
+        : undefined,
+      pathCompressing: isSet(object.pathCompressing)
+        ? globalThis.Boolean(object.pathCompressing)
+        : isSet(object.path_compressing)
+        ? globalThis.Boolean(object.path_compressing)
+        : false,
+      pathSwitches: isSet(object.pathSwitches)
+        ? globalThis.Number(object.pathSwitches)
+        : isSet(object.path_switches)
+        ? globalThis.Number(object.path_switches)
+        : 0,
+      streamsSendingRaw: isSet(object.streamsSendingRaw)
+        ? globalThis.Number(object.streamsSendingRaw)
+        : isSet(object.streams_sending_raw)
+        ? globalThis.Number(object.streams_sending_raw)
+        : 0,
+      streamSwitchesToRaw: isSet(object.streamSwitchesToRaw)
+        ? globalThis.Number(object.streamSwitchesToRaw)
+        : isSet(object.stream_switches_to_raw)
+        ? globalThis.Number(object.stream_switches_to_raw)
+        : 0,
+    };
+  },
+
+  toJSON(message: Compression): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.bytesIn !== 0) {
+      obj.bytesIn = Math.round(message.bytesIn);
+    }
+    if (message.bytesOut !== 0) {
+      obj.bytesOut = Math.round(message.bytesOut);
+    }
+    if (message.ratio !== 0) {
+      obj.ratio = floatToJson(message.ratio);
+    }
+    if (message.chunksCompressed !== 0) {
+      obj.chunksCompressed = Math.round(message.chunksCompressed);
+    }
+    if (message.chunksRaw !== 0) {
+      obj.chunksRaw = Math.round(message.chunksRaw);
+    }
+    if (message.compressCpu !== undefined) {
+      obj.compressCpu = Duration.toJSON(message.compressCpu);
+    }
+    if (message.receivedBytes !== 0) {
+      obj.receivedBytes = Math.round(message.receivedBytes);
+    }
+    if (message.receivedRawBytes !== 0) {
+      obj.receivedRawBytes = Math.round(message.receivedRawBytes);
+    }
+    if (message.decompressCpu !== undefined) {
+      obj.decompressCpu = Duration.toJSON(message.decompressCpu);
+    }
+    if (message.pathCompressing !== false) {
+      obj.pathCompressing = message.pathCompressing;
+    }
+    if (message.pathSwitches !== 0) {
+      obj.pathSwitches = Math.round(message.pathSwitches);
+    }
+    if (message.streamsSendingRaw !== 0) {
+      obj.streamsSendingRaw = Math.round(message.streamsSendingRaw);
+    }
+    if (message.streamSwitchesToRaw !== 0) {
+      obj.streamSwitchesToRaw = Math.round(message.streamSwitchesToRaw);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Compression>, I>>(base?: I): Compression {
+    return Compression.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Compression>, I>>(object: I): Compression {
+    const message = createBaseCompression();
+    message.name = object.name ?? "";
+    message.bytesIn = object.bytesIn ?? 0;
+    message.bytesOut = object.bytesOut ?? 0;
+    message.ratio = object.ratio ?? 0;
+    message.chunksCompressed = object.chunksCompressed ?? 0;
+    message.chunksRaw = object.chunksRaw ?? 0;
+    message.compressCpu = (object.compressCpu !== undefined && object.compressCpu !== null)
+      ? Duration.fromPartial(object.compressCpu)
+      : undefined;
+    message.receivedBytes = object.receivedBytes ?? 0;
+    message.receivedRawBytes = object.receivedRawBytes ?? 0;
+    message.decompressCpu = (object.decompressCpu !== undefined && object.decompressCpu !== null)
+      ? Duration.fromPartial(object.decompressCpu)
+      : undefined;
+    message.pathCompressing = object.pathCompressing ?? false;
+    message.pathSwitches = object.pathSwitches ?? 0;
+    message.streamsSendingRaw = object.streamsSendingRaw ?? 0;
+    message.streamSwitchesToRaw = object.streamSwitchesToRaw ?? 0;
     return message;
   },
 };

@@ -115,17 +115,28 @@ public final class CompressionMiddleware implements Middleware {
     }
 
     /**
-     * An adaptive middleware from {@code NAME[:LEVEL]}: {@code zstd}, {@code zstd:6}, {@code lz4}, {@code lz4:9},
-     * {@code deflate:1}.
+     * An adaptive middleware from {@code NAME[:LEVEL][@DICTIONARY_FILE]}: {@code zstd}, {@code zstd:6},
+     * {@code lz4}, {@code lz4:9}, {@code deflate:1}, {@code zstd:3@/etc/invmux/events.dict} (zstd only).
      *
-     * @throws IllegalArgumentException naming what is wrong (unknown name, level not a number or out of range)
+     * @throws IllegalArgumentException naming what is wrong (unknown name, level not a number or out of range, a
+     *                                  dictionary that cannot be read)
      */
     public static CompressionMiddleware parse(String spec) {
         Objects.requireNonNull(spec, "spec");
-        int colon = spec.indexOf(':');
-        Builder b = builder(Algorithm.of(colon < 0 ? spec : spec.substring(0, colon)));
+        int at = spec.indexOf('@');
+        String head = at < 0 ? spec : spec.substring(0, at);
+        int colon = head.indexOf(':');
+        Builder b = builder(Algorithm.of(colon < 0 ? head : head.substring(0, colon)));
+        if (at >= 0) {
+            Path file = Path.of(spec.substring(at + 1));
+            try {
+                b.dictionary(file);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("cannot read the dictionary " + file + ": " + e);
+            }
+        }
         if (colon >= 0) {
-            String level = spec.substring(colon + 1);
+            String level = head.substring(colon + 1);
             try {
                 b.level(Integer.parseInt(level));
             } catch (NumberFormatException e) {

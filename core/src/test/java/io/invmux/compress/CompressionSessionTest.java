@@ -161,11 +161,14 @@ class CompressionSessionTest {
     }
 
     /**
-     * A peer (scripted) sends a decompression bomb on one link: that link is closed naming the reason, nothing of
-     * the bomb reaches the stream, and the chunk sent again on the other link completes the stream.
+     * A peer (scripted) sends a decompression bomb, or a corrupt compressed chunk, on one link: that link is closed
+     * naming the reason, nothing of the chunk reaches the stream, and the chunk sent again on the other link
+     * completes the stream.
      */
-    @Test
-    void aDecompressionBombClosesItsLinkAndTheChunkReSentOnAnotherLinkCompletesTheStream() throws Exception {
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"bomb", "corrupt"})
+    void aBadCompressedChunkClosesItsLinkAndTheChunkReSentOnAnotherLinkCompletesTheStream(String kind)
+            throws Exception {
         byte[] psk = new byte[32];
         new SplittableRandom(5).nextBytes(psk);
         Config config = Config.builder().preSharedKey(psk).middleware(List.of(CompressionMiddleware.zstd().build()))
@@ -180,9 +183,10 @@ class CompressionSessionTest {
                 await().atMost(WAIT).until(() -> accepted.numConnections() == 2);
                 first.send(new OpenFrame(1, "events".getBytes(StandardCharsets.UTF_8)));
                 first.send(new DataFrame(1, 0, 0, raw("hello ")));
-                byte[] bomb = CompressionMiddlewareTest.withHeader(6, com.github.luben.zstd.Zstd.compress(
-                        new byte[1024 * 1024], 3));
-                first.send(new DataFrame(1, Frame.FLAG_FIN, 6, Unpooled.wrappedBuffer(bomb)));
+                byte[] block = kind.equals("bomb") ? com.github.luben.zstd.Zstd.compress(new byte[1024 * 1024], 3)
+                        : Payloads.RANDOM.make(200, 8);
+                byte[] bad = CompressionMiddlewareTest.withHeader(6, block);
+                first.send(new DataFrame(1, Frame.FLAG_FIN, 6, Unpooled.wrappedBuffer(bad)));
                 GoAwayFrame goAway = first.readUntil(GoAwayFrame.class, WAIT);
                 assertThat(goAway.linkOnly()).isTrue();
                 assertThat(goAway.errorCode).isEqualTo(ErrorCode.PROTOCOL_ERROR);

@@ -15,9 +15,12 @@ import java.util.function.LongSupplier;
  * most of the time, so compression stays on without any trial.
  *
  * <p>While compressing, a saturated epoch with that much compression is followed by a trial epoch without; the
- * session stays without compression when that epoch carried {@link #GAIN} times the bytes. While not compressing,
- * a trial epoch with compression turns it back on when the loop was not saturated, compression was a small part
- * of its work, or the epoch carried {@link #GAIN} times the best recent goodput without compression. A trial that
+ * session stays without compression when that epoch carried {@link #OFF_GAIN} times the bytes (a path that the
+ * network limits cannot do that: without compression it carries fewer stream bytes, not more, and a short epoch's
+ * noise stays well below it). While not compressing, a trial epoch with compression turns it back on when the loop
+ * was not saturated, compression was a small part of its work, or the epoch carried about as much as the best
+ * recent goodput without compression (within {@link #GAIN}: a tie goes to compression, which saves the path's
+ * bandwidth; where compression is what limits goodput it carries a fraction, not nearly as much). A trial that
  * confirms the current mode doubles the wait before the next one ({@link #FIRST_WAIT_NANOS} up to
  * {@link #MAX_WAIT_NANOS}); one that flips it resets the wait. Measuring demand rather than the wall clock keeps a
  * loop that a loaded machine starves (a tenth of a core, all of it compressing) from looking idle.
@@ -29,6 +32,7 @@ public final class PathGovernor {
     static final int IDLE_EPOCHS = 4;
     static final double BUSY_SHARE = 0.3;
     static final double GAIN = 1.1;
+    static final double OFF_GAIN = 1.5;
     static final double SATURATED = 0.5;
     static final long FIRST_WAIT_NANOS = 2_000_000_000L;
     static final long MAX_WAIT_NANOS = 60_000_000_000L;
@@ -107,7 +111,7 @@ public final class PathGovernor {
                 break;
             case TRIAL_OFF:
                 offPeak = goodput;
-                decide(now, goodput > onGoodput * GAIN ? Mode.OFF : Mode.ON, Mode.ON);
+                decide(now, goodput > onGoodput * OFF_GAIN ? Mode.OFF : Mode.ON, Mode.ON);
                 break;
             case OFF:
                 offPeak = Math.max(offPeak * 0.8, goodput); // a peak that fades within a second
@@ -117,7 +121,7 @@ public final class PathGovernor {
                 break;
             case TRIAL_ON:
                 onGoodput = goodput;
-                boolean pays = busy <= BUSY_SHARE || demand < SATURATED || goodput > offPeak * GAIN;
+                boolean pays = busy <= BUSY_SHARE || demand < SATURATED || goodput * GAIN >= offPeak;
                 decide(now, pays ? Mode.ON : Mode.OFF, Mode.OFF);
                 break;
             default:

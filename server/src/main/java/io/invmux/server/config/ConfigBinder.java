@@ -308,7 +308,7 @@ final class ConfigBinder {
         try {
             SidecarConfig.middlewareOf(text);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("must be passthrough or zstd|lz4|deflate[:LEVEL]: " + e.getMessage());
+            throw new IllegalArgumentException("must be passthrough or zstd|lz4|deflate[:LEVEL][@DICTIONARY_FILE]: " + e.getMessage());
         }
         return text;
     }

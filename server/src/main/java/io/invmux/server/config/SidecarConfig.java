@@ -29,8 +29,9 @@ import org.snakeyaml.engine.v2.schema.CoreSchema;
  * @param services streams arriving for these names go to a local TCP address
  * @param forwards local TCP listeners whose connections become streams to a peer's service
  * @param exposure what the API may expose: service targets, forward listen addresses ({@code security.*})
- * @param middleware the sessions' middleware chain, each {@code passthrough} or {@code zstd|lz4|deflate[:LEVEL]}
- *                   (adaptive compression); both peers must have the same names in the same order
+ * @param middleware the sessions' middleware chain, each {@code passthrough} or
+ *                   {@code zstd|lz4|deflate[:LEVEL][@DICTIONARY_FILE]} (adaptive compression; a dictionary for zstd
+ *                   only); both peers must have the same names in the same order (and the same dictionary)
  */
 public record SidecarConfig(
         String identity,
@@ -78,8 +79,14 @@ public record SidecarConfig(
 
     /** The name an entry of the chain has in the handshake, which entries' {@code middleware} lists refer to. */
     public static String middlewareName(String spec) {
-        int colon = spec.indexOf(':');
-        return colon < 0 ? spec : spec.substring(0, colon);
+        int end = spec.length();
+        for (char c : new char[] {':', '@'}) {
+            int i = spec.indexOf(c);
+            if (i >= 0 && i < end) {
+                end = i;
+            }
+        }
+        return spec.substring(0, end);
     }
 
     /**

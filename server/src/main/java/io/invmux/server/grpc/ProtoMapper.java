@@ -25,8 +25,21 @@ final class ProtoMapper {
         for (SessionStats.LinkStats l : stats.links()) {
             b.addLinks(link(s.id(), t.peer(), l));
         }
+        io.invmux.server.runtime.StreamCompression.stats(s).ifPresent(c -> b.setCompression(compression(c)));
         return b.build();
     }
+
+    static io.invmux.proto.v1.Compression compression(io.invmux.compress.CompressionStats c) {
+        return io.invmux.proto.v1.Compression.newBuilder().setName(c.name()).setBytesIn(c.bytesIn())
+                .setBytesOut(c.bytesOut()).setRatio(c.ratio()).setChunksCompressed(c.chunksCompressed())
+                .setChunksRaw(c.chunksRaw()).setCompressCpu(duration(java.time.Duration.ofNanos(c.compressNanos())))
+                .setReceivedBytes(c.receivedBytes()).setReceivedRawBytes(c.receivedRawBytes())
+                .setDecompressCpu(duration(java.time.Duration.ofNanos(c.decompressNanos())))
+                .setPathCompressing(c.pathCompressing())
+                .setPathSwitches(c.pathSwitches()).setStreamsSendingRaw(c.streamsSendingRaw())
+                .setStreamSwitchesToRaw(c.streamSwitchesToRaw()).build();
+    }
+
 
     static Link link(String sessionId, String peer, SessionStats.LinkStats l) {
         return Link.newBuilder().setSessionId(sessionId).setLinkId(l.id()).setPeer(peer)

@@ -72,12 +72,30 @@ class MiddlewareConfigTest {
     }
 
     @Test
+    void aZstdDictionaryFileNamesTheMiddlewareByItsIdAndEntriesStillSayZstd(@org.junit.jupiter.api.io.TempDir
+            java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path dict = dir.resolve("events.dict");
+        byte[] content = new byte[4096];
+        new java.util.SplittableRandom(3).nextBytes(content);
+        java.nio.file.Files.write(dict, content);
+        SidecarConfig c = load(PEER + "middleware: ['zstd:3@" + dict + "']\n"
+                + "services: [{name: db, target: 127.0.0.1:5432, middleware: [zstd]}]\n");
+        assertThat(c.toCoreConfig().middleware()).singleElement().extracting(io.invmux.Middleware::name)
+                .asString().startsWith("zstd/dict-");
+        assertThat(SidecarConfig.compresses(c.services().get(0).middleware())).contains(true);
+        assertThat(problems(PEER + "middleware: ['zstd@" + dir.resolve("missing.dict") + "']\n"))
+                .singleElement().asString().contains("cannot read the dictionary").contains("missing.dict");
+        assertThat(problems(PEER + "middleware: ['lz4@" + dict + "']\n")).singleElement().asString()
+                .contains("dictionary is supported by zstd only, not lz4");
+    }
+
+    @Test
     void badEntriesAreRefusedNamingKeyValueAndRule() {
         assertThat(problems(PEER + "middleware: [snappy]\n")).containsExactly("config.yaml: middleware[0] = snappy: "
-                + "must be passthrough or zstd|lz4|deflate[:LEVEL]: unknown compression 'snappy': expected zstd, lz4 or "
+                + "must be passthrough or zstd|lz4|deflate[:LEVEL][@DICTIONARY_FILE]: unknown compression 'snappy': expected zstd, lz4 or "
                 + "deflate");
         assertThat(problems(PEER + "middleware: ['zstd:40']\n")).containsExactly("config.yaml: middleware[0] = "
-                + "zstd:40: must be passthrough or zstd|lz4|deflate[:LEVEL]: zstd level must be -7 to 22, got 40");
+                + "zstd:40: must be passthrough or zstd|lz4|deflate[:LEVEL][@DICTIONARY_FILE]: zstd level must be -7 to 22, got 40");
         assertThat(problems(PEER + "middleware: [zstd, 'zstd:3']\n")).singleElement().asString()
                 .contains("middleware[1] = zstd:3: names the same middleware as middleware[0]");
         assertThat(problems(PEER + """

@@ -145,5 +145,25 @@ class CompressionIT {
         series("invmux_compression_active").forEach(s -> names.add(s.label("middleware")));
         assertThat(names).containsExactly("zstd");
         assertThat(value("invmux_compression_cpu_seconds_total")).isPositive();
+
+        // the same counters through the API
+        io.grpc.ManagedChannel api = ApiChannels.open(podA, null);
+        try {
+            io.invmux.proto.v1.GetStatsResponse stats = io.invmux.proto.v1.MonitorServiceGrpc.newBlockingStub(api)
+                    .withDeadlineAfter(10, TimeUnit.SECONDS)
+                    .getStats(io.invmux.proto.v1.GetStatsRequest.getDefaultInstance());
+            assertThat(stats.getSessionsList()).singleElement().satisfies(session -> {
+                assertThat(session.hasCompression()).isTrue();
+                io.invmux.proto.v1.Compression c = session.getCompression();
+                assertThat(c.getName()).isEqualTo("zstd");
+                assertThat(c.getChunksCompressed()).isPositive();
+                assertThat(c.getBytesIn()).isGreaterThanOrEqualTo(2L * data.length);
+                assertThat(c.getRatio()).isLessThan(1.0);
+                assertThat(c.getCompressCpu().getSeconds() * 1_000_000_000L + c.getCompressCpu().getNanos())
+                        .isPositive();
+            });
+        } finally {
+            api.shutdownNow();
+        }
     }
 }
