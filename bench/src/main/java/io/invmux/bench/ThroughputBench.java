@@ -227,7 +227,7 @@ public final class ThroughputBench {
             java.lang.management.ManagementFactory.getThreadMXBean();
 
     /** Process CPU seconds per GiB moved in the last rep (all threads: application, event loops, GC, JIT). */
-    private static double lastCpuPerGib;
+    static double lastCpuPerGib;
     /** Share of the last rep's process CPU used by the JIT compiler threads (NaN without /proc). */
     private static double lastJitShare;
     /** CPU used by other processes during the last rep, in cores (NaN without /proc). */

@@ -60,23 +60,32 @@ public final class TlsBench {
             new Random(42).nextBytes(payload);
             List<Double> tcp = new ArrayList<>();
             List<Double> tls = new ArrayList<>();
+            List<Double> tcpCpu = new ArrayList<>();
+            List<Double> tlsCpu = new ArrayList<>();
             try (SessionPair plain = SessionPair.open(base, base, 1, "tcp");
                     SessionPair secure = SessionPair.open(client, server, 1, "tls")) {
                 for (int rep = -warmup + 1; rep <= reps; rep++) {
                     double t = ThroughputBench.muxRep(plain, 1, bytes, payload);
+                    double tc = ThroughputBench.lastCpuPerGib;
                     double s = ThroughputBench.muxRep(secure, 1, bytes, payload);
+                    double sc = ThroughputBench.lastCpuPerGib;
                     String label = rep <= 0 ? "warm-up" : "rep " + rep;
-                    log(String.format("  %-8s tcp %7s Mbit/s  tls %7s Mbit/s  ratio %s", label, fmt(t, 0),
-                            fmt(s, 0), fmt(s / t, 3)));
+                    log(String.format("  %-8s tcp %7s Mbit/s  tls %7s Mbit/s  ratio %s   cpu s/GiB tcp %s tls %s",
+                            label, fmt(t, 0), fmt(s, 0), fmt(s / t, 3), fmt(tc, 2), fmt(sc, 2)));
                     if (rep > 0) {
                         tcp.add(t);
                         tls.add(s);
+                        tcpCpu.add(tc);
+                        tlsCpu.add(sc);
                     }
                 }
                 double ratio = BenchSupport.median(tls) / BenchSupport.median(tcp);
                 log("  ratio of medians " + fmt(ratio, 3) + " (median of paired ratios "
                         + fmt(BenchSupport.pairedRatio(tcp, tls), 3) + "), target >= " + fmt(target, 2) + ": "
                         + BenchSupport.verdict(ratio >= target));
+                double cpuRatio = BenchSupport.median(tlsCpu) / BenchSupport.median(tcpCpu);
+                log("  process CPU per GiB moved: tcp " + fmt(BenchSupport.median(tcpCpu), 2) + " s, tls "
+                        + fmt(BenchSupport.median(tlsCpu), 2) + " s (x" + fmt(cpuRatio, 2) + ")");
                 long[] tcpJoin = joinTimes(plain, "tcp", joins);
                 long[] tlsJoin = joinTimes(secure, "tls", joins);
                 log("  join one more link (connect + handshake + HELLOs), " + joins + " each: tcp median "
@@ -85,7 +94,8 @@ public final class TlsBench {
                 BenchSupport.summary("tls", "tcp_mbps", fmt(BenchSupport.median(tcp), 0), "tls_mbps",
                         fmt(BenchSupport.median(tls), 0), "ratio", fmt(ratio, 3), "paired_ratio",
                         fmt(BenchSupport.pairedRatio(tcp, tls), 3), "target", fmt(target, 2), "met",
-                        Boolean.toString(ratio >= target), "tcp_join_median_ms", micros(tcpJoin, 50),
+                        Boolean.toString(ratio >= target), "tcp_cpu_s_per_gib", fmt(BenchSupport.median(tcpCpu), 2),
+                        "tls_cpu_s_per_gib", fmt(BenchSupport.median(tlsCpu), 2), "tcp_join_median_ms", micros(tcpJoin, 50),
                         "tcp_join_p99_ms", micros(tcpJoin, 99), "tls_join_median_ms", micros(tlsJoin, 50),
                         "tls_join_p99_ms", micros(tlsJoin, 99));
             }
