@@ -79,7 +79,7 @@ public final class Sidecar implements AutoCloseable {
         TcpServiceConnector connector = new TcpServiceConnector();
         io.invmux.Config core = config.toCoreConfig();
         this.runtime = new SidecarRuntime(config.identity(), core, peer -> config.dialConfig(core, peer),
-                (stream, target) -> connector.connect(stream, target), config.limits().acceptTimeout().toMillis());
+                config.security().insecure(), (stream, target) -> connector.connect(stream, target), config.limits().acceptTimeout().toMillis());
         this.forwards = new Forwards(runtime, connector);
         this.monitor = new MonitorServiceImpl(runtime, forwards::connections);
     }
