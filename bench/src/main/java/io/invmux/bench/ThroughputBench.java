@@ -227,13 +227,13 @@ public final class ThroughputBench {
             java.lang.management.ManagementFactory.getThreadMXBean();
 
     /** Process CPU seconds per GiB moved in the last rep (all threads: application, event loops, GC, JIT). */
-    private static double lastCpuPerGib;
+    static double lastCpuPerGib;
     /** Share of the last rep's process CPU used by the JIT compiler threads (NaN without /proc). */
-    private static double lastJitShare;
+    static double lastJitShare;
     /** CPU used by other processes during the last rep, in cores (NaN without /proc). */
     private static double lastOtherLoad;
     /** With --cpu-breakdown: print CPU seconds per GiB of each rep by thread group. */
-    private static boolean cpuBreakdown;
+    static boolean cpuBreakdown;
     /** CPU of the writer and reader threads of the last rep (they end before it can be read from outside). */
     private static final java.util.Map<String, Long> appCpu = new java.util.concurrent.ConcurrentHashMap<>();
 

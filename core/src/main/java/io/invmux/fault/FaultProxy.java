@@ -258,7 +258,8 @@ public final class FaultProxy implements AutoCloseable {
 
     /** True, once per {@link #corruptOneByte} call, when the caller must corrupt the buffer it holds. */
     boolean takeCorruption() {
-        return corruptions.getAndUpdate(n -> Math.max(0, n - 1)) > 0;
+        // A plain read first: the data path asks for every buffer, and corruptions are rare.
+        return corruptions.get() > 0 && corruptions.getAndUpdate(n -> Math.max(0, n - 1)) > 0;
     }
 
     /** While true, new connections are accepted and at once reset, as if nothing lived at the target. */

@@ -96,7 +96,8 @@ public final class Sidecar implements AutoCloseable {
                 connector::openConnections);
         io.invmux.Config core = config.toCoreConfig();
         this.runtime = new SidecarRuntime(config.identity(), core, peer -> config.dialConfig(core, peer),
-                connector::connect, config.limits().acceptTimeout().toMillis(), bounds::refused);
+                config.security().insecure(), connector::connect, config.limits().acceptTimeout().toMillis(),
+                bounds::refused);
         bounds.gauge("invmux_pending_streams", "Streams from peers waiting for an application to accept them.",
                 () -> runtime.router().pendingStreams());
         this.forwards = new Forwards(runtime, connector);

@@ -67,6 +67,52 @@ public final class Handshake {
         return hello(c, flags, session.sessionIdBytes(), linkId, auth);
     }
 
+    /**
+     * What a request's auth asks the accepting end to check: the name the dialer's per-peer key is under and that
+     * key (both null when it uses the shared key or the session secret), or why the request is refused.
+     */
+    record RequestKey(String keyName, byte[] peerKey, String error) {
+        static RequestKey refused(String error) {
+            return new RequestKey(null, null, error);
+        }
+    }
+
+    /** Reads the auth of a HELLO request against what the accepting end's {@code config} requires. */
+    static RequestKey requestKey(Config config, HelloFrame hello) {
+        if (hello.auth.length < NONCE_LENGTH) {
+            return RequestKey.refused("HELLO request must start its auth with a " + NONCE_LENGTH + "-byte nonce, got "
+                    + hello.auth.length + " bytes");
+        }
+        byte[] rest = Arrays.copyOfRange(hello.auth, NONCE_LENGTH, hello.auth.length);
+        if (hello.hasFlag(Frame.FLAG_HELLO_KEY_NAME)) {
+            int n = rest.length == 0 ? 0 : rest[0] & 0xff;
+            if (n == 0 || rest.length != 1 + n) {
+                return RequestKey.refused("HELLO request flagged KEY_NAME must end its auth with a name (length u8, "
+                        + "1 to 255 bytes of UTF-8); got " + rest.length + " bytes");
+            }
+            String name = new String(rest, 1, n, StandardCharsets.UTF_8);
+            byte[] key = config.peerKey(name);
+            if (key == null) {
+                return RequestKey.refused("no pre-shared key for a peer named '" + name + "' at this end"
+                        + (config.peerKeys().isEmpty() ? "" : " (keys are held for " + config.peerKeys().keySet()
+                        + ")"));
+            }
+            return new RequestKey(name, key, null);
+        }
+        if (config.requiresKey()) {
+            if (config.preSharedKey().isEmpty()) {
+                return RequestKey.refused("this end requires a pre-shared key and holds one per peer: the dialer "
+                        + "must announce the name its key is under");
+            }
+            return rest.length == 0 ? new RequestKey(null, null, null) : RequestKey.refused("HELLO request must "
+                    + "carry " + NONCE_LENGTH + " auth bytes (this end requires a pre-shared key), got "
+                    + hello.auth.length);
+        }
+        int expected = NONCE_LENGTH + (hello.newSession() ? SECRET_LENGTH : 0);
+        return hello.auth.length == expected ? new RequestKey(null, null, null) : RequestKey.refused("HELLO request "
+                + "must carry " + expected + " auth bytes (this end has no pre-shared key), got " + hello.auth.length);
+    }
+
     /** The accepter's reply before its MAC is appended: the part of it both MACs cover. */
     public static HelloFrame replyBase(Config config, HelloFrame request, byte[] serverNonce) {
         return hello(config, Frame.FLAG_ACK | (request.flags & Frame.FLAG_HELLO_NEW_SESSION), request.sessionId,

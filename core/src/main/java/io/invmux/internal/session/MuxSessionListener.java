@@ -179,43 +179,13 @@ public final class MuxSessionListener implements SessionListener {
             return Challenge.refused(ErrorCode.HANDSHAKE_FAILED, mismatch);
         }
         String key = HexFormat.of().formatHex(hello.sessionId);
-        if (hello.auth.length < Handshake.NONCE_LENGTH) {
-            return Challenge.refused(ErrorCode.AUTH_FAILED, "HELLO request must start its auth with a "
-                    + Handshake.NONCE_LENGTH + "-byte nonce, got " + hello.auth.length + " bytes");
+        Handshake.RequestKey requestKey = Handshake.requestKey(config, hello);
+        if (requestKey.error() != null) {
+            return Challenge.refused(ErrorCode.AUTH_FAILED, requestKey.error());
         }
         byte[] clientNonce = java.util.Arrays.copyOf(hello.auth, Handshake.NONCE_LENGTH);
-        byte[] rest = java.util.Arrays.copyOfRange(hello.auth, Handshake.NONCE_LENGTH, hello.auth.length);
-        String keyName = null;
-        byte[] peerKey = null;
-        if (hello.hasFlag(io.invmux.internal.frame.Frame.FLAG_HELLO_KEY_NAME)) {
-            int n = rest.length == 0 ? 0 : rest[0] & 0xff;
-            if (n == 0 || rest.length != 1 + n) {
-                return Challenge.refused(ErrorCode.AUTH_FAILED, "HELLO request flagged KEY_NAME must end its auth "
-                        + "with a name (length u8, 1 to 255 bytes of UTF-8); got " + rest.length + " bytes");
-            }
-            keyName = new String(rest, 1, n, java.nio.charset.StandardCharsets.UTF_8);
-            peerKey = config.peerKey(keyName);
-            if (peerKey == null) {
-                return Challenge.refused(ErrorCode.AUTH_FAILED, "no pre-shared key for a peer named '" + keyName
-                        + "' at this end" + (config.peerKeys().isEmpty() ? "" : " (keys are held for "
-                        + config.peerKeys().keySet() + ")"));
-            }
-        } else if (config.requiresKey()) {
-            if (config.preSharedKey().isEmpty()) {
-                return Challenge.refused(ErrorCode.AUTH_FAILED, "this end requires a pre-shared key and holds one"
-                        + " per peer: the dialer must announce the name its key is under");
-            }
-            if (rest.length != 0) {
-                return Challenge.refused(ErrorCode.AUTH_FAILED, "HELLO request must carry " + Handshake.NONCE_LENGTH
-                        + " auth bytes (this end requires a pre-shared key), got " + hello.auth.length);
-            }
-        } else {
-            int expectedAuth = Handshake.NONCE_LENGTH + (hello.newSession() ? Handshake.SECRET_LENGTH : 0);
-            if (hello.auth.length != expectedAuth) {
-                return Challenge.refused(ErrorCode.AUTH_FAILED, "HELLO request must carry " + expectedAuth
-                        + " auth bytes (this end has no pre-shared key), got " + hello.auth.length);
-            }
-        }
+        String keyName = requestKey.keyName();
+        byte[] peerKey = requestKey.peerKey();
         boolean withPsk = config.requiresKey();
         byte[] secret;
         if (hello.newSession()) {

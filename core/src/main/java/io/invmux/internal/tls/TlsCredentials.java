@@ -62,6 +62,8 @@ public final class TlsCredentials {
             stamp = stamp();
             current = load();
         }
+        log.info("TLS credentials loaded from {}, {}, {} (TLS 1.3, provider {})", certFile, keyFile, caFile,
+                providerName());
     }
 
     public Path certFile() {
@@ -78,6 +80,11 @@ public final class TlsCredentials {
 
     public long reloads() {
         return reloads.get();
+    }
+
+    /** {@code BoringSSL} or {@code JDK}: the TLS implementation in use. */
+    public static String providerName() {
+        return PROVIDER == SslProvider.OPENSSL ? "BoringSSL" : "JDK";
     }
 
     public Map<String, Long> failures() {

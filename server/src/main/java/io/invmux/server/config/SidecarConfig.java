@@ -414,6 +414,11 @@ public record SidecarConfig(
         }
     }
 
+    /** True for {@code localhost} and loopback address literals: a listener there cannot face the network. */
+    public static boolean isLoopbackHost(String host) {
+        return ConfigBinder.isLoopback(host);
+    }
+
     /** The peer named {@code name}. */
     public Optional<Peer> peer(String name) {
         return peers.stream().filter(p -> p.name().equals(name)).findFirst();

@@ -43,6 +43,8 @@ public final class SidecarRuntime implements AutoCloseable {
     private final Config config;
     /** The settings of a session dialed to a peer (its certificate name, its own key). */
     private final java.util.function.Function<String, Config> dialConfig;
+    /** security.insecure: plaintext listeners without a key may face the network. */
+    private final boolean insecure;
     private final MuxSessionListener listener;
     private final ServiceRouter router;
     private final ScheduledExecutorService timer;
@@ -58,20 +60,22 @@ public final class SidecarRuntime implements AutoCloseable {
     }
 
     public SidecarRuntime(String identity, Config config, LocalServiceConnector connector, long pendingTimeoutMillis) {
-        this(identity, config, peer -> config, connector, pendingTimeoutMillis, (bound, message) -> { });
+        this(identity, config, peer -> config, false, connector, pendingTimeoutMillis, (bound, message) -> { });
     }
 
     /**
      * @param dialConfig the settings of a session dialed to a named peer ({@code config} specialised for it: the
      *     name its certificate must carry, its own pre-shared key)
+     * @param insecure whether a plaintext listener without a pre-shared key may take links from the network
      * @param refusals told (bound, message) of every stream from a peer the router refuses or resets at a bound
      */
     public SidecarRuntime(String identity, Config config, java.util.function.Function<String, Config> dialConfig,
-            LocalServiceConnector connector, long pendingTimeoutMillis,
+            boolean insecure, LocalServiceConnector connector, long pendingTimeoutMillis,
             java.util.function.BiConsumer<String, String> refusals) {
         this.identity = identity;
         this.config = config;
         this.dialConfig = dialConfig;
+        this.insecure = insecure;
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "invmux-router");
             t.setDaemon(true);
@@ -116,6 +120,14 @@ public final class SidecarRuntime implements AutoCloseable {
      */
     public CompletableFuture<String> addListenAddress(String address) {
         URI uri = URI.create(address);
+        if ("tcp".equalsIgnoreCase(uri.getScheme()) && !config.requiresKey() && !insecure
+                && !io.invmux.server.config.SidecarConfig.isLoopbackHost(uri.getHost())) {
+            // The same rule as for configured listeners: secure by default, whoever adds the listener.
+            return CompletableFuture.failedFuture(new IllegalArgumentException("address = '" + address
+                    + "': accepts links from the network with neither TLS nor a pre-shared key: listen on tls:// "
+                    + "(security.tls.certFile, keyFile and caFile), set security.preSharedKeyFile, or set "
+                    + "security.insecure: true"));
+        }
         return listener.listen(uri).thenApply(bound -> {
             String boundUri = boundUri(uri, bound);
             // Replacing the entry would leave the earlier listener accepting links, unlisted and unremovable.
