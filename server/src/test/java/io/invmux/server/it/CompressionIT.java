@@ -140,7 +140,11 @@ class CompressionIT {
         double offeredNow = value("invmux_compression_offered_bytes_total") - offered;
         double sentNow = value("invmux_compression_sent_bytes_total") - sent;
         assertThat(offeredNow).isGreaterThanOrEqualTo(data.length);
-        assertThat(sentNow / offeredNow).as("bytes sent per byte offered on the compressed forward").isLessThan(0.5);
+        // Less than offered, not a fixed ratio: on a saturated loopback path the session's adaptive governor may
+        // send part of the stream raw for a trial (one header byte a chunk), while each compressed chunk saves at
+        // least minSaving (5 %) of 32 KiB, so any compressed chunk outweighs every raw one of these 2 MiB.
+        assertThat(sentNow).as("bytes sent on the compressed forward, against %s offered", offeredNow)
+                .isLessThan(offeredNow);
         List<String> names = new ArrayList<>();
         series("invmux_compression_active").forEach(s -> names.add(s.label("middleware")));
         assertThat(names).containsExactly("zstd");
