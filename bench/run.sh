@@ -4,11 +4,15 @@
 #
 #   bench/run.sh [--quick] [--no-build] [CASE...]
 #
-#   CASE     throughput-1x1 | throughput-4x4 | idle-streams | pingpong | failover | sidecar | tls | compression
-#            | jmh
-#            default: every case but jmh (about 6-8 minutes; sidecar alone about 2.5);
+#   CASE     throughput-1x1 | throughput-4x4 | idle-streams | pingpong | failover | sidecar | tls | tls-pipeline
+#            | compression | jmh | soak
+#            default: every case but jmh, tls-pipeline, compression and soak (about 6-8 minutes; sidecar alone
+#            about 2.5);
+#            tls-pipeline (CPU per GiB of the TLS layer alone, one thread, no sockets; ~20 s) runs only when named;
 #            jmh (the FrameCodecBenchmark, ~1 minute) and compression (per-codec ratio and CPU per GiB, loopback
-#            goodput with adaptive compression vs without; ~10 minutes) run only when named
+#            goodput with adaptive compression vs without; ~10 minutes) run only when named, as does soak
+#            (stream churn, link flaps and attacks on one session pair for SOAK_SECONDS, default 1800; it
+#            reports the slope per hour of heap, direct memory, descriptors and threads, and bytes lost)
 #   --quick  short smoke run of each case (seconds, figures not meaningful)
 #   --no-build  skip `./mvnw install` (use what bench/target holds)
 #
@@ -28,7 +32,7 @@ for a in "$@"; do
     --quick) quick="--quick" ;;
     --no-build) build=0 ;;
     -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
-    throughput-1x1|throughput-4x4|idle-streams|pingpong|failover|sidecar|tls|compression|jmh) cases+=("$a") ;;
+    throughput-1x1|throughput-4x4|idle-streams|pingpong|failover|sidecar|tls|tls-pipeline|compression|jmh|soak) cases+=("$a") ;;
     *) echo "unknown argument: $a (see $0 --help)" >&2; exit 2 ;;
   esac
 done
@@ -78,7 +82,16 @@ for c in "${cases[@]}"; do
     failover)       java "${java_opts[@]}" -cp "$cp" io.invmux.bench.FailoverBench 5 2>&1 | tee -a "$out" ;;
     sidecar)        run_main io.invmux.bench.SidecarBench ;;
     tls)            run_main io.invmux.bench.TlsBench ;;
+    tls-pipeline)   run_main io.invmux.bench.TlsPipelineBench --wrap-sizes 16k ;;
     compression)    run_main io.invmux.bench.CompressionBench ;;
+    soak)
+      # The soak lives with core's tests (it drives scripted attackers); paranoid leak detection as in every test.
+      # SOAK_SECONDS (default 1800) and a sample every 10 s; --quick: 60 s.
+      soak_seconds=${SOAK_SECONDS:-1800}
+      [ -n "$quick" ] && soak_seconds=60
+      (cd "$root" && ./mvnw -B -q -o -pl core test -Dtest=SoakTest -Dsurefire.failIfNoSpecifiedTests=false \
+        -Dinvmux.soak.seconds="$soak_seconds" -Dinvmux.soak.sampleSeconds=10) 2>&1 | grep -E '^soak: ' | tee -a "$out"
+      ;;
     jmh)
       if [ -n "$quick" ]; then
         jmh_args=(-f 1 -wi 1 -i 1 -w 1s -r 1s)
@@ -93,4 +106,4 @@ done
 
 echo "" | tee -a "$out"
 echo "== summary ($(( $(date +%s) - start )) s; full log: $out)" | tee -a "$out"
-grep -E '^(bench|failover): ' "$out" || true
+grep -E '^(bench|failover|soak: seconds)' "$out" || true

@@ -3,7 +3,9 @@
 # (TypeScript) and Go with PINNED generators, and ONE protoc for all three: the one grpcio-tools ships
 # (`python -m grpc_tools.protoc`). The generated code is checked in:
 #   client-sdk/python/src/invmux/v1/   (grpcio-tools: *_pb2.py, *_pb2.pyi, *_pb2_grpc.py)
-#   client-sdk/node/src/gen/           (ts-proto with grpc-js services)
+#   client-sdk/node/src/gen/           (ts-proto with grpc-js services; also google.rpc.Status and its error
+#                                       details, from googleapis-common-protos, which the Node SDK decodes from the
+#                                       grpc-status-details-bin trailer: Python and Go have them in libraries)
 #   client-sdk/go/invmux/v1/           (protoc-gen-go + protoc-gen-go-grpc)
 # The Java stubs are not made here: Maven generates them (proto/pom.xml).
 #
@@ -20,6 +22,7 @@ GRPCIO_TOOLS_VERSION=1.85.1        # PyPI grpcio-tools; bundles protoc (libproto
 PROTOC_GEN_GO_VERSION=v1.36.12     # google.golang.org/protobuf/cmd/protoc-gen-go
 PROTOC_GEN_GO_GRPC_VERSION=v1.6.2  # google.golang.org/grpc/cmd/protoc-gen-go-grpc
 TS_PROTO_VERSION=2.18.0            # npm ts-proto (pinned in client-sdk/node/package.json devDependencies)
+GOOGLEAPIS_COMMON_PROTOS_VERSION=1.76.0  # PyPI googleapis-common-protos: the google/rpc/*.proto files for Node
 GO_MODULE=github.com/invmux/invmux/client-sdk/go
 TS_PROTO_OPTS=outputServices=grpc-js,env=node,esModuleInterop=true,oneof=unions-value,useOptionals=none,forceLong=number,useDate=true
 
@@ -40,12 +43,13 @@ log() { echo "generate.sh: $*" >&2; }
 
 ensure_python_tools() {
   local py=$TOOLS/py/bin/python
-  if [ -x "$py" ] && [ "$("$py" -c 'import importlib.metadata as m; print(m.version("grpcio-tools"))' 2>/dev/null)" = "$GRPCIO_TOOLS_VERSION" ]; then
+  if [ -x "$py" ] && [ "$("$py" -c 'import importlib.metadata as m; print(m.version("grpcio-tools"), m.version("googleapis-common-protos"))' 2>/dev/null)" = "$GRPCIO_TOOLS_VERSION $GOOGLEAPIS_COMMON_PROTOS_VERSION" ]; then
     return
   fi
-  log "installing grpcio-tools==$GRPCIO_TOOLS_VERSION into $TOOLS/py"
+  log "installing grpcio-tools==$GRPCIO_TOOLS_VERSION and googleapis-common-protos==$GOOGLEAPIS_COMMON_PROTOS_VERSION into $TOOLS/py"
   python3 -m venv "$TOOLS/py"
-  "$py" -m pip install -q --disable-pip-version-check "grpcio-tools==$GRPCIO_TOOLS_VERSION"
+  "$py" -m pip install -q --disable-pip-version-check "grpcio-tools==$GRPCIO_TOOLS_VERSION" \
+    "googleapis-common-protos==$GOOGLEAPIS_COMMON_PROTOS_VERSION"
 }
 
 ensure_go_tools() {
@@ -95,6 +99,13 @@ generate() { # $1: output dir (gets python/ node/ go/)
   (cd "$PROTO_ROOT" && "${protoc[@]}" -I . \
       --plugin=protoc-gen-ts_proto="$SDK/node/node_modules/.bin/protoc-gen-ts_proto" \
       --ts_proto_out="$out/node" --ts_proto_opt=$TS_PROTO_OPTS $files)
+  # google.rpc.Status and the error details the sidecar sends, for the Node SDK's errors (src/errors.ts)
+  local common
+  common=$("$TOOLS/py/bin/python" -c 'import google.rpc, os; print(os.path.dirname(os.path.dirname(google.rpc.__path__[0])))')
+  (cd "$common" && "${protoc[@]}" -I . \
+      --plugin=protoc-gen-ts_proto="$SDK/node/node_modules/.bin/protoc-gen-ts_proto" \
+      --ts_proto_out="$out/node" --ts_proto_opt=$TS_PROTO_OPTS \
+      google/rpc/status.proto google/rpc/error_details.proto)
 }
 
 # checked-in location <- generated location

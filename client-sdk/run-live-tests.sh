@@ -5,6 +5,7 @@
 #   1. the packages' versions agree with the root pom (client-sdk/check-versions.sh);
 #   2. build tools, cached between runs: `build` in client-sdk/.tools/py-build (requirements-build.txt),
 #      client-sdk/node/node_modules (npm ci: tsc, ts-proto), the Go module cache; Maven fetches the Java ones;
+#      the Go module builds and vets with the Go release its go.mod's go line names (go/check-go-version.sh);
 #   3. the sidecar jar when it is missing (./mvnw -B -q -pl server -am package -DskipTests);
 #   4. the checked-in generated stubs are fresh (client-sdk/generate.sh --check);
 #   5. the packages, from the sources, into $RUN/pkg: the Python sdist and wheel (python -m build), the npm
@@ -14,7 +15,8 @@
 #      npm project with the tarball (its dependencies resolved from the registry by the package's ranges) where the
 #      Node tests and example are compiled against the installed types; a Go module that requires the SDK module
 #      (replaced by this checkout's) and builds the echo from it; a Maven project that depends on the installed
-#      invmux-client and compiles the Java echo; each environment gets a copy of its SDK's tests;
+#      invmux-client and compiles the Java examples (client-sdk/java/examples) with the echo; each environment gets
+#      a copy of its SDK's tests;
 #   7. a sidecar pair (client-sdk/testing/sidecars.sh) for the rest, stopped on exit;
 #   8. Python (pytest), Node (node --test) and Go (go test) live tests in those environments;
 #   9. cross-language echoes through the two sidecars: Python opens / Node accepts, Go opens / Java accepts,
@@ -40,7 +42,7 @@ while [ $# -gt 0 ]; do
     --skip-java-tests) skip_java_tests=true ;;
     --skip-check) skip_check=true ;;
     --only) only+=("$2"); shift ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "run-live-tests.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -109,7 +111,7 @@ tools_go() { (cd "$SDK/go" && go mod download); }
 
 if $want_python; then run_step tools-python tools_python; fi
 if $want_node; then run_step tools-node tools_node; fi
-if $want_go; then run_step tools-go tools_go; fi
+if $want_go; then run_step tools-go tools_go && run_step go-version "$SDK/go/check-go-version.sh"; fi
 
 # ---------------------------------------------------------------- 3. the sidecar jar
 jar() { ls "$ROOT"/server/target/invmux-server-*-all.jar 2>/dev/null | head -n 1; }
@@ -201,8 +203,8 @@ env_go() {
 }
 env_java() {
   local e=$ENVDIR/java
-  rm -rf "$e" && mkdir -p "$e/src/main/java/io/invmux/client/examples" &&
-    cp "$SDK/java/src/test/java/io/invmux/client/examples/EchoMain.java" "$e/src/main/java/io/invmux/client/examples/" &&
+  rm -rf "$e" && mkdir -p "$e" &&
+    cp -r "$SDK/java/examples/src" "$e/" &&
     cat >"$e/pom.xml" <<POM &&
 <?xml version="1.0" encoding="UTF-8"?>
 <project xmlns="http://maven.apache.org/POM/4.0.0">

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Traffic of deploy/rehearsal.sh: a plain TCP client that pushes bytes through an InvMux forward and checks what
-comes back, cutting a link part way through.
+comes back, running commands part way through (a certificate rotation, a cut link).
 
-    rehearsal-traffic.py client --connect 127.0.0.1:8080 --mib 64 --cut-at-mib 16 --cut-cmd "ip link set net1 down"
+    rehearsal-traffic.py client --connect 127.0.0.1:8080 --mib 64 --at 16 "rotate-cert" --at 32 "ip link set net1 down"
     rehearsal-traffic.py echo --listen 127.0.0.1:9000      (only when socat is missing)
 
 client: sends MIB mebibytes of random data, half-closes, reads the echo until EOF and compares the sha256 of what
-came back with what was sent; once CUT_AT_MIB mebibytes have come back it runs CUT_CMD (sh -c) without pausing the
-transfer. Exit 0 when the bytes came back intact, 1 otherwise. Prints one JSON line of results.
+came back with what was sent; once N mebibytes have come back it runs CMD (sh -c) of each --at N CMD, in order,
+while the sender goes on (the reader waits for the command: keep it short). Exit 0 when the bytes came back intact
+and every command ran and exited 0, 1 otherwise. Prints one JSON line of results.
 """
 import argparse
 import hashlib
@@ -44,7 +45,8 @@ def client(a):
     writer.start()
     h = hashlib.sha256()
     got = 0
-    cut = None
+    events = sorted(((int(mib), cmd) for mib, cmd in a.at), key=lambda e: e[0])
+    done = []
     try:
         while True:
             b = s.recv(1 << 16)
@@ -52,11 +54,14 @@ def client(a):
                 break
             h.update(b)
             got += len(b)
-            if cut is None and a.cut_cmd and got >= a.cut_at_mib * MIB:
-                r = subprocess.run(["sh", "-c", a.cut_cmd], capture_output=True, text=True)
-                cut = {"at_bytes": got, "at_seconds": round(time.monotonic() - start, 3), "rc": r.returncode,
-                       "output": (r.stdout + r.stderr).strip()[-500:]}
-                print(f"cut after {got / MIB:.1f} MiB came back: {a.cut_cmd} (exit {r.returncode})", flush=True)
+            while len(done) < len(events) and got >= events[len(done)][0] * MIB:
+                cmd = events[len(done)][1]
+                r = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True)
+                done.append({"cmd": cmd, "at_bytes": got, "at_seconds": round(time.monotonic() - start, 3),
+                             "rc": r.returncode, "output": (r.stdout + r.stderr).strip()[-500:]})
+                print(f"after {got / MIB:.1f} MiB came back: {cmd} (exit {r.returncode})", flush=True)
+                if r.returncode != 0:
+                    print(done[-1]["output"], flush=True)
     except OSError as e:
         sent_error.append("receive: " + repr(e))
     elapsed = time.monotonic() - start
@@ -65,8 +70,8 @@ def client(a):
     print(json.dumps({"ok": ok, "sent_bytes": len(data), "received_bytes": got, "sha256_sent": want,
                       "sha256_received": h.hexdigest(), "seconds": round(elapsed, 2),
                       "mib_per_second_each_way": round(got / MIB / elapsed, 1) if elapsed else None,
-                      "cut": cut, "errors": sent_error}), flush=True)
-    return 0 if ok and (cut is not None or not a.cut_cmd) else 1
+                      "events": done, "errors": sent_error}), flush=True)
+    return 0 if ok and len(done) == len(events) and all(e["rc"] == 0 for e in done) else 1
 
 
 def echo(a):
@@ -92,8 +97,8 @@ def main():
     c = sub.add_parser("client")
     c.add_argument("--connect", required=True)
     c.add_argument("--mib", type=int, default=64)
-    c.add_argument("--cut-at-mib", type=int, default=16)
-    c.add_argument("--cut-cmd", default="")
+    c.add_argument("--at", nargs=2, action="append", default=[], metavar=("MIB", "CMD"),
+                   help="run CMD (sh -c) once MIB mebibytes have come back; repeatable")
     c.add_argument("--timeout", type=float, default=60.0, help="socket timeout: no byte for this long fails")
     e = sub.add_parser("echo")
     e.add_argument("--listen", required=True)

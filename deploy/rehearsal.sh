@@ -7,16 +7,23 @@
 #       eth0  10.78.3.1 <-> 10.78.3.2   path 3 (the pod network)
 #   - each runs the sidecar with its site's config file from the overlay, unchanged, as uid 65532, except:
 #       INVMUX_PEERS_0_LINKS_2_ADDRESS: path 3 names site B's Service (cluster DNS); here it is B's eth0 address
-#       INVMUX_SECURITY_PRE_SHARED_KEY_FILE: the base Secret's key, written to a temp file instead of the mount
+#       INVMUX_SECURITY_TLS_CERT_FILE, _KEY_FILE, _CA_FILE: every link is tls://; in place of the Secrets that
+#         cert-manager fills, a CA and one certificate per site (DNS name = the site's identity) made here with
+#         deploy/pki.sh (openssl), laid out as the kubelet lays out a Secret volume: the files are symlinks through
+#         ..data to a versioned directory, and an update swaps ..data atomically;
 #   - beside site B's sidecar, the overlay's app: a plain TCP echo server on 127.0.0.1:9000 (the same socat
 #     command; without socat, rehearsal-traffic.py's echo under a python3 the app's uid can run); in site A, a
-#     client sends 64 MiB through the forward 127.0.0.1:8080 and checks the sha256 of the echo; once 16 MiB have
-#     come back, path 1 is cut (ip link set net1 down); the bytes must come back intact;
+#     client sends 64 MiB through the forward 127.0.0.1:8080 and checks the sha256 of the echo;
+#   - once 16 MiB have come back, site B's certificate is rotated (a new key and certificate, one atomic ..data
+#     swap); a new TLS connection to site B must then be served the new certificate, and B must count the reload
+#     (invmux_tls_reloads); the three links must stay up (the same link ids, healthy, at 32 MiB);
+#   - once 32 MiB have come back, path 1 is cut (ip link set net1 down); the bytes must come back intact, and path 1
+#     must rejoin once it is back up (a new link, under B's new certificate);
 #   - both sidecars then get SIGTERM and must exit 0.
 # Everything (namespaces, veths, processes, temp files) is removed on exit, failure or Ctrl-C.
 #
 # Usage: sudo deploy/rehearsal.sh [--mib N] [--keep-logs DIR]     (JAVA_HOME picks the JVM, e.g. a jlink runtime)
-# Takes about half a minute. Exit 0: passed.
+# Takes about 15 s. Exit 0: passed; any failure says what and exits 1.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,8 +37,11 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--mib N] [--keep-logs DIR]" >&2; exit 64 ;;
   esac
 done
-cut_at=$(( mib / 4 ))
-[ "$cut_at" -ge 1 ] || cut_at=1
+rotate_at=$(( mib / 4 ))
+[ "$rotate_at" -ge 1 ] || rotate_at=1
+cut_at=$(( mib / 2 ))
+[ "$cut_at" -gt "$rotate_at" ] || cut_at=$(( rotate_at + 1 ))
+[ "$mib" -gt "$cut_at" ] || fail "--mib $mib is too small: the rotation and the cut need a transfer of at least 3 MiB"
 overlay=k8s/overlays/multipath
 cfg_a=$overlay/site-a/invmux.yaml
 cfg_b=$overlay/site-b/invmux.yaml
@@ -41,7 +51,7 @@ fail() { printf '\nrehearsal: FAILED: %s\n' "$*" >&2; exit 1; }
 started=$(date +%s)
 
 [ "$(id -u)" = 0 ] || fail "needs root (network namespaces): sudo $0"
-for t in ip python3 curl; do command -v "$t" >/dev/null || fail "$t is needed"; done
+for t in ip python3 curl openssl; do command -v "$t" >/dev/null || fail "$t is needed"; done
 
 id=$$
 ns_a="invmux-reh-$id-a"
@@ -77,8 +87,14 @@ trap 'exit 130' INT TERM
 # ------------------------------------------------------------------------------------------------ inputs
 step "configs of $overlay"
 for i in 1 2; do
-  grep -q "address: tcp://10.78.$i.2:7700?bind=10.78.$i.1" "$cfg_a" \
-    || fail "$cfg_a no longer has path $i as tcp://10.78.$i.2:7700?bind=10.78.$i.1: update this rehearsal"
+  grep -q "address: tls://10.78.$i.2:7700?bind=10.78.$i.1" "$cfg_a" \
+    || fail "$cfg_a no longer has path $i as tls://10.78.$i.2:7700?bind=10.78.$i.1: update this rehearsal"
+done
+grep -q "^  - tls://0.0.0.0:7700" "$cfg_b" || fail "$cfg_b no longer listens on tls://0.0.0.0:7700"
+for site in a b; do
+  cfg=$overlay/site-$site/invmux.yaml
+  grep -q "^identity: site-$site\$" "$cfg" || fail "$cfg: the identity is no longer site-$site"
+  grep -q "certFile: /var/run/secrets/invmux-tls/tls.crt" "$cfg" || fail "$cfg: security.tls.certFile moved"
 done
 grep -q "listen: 127.0.0.1:8080" "$cfg_a" || fail "$cfg_a has no forward on 127.0.0.1:8080"
 grep -q "target: 127.0.0.1:9000" "$cfg_b" || fail "$cfg_b has no service targeting 127.0.0.1:9000"
@@ -88,19 +104,29 @@ if [ -z "$jar" ]; then
   ./mvnw -B -q -pl server -am package -DskipTests || fail "the Maven build failed"
   jar=$(find server/target -maxdepth 1 -name "invmux-server-*-all.jar" | head -n 1)
 fi
-sed -n 's/^[[:space:]]*psk:[[:space:]]*//p' k8s/base/secret.yaml | head -n 1 >"$work/psk"
-[ -s "$work/psk" ] || fail "no psk in k8s/base/secret.yaml"
 chmod 0755 "$work"
-chmod 0440 "$work/psk"
 as_user=()
 run_uid=0
 if command -v setpriv >/dev/null; then  # the image's user
-  chgrp 65532 "$work/psk"
   as_user=(setpriv --reuid 65532 --regid 65532 --clear-groups --)
   run_uid=65532
 fi
+
+# The bond's CA and each site's certificate, in a directory shaped like the Secret volume that cert-manager's
+# Secret becomes (deploy/pki.sh secret: files through ..data, swapped atomically on update; mode 0440, group 65532:
+# the Secret's defaultMode 288 and the pod's fsGroup).
+group_opt=()
+[ $run_uid -eq 0 ] || group_opt=(--group 65532)
+deploy/pki.sh ca "$work/pki" || fail "could not make the CA"
+for site in a b; do
+  deploy/pki.sh secret "$work/pki" "$work/tls-$site" "DNS:site-$site" "${group_opt[@]}" \
+    || fail "could not make site $site's certificate"
+done
+fingerprint() { openssl x509 -noout -fingerprint -sha256 "$@" | sed 's/.*=//'; }
+echo "CA and certificates made: site-a $(fingerprint -in "$work/tls-a/tls.crt" | cut -c1-23)..., site-b $(fingerprint -in "$work/tls-b/tls.crt" | cut -c1-23)..."
+
 as_user_can() { "${as_user[@]}" "$@" >/dev/null 2>&1; }
-as_user_can test -r "$jar" -a -x bin/invmux -a -r "$cfg_a" -a -r "$cfg_b" \
+as_user_can test -r "$jar" -a -x bin/invmux -a -r "$cfg_a" -a -r "$cfg_b" -a -r "$work/tls-a/tls.key" \
   || fail "uid $run_uid cannot read $repo (the jar, bin/invmux, the overlay's configs): clone it where that uid can read"
 
 # The overlay's app is socat; without it, the rehearsal's own Python echo, run by an interpreter the app's uid can
@@ -147,8 +173,10 @@ done
 # hit the subshell). Background processes are started with `ip netns exec` itself, which execs the command.
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 sidecar_env() {  # the pod's environment: the image's, the pod name as HOSTNAME, and the overrides
+  local tls=$work/tls-$2
   echo PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/nonexistent HOSTNAME="$1" ${JAVA_HOME:+JAVA_HOME=$JAVA_HOME} \
-    INVMUX_SECURITY_PRE_SHARED_KEY_FILE="$work/psk"
+    INVMUX_SECURITY_TLS_CERT_FILE="$tls/tls.crt" INVMUX_SECURITY_TLS_KEY_FILE="$tls/tls.key" \
+    INVMUX_SECURITY_TLS_CA_FILE="$tls/ca.crt"
 }
 
 # ------------------------------------------------------------------------------------------------ apps and sidecars
@@ -170,21 +198,21 @@ until in_ns "$ns_b" "$probe_python" -c 'import socket; socket.create_connection(
 done
 echo "site B's echo app ($echo_desc) listens on 127.0.0.1:9000"
 # shellcheck disable=SC2046
-ip netns exec "$ns_b" env -i $(sidecar_env demo-app-site-b-0) "${as_user[@]}" \
+ip netns exec "$ns_b" env -i $(sidecar_env demo-app-site-b-0 b) "${as_user[@]}" \
   bin/invmux sidecar --config "$cfg_b" >"$work/sidecar-b.log" 2>&1 &
 pid_b=$!; pids+=("$pid_b")
 
 step "site A: the sidecar (path 3 to B's eth0 address instead of the Service name)"
 # shellcheck disable=SC2046
-ip netns exec "$ns_a" env -i $(sidecar_env demo-app-site-a-0) INVMUX_PEERS_0_LINKS_2_ADDRESS=tcp://10.78.3.2:7700 \
+ip netns exec "$ns_a" env -i $(sidecar_env demo-app-site-a-0 a) INVMUX_PEERS_0_LINKS_2_ADDRESS=tls://10.78.3.2:7700 \
   "${as_user[@]}" bin/invmux sidecar --config "$cfg_a" >"$work/sidecar-a.log" 2>&1 &
 pid_a=$!; pids+=("$pid_a")
 
 metrics() { in_ns "$ns_a" curl -fsS --max-time 3 http://127.0.0.1:7702/metrics; }
 links_healthy() { metrics 2>/dev/null | awk '/^invmux_link_healthy\{/ && $NF == 1 {n++} END {print n+0}'; }
-link_bytes() {  # remote address and bytes sent per link, from site A's metrics
+link_bytes() {  # path and bytes sent per link, from site A's metrics
   awk -F'[{}]' '/^invmux_link_sent_bytes_total\{/ || /^invmux_link_sent_bytes\{/ {
-      match($2, /remote="[^"]*"/); r = substr($2, RSTART + 8, RLENGTH - 9); split($3, v, " ");
+      match($2, /link="[^"]*"/); r = substr($2, RSTART + 6, RLENGTH - 7); split($3, v, " ");
       printf "  %-28s %12.0f bytes\n", r, v[1] }' "$1"
 }
 
@@ -204,15 +232,63 @@ done
 echo "site A and site B: readiness SERVING; site A's session to site-b has $(links_healthy) healthy links"
 
 # ------------------------------------------------------------------------------------------------ the transfer
-step "transfer: $mib MiB through site A's forward 127.0.0.1:8080 to site B's echo, cutting path 1 (net1) at $cut_at MiB"
-cut_cmd="curl -fsS --max-time 3 http://127.0.0.1:7702/metrics > $work/metrics-before-cut.txt; ip link set net1 down"
+metric() {  # metric FILE NAME: the value of an unlabelled counter or gauge (0 when absent)
+  awk -v n="$2" '$1 == n || $1 == n "_total" {v = $2} END {print v + 0}' "$1"
+}
+healthy_link_ids() {  # the ids of site A's schedulable links, sorted, one line
+  awk '/^invmux_link_healthy\{/ && $NF == 1 { match($0, /link="[^"]*"/); print substr($0, RSTART + 6, RLENGTH - 7) }' \
+    "$1" | sort | tr '\n' ' '
+}
+served_before=$(fingerprint -in "$work/tls-b/tls.crt")
+step "transfer: $mib MiB through site A's forward 127.0.0.1:8080 to site B's echo; at $rotate_at MiB site B's certificate is rotated, at $cut_at MiB path 1 (net1) is cut"
+# Each runs inside site A's namespace while the transfer goes on; site B's /metrics is on its eth0 address.
+a_metrics="curl -fsS --max-time 3 http://127.0.0.1:7702/metrics"
+b_metrics="curl -fsS --max-time 3 http://10.78.3.2:7702/metrics"
+# The rotation: a new key and certificate for site B in one atomic swap, then a new TLS connection to B (which
+# makes B load the files: it reads them for each new link) that checks B's certificate against the CA and site-b.
+rotate_cmd="set -e
+$a_metrics > $work/a-before-rotation.txt
+$b_metrics > $work/b-before-rotation.txt
+$repo/deploy/pki.sh secret $work/pki $work/tls-b DNS:site-b ${group_opt[*]}
+openssl s_client -connect 10.78.3.2:7700 -tls1_3 -cert $work/tls-a/tls.crt -key $work/tls-a/tls.key \\
+  -CAfile $work/tls-a/ca.crt -verify_return_error -verify_hostname site-b </dev/null > $work/s_client.txt 2>&1
+$b_metrics > $work/b-after-rotation.txt"
+cut_cmd="set -e
+$a_metrics > $work/metrics-before-cut.txt
+ip link set net1 down"
+echo "$rotate_cmd" >"$work/rotate-site-b.sh"
+echo "$cut_cmd" >"$work/cut-path-1.sh"
 if ! in_ns "$ns_a" python3 deploy/rehearsal-traffic.py client --connect 127.0.0.1:8080 --mib "$mib" \
-    --cut-at-mib "$cut_at" --cut-cmd "$cut_cmd" --timeout 60 >"$work/client.txt" 2>&1; then
+    --at "$rotate_at" "sh $work/rotate-site-b.sh" --at "$cut_at" "sh $work/cut-path-1.sh" --timeout 60 \
+    >"$work/client.txt" 2>&1; then
   cat "$work/client.txt" >&2
-  fail "the transfer did not come back intact"
+  [ -f "$work/s_client.txt" ] && { echo "---- openssl s_client to site B after the rotation ----" >&2; tail -n 20 "$work/s_client.txt" >&2; }
+  fail "the transfer did not come back intact, or a step during it failed (above)"
 fi
 cat "$work/client.txt"
+
+echo "site B's certificate rotated at $rotate_at MiB:"
+served_after=$(fingerprint -in "$work/tls-b/tls.crt")
+served_new=$(fingerprint <"$work/s_client.txt" 2>/dev/null || true)
+[ "$served_before" != "$served_after" ] || fail "the rotation did not change site B's certificate files"
+[ "$served_new" = "$served_after" ] \
+  || fail "after the rotation, a new TLS connection to site B was served ${served_new:-no certificate}, not the new certificate $served_after"
+echo "  a new TLS connection to site B (openssl s_client, verifying site-b against the CA) got the new certificate"
+reloads_before=$(metric "$work/b-before-rotation.txt" invmux_tls_reloads)
+reloads_after=$(metric "$work/b-after-rotation.txt" invmux_tls_reloads)
+[ "$reloads_after" -eq $(( reloads_before + 1 )) ] \
+  || fail "site B's invmux_tls_reloads went from $reloads_before to $reloads_after across the rotation, not up by 1"
+echo "  site B's invmux_tls_reloads: $reloads_before -> $reloads_after"
+ids_rotation=$(healthy_link_ids "$work/a-before-rotation.txt")
+ids_cut=$(healthy_link_ids "$work/metrics-before-cut.txt")
+[ "$(echo "$ids_rotation" | wc -w)" -eq 3 ] || fail "site A had not 3 healthy links at the rotation: $ids_rotation"
+[ "$ids_rotation" = "$ids_cut" ] \
+  || fail "a link was dropped or replaced across the rotation: healthy links $ids_rotation then $ids_cut"
+echo "  no link dropped: site A's healthy links [ $ids_rotation] at the rotation and just before the cut"
+
 metrics >"$work/metrics-after.txt" || fail "site A's /metrics did not answer"
+refused=$(awk '/^invmux_tls_refused_links(_total)?\{/ {n += $NF} END {print n + 0}' "$work/metrics-after.txt")
+[ "$refused" -eq 0 ] || fail "site A counted $refused refused TLS links (invmux_tls_refused_links)"
 echo "bytes sent per link by site A, just before the cut:"
 link_bytes "$work/metrics-before-cut.txt"
 echo "after the transfer (path 1 down):"
@@ -230,6 +306,19 @@ until [ "$(links_healthy)" -ge 3 ]; do
   sleep 0.5
 done
 echo "3 healthy links again after $(( 30 - deadline + $(date +%s) ))s"
+metrics >"$work/metrics-rejoined.txt" || fail "site A's /metrics did not answer"
+# Links are labelled by path, not by id (ids are new on every redial), so a rejoined path 1 shows the same label:
+# what proves it is a new link is path 1's downs counter, 0 before the cut and at least 1 now.
+ids_rejoined=$(healthy_link_ids "$work/metrics-rejoined.txt")
+[ "$ids_rejoined" = "$ids_cut" ] || fail "after the rejoin, site A's healthy links are [ $ids_rejoined], not [ $ids_cut]"
+path1_downs() {  # path1_downs FILE: invmux_link_downs_total of path 1 (10.78.1.2) in site A's metrics
+  awk '/^invmux_link_downs(_total)?\{/ && /link="\/?10\.78\.1\.2[\/:]/ {n += $NF} END {print n + 0}' "$1"
+}
+downs_cut=$(path1_downs "$work/metrics-before-cut.txt")
+downs_rejoined=$(path1_downs "$work/metrics-rejoined.txt")
+[ "$downs_cut" -eq 0 ] || fail "path 1 had gone down $downs_cut time(s) before the cut"
+[ "$downs_rejoined" -ge 1 ] || fail "path 1 is healthy again but its invmux_link_downs_total is $downs_rejoined: the old link was never replaced"
+echo "path 1 rejoined as a new link (its downs counter 0 -> $downs_rejoined), under site B's new certificate (healthy links [ $ids_rejoined])"
 
 # ------------------------------------------------------------------------------------------------ graceful stop
 step "SIGTERM both sidecars: drain, exit 0"
@@ -245,4 +334,5 @@ for name in a b; do
   echo "site $name: drained, exit 0"
 done
 
-printf '\nrehearsal: OK in %ss (%s MiB echoed intact across a cut link)\n' "$(( $(date +%s) - started ))" "$mib"
+printf '\nrehearsal: OK in %ss (%s MiB echoed intact over tls:// links across a certificate rotation and a cut link)\n' \
+  "$(( $(date +%s) - started ))" "$mib"

@@ -205,7 +205,7 @@ sidecar_pid=$!
 # ------------------------------------------------------------------------------------------------ 6. checks
 health() {  # the operator CLI on the jlink runtime too
   env -i PATH=/usr/bin:/bin HOME=/nonexistent JAVA_HOME="$root/opt/invmux/jre" \
-    "$root/opt/invmux/bin/invmux" health --api "127.0.0.1:$health_port" --timeout-ms 5000 "$@"
+    "$root/opt/invmux/bin/invmux" health --api "127.0.0.1:$health_port" --timeout 5s "$@"
 }
 step "wait for readiness on the health port 127.0.0.1:$health_port"
 deadline=$(( $(date +%s) + 90 ))
@@ -224,7 +224,12 @@ live=$(curl -fsS --max-time 5 "http://127.0.0.1:$admin_port/live") || fail "/liv
 curl -fsS --max-time 5 "http://127.0.0.1:$admin_port/ready" >/dev/null || fail "/ready did not answer 200"
 curl -fsS --max-time 5 "http://127.0.0.1:$admin_port/metrics" >"$work/metrics.txt" || fail "/metrics did not answer 200"
 grep -q '^invmux_sessions ' "$work/metrics.txt" || fail "/metrics has no invmux_sessions"
-echo "/live, /ready: 200; /metrics: $(grep -c '^invmux_' "$work/metrics.txt") invmux_ samples"
+# The JVM's own series need jdk.management in the runtime: without it they are silently missing.
+for series in jvm_memory_used_bytes jvm_gc_collection_seconds_count process_open_fds jvm_threads_current; do
+  grep -q "^$series" "$work/metrics.txt" || fail "/metrics has no $series (a module missing from the jlink runtime?)"
+done
+echo "/live, /ready: 200; /metrics: $(grep -c '^invmux_' "$work/metrics.txt") invmux_ samples," \
+  "$(grep -c '^jvm_\|^process_' "$work/metrics.txt") jvm_/process_ samples"
 
 step "4 MiB through the forward 127.0.0.1:$fwd_port -> peer self -> service echo, checked by sha256"
 python3 - "$fwd_port" <<'EOF' || fail "the data path on the jlink runtime is broken"

@@ -7,7 +7,8 @@
 --injected checks only what `invmux inject` and the webhook add to each pod (the apps' own containers are their
 authors'): the sidecar is the first init container, restartPolicy Always, restricted, with resources and its own
 /tmp; its generated INVMUX_ variables load with the sidecar's loader; the probes match the health port; the join
-key is in a mounted Secret; enableServiceLinks false; the pod is marked invmux.io/injected.
+key is in a mounted Secret; enableServiceLinks false; the pod is marked invmux.io/injected; the API stays on
+loopback while the admin port (/metrics) is on the pod IP as invmux-admin, on a pod labelled invmux.io/sidecar.
 
 LAUNCHER is bin/invmux (the jar must be built): every sidecar config found in a ConfigMap is checked by the
 sidecar's own loader (`invmux sidecar --config FILE --print-config`, exit 0 required), with the environment the
@@ -28,12 +29,21 @@ For every pod template (Deployment, StatefulSet, DaemonSet, Job, CronJob):
     ignored variables are passed to it like any other;
   - a NetworkPolicy selects the pods, admits ingress only to the config's listener ports and only from selected
     peers, and to the admin port (when it is on the pod IP, declared as the port invmux-admin) only by selector; a Service selecting the pods exposes only listener ports, and one exists when there are listeners;
-  - a PodDisruptionBudget selects the pods.
+  - a PodDisruptionBudget selects the pods;
+  - with security.tls: its three files lie in one Secret volume mounted readOnly as a directory (no subPath, which
+    never sees a renewal) under the names cert-manager writes (tls.crt, tls.key, ca.crt); a rendered cert-manager
+    Certificate writes that Secret, with a PKCS8 key and the usages its roles need, from an issuer that is rendered
+    too (a CA issuer's Secret from an isCA Certificate); the certificate's first name (SPIFFE URI, else DNS) is the
+    sidecar's identity; every listener and peer link is tls://; and every peer it dials that is rendered too has a
+    certificate naming that peer, from the same issuer. The loader reads PEM files made with deploy/pki.sh for the
+    Certificate's names.
 Exits 1 and lists every violation; prints one line per checked object otherwise.
 """
+import atexit
 import base64
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -137,8 +147,9 @@ def check_tmp(where, c, volumes):
         problem(where, "/tmp is mounted read-only")
 
 
-def run_loader(launcher, where, config_text, env, key):
-    """The sidecar's own loader: invmux sidecar --config FILE --print-config; returns the effective config."""
+def run_loader(launcher, where, config_text, env, key, tls_env=None):
+    """The sidecar's own loader: invmux sidecar --config FILE --print-config; returns the effective config.
+    tls_env: INVMUX_SECURITY_TLS_* variables naming PEM files made for the Secret's place (the loader reads them)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "invmux.yaml")
         with open(path, "w") as f:
@@ -146,6 +157,7 @@ def run_loader(launcher, where, config_text, env, key):
         run_env = {k: os.environ[k] for k in ("PATH", "JAVA_HOME", "INVMUX_JAR") if k in os.environ}
         run_env["HOSTNAME"] = "demo-app-5f7c9d8b6d-x2x7q"  # a pod name: the default identity
         run_env.update(env)
+        run_env.update(tls_env or {})
         if key is not None:
             key_file = os.path.join(tmp, "psk")
             with open(key_file, "w") as f:
@@ -264,9 +276,15 @@ def check_workload_(launcher, obj, objects, source):
             env[e["name"]] = str(e["value"])
         elif e["name"].startswith("INVMUX_"):
             env[e["name"]] = "x"  # valueFrom: unknown here; still checked as a key name by the loader
-    cfg = run_loader(launcher, f"{where} ConfigMap {cm_name} {key}", text, env, psk)
+    tls = (raw.get("security") or {}).get("tls") or {}
+    cert, tls_env = (None, None)
+    if any(tls.get(k) for k in TLS_FILES):
+        cert, tls_env = check_tls_mounts(where, sc, volumes, tls, objects, namespace)
+    cfg = run_loader(launcher, f"{where} ConfigMap {cm_name} {key}", text, env, psk, tls_env)
     if cfg is None:
         return
+    if cert is not None:
+        check_tls_config(where, cfg, cert, objects, namespace, source)
 
     # probes: native gRPC on the health port, the right services
     health = (cfg.get("health") or {}).get("address") or ""
@@ -303,7 +321,7 @@ def check_workload_(launcher, obj, objects, source):
 
     # NetworkPolicy, Service, PDB
     listener_ports = {int(u.rsplit(":", 1)[1].split("?")[0].split("/")[0]) for u in cfg.get("listeners") or []
-                      if str(u).startswith("tcp://")}
+                      if str(u).startswith(("tcp://", "tls://"))}
     named = {p["name"]: p["containerPort"] for c in init + regular for p in c.get("ports") or [] if "name" in p}
     # the admin port, when it is on the pod IP: Prometheus may be admitted to it, but no Service may expose it
     admin = str((cfg.get("admin") or {}).get("address") or "")
@@ -404,6 +422,15 @@ def check_injected(launcher, obj, source):
                     problem(where, f"{probe} must be grpc {{port: {port_of(health)}, service: {service}}}, is {g}")
         if not str((cfg.get("api") or {}).get("address", "")).startswith(LOOPBACK):
             problem(where, "api.address must stay on loopback")
+        # /metrics on the pod IP, declared as the port the PodMonitor invmux-injected scrapes, on a pod it selects
+        admin = str((cfg.get("admin") or {}).get("address") or "")
+        declared = {p.get("name"): p.get("containerPort") for p in sc.get("ports") or []}
+        if not admin or admin.startswith(LOOPBACK):
+            problem(where, f"admin.address {admin!r} must be on the pod IP, for Prometheus")
+        elif declared.get("invmux-admin") != port_of(admin):
+            problem(where, f"admin.address {admin} must be declared as the container port invmux-admin")
+        if ((template.get("metadata") or {}).get("labels") or {}).get("invmux.io/sidecar") != "injected":
+            problem(name, "no label invmux.io/sidecar: injected (what the PodMonitor invmux-injected selects)")
     drain = seconds(((cfg or {}).get("limits") or {}).get("drainTimeout", "20s"))
     if not spec.get("terminationGracePeriodSeconds", 30) > drain:
         problem(name, f"terminationGracePeriodSeconds must exceed limits.drainTimeout ({drain:g}s)")
@@ -413,6 +440,152 @@ def check_injected(launcher, obj, source):
               f"{len(cfg.get('forwards') or [])} forward(s), generated config loads")
     else:
         print(f"FAIL  {name}: {len(problems) - before} violation(s)")
+
+
+TLS_FILES = {"certFile": "tls.crt", "keyFile": "tls.key", "caFile": "ca.crt"}  # the keys cert-manager writes
+PKI = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "deploy", "pki.sh")
+pki_dir = None   # made once: a CA per cert-manager issuer, a leaf per Certificate, for the loader to read
+bond = []        # per TLS sidecar: (source, where, identity, certificate, issuer, names, peers it dials over tls://)
+
+
+def certificate_names(cert):
+    """The names the core takes from the certificate cert-manager will issue, in its order: SPIFFE URI SANs (the
+    last path segment), then DNS SANs, then IP SANs. The first is the name a peer gives the session."""
+    spec = cert.get("spec") or {}
+    spiffe = [u.rstrip("/").rsplit("/", 1)[-1] for u in spec.get("uris") or [] if u.lower().startswith("spiffe://")]
+    return spiffe + list(spec.get("dnsNames") or []) + list(spec.get("ipAddresses") or [])
+
+
+def issuer_of(cert, namespace):
+    ref = (cert.get("spec") or {}).get("issuerRef") or {}
+    kind = ref.get("kind", "Issuer")
+    return (kind, ref.get("name"), namespace if kind == "Issuer" else None)
+
+
+def check_issuer(where, cert, objects, namespace):
+    """The Certificate's issuer is among the rendered objects, and a CA issuer's Secret comes from a CA
+    Certificate (the bootstrap chain: self-signed Issuer, CA Certificate, CA Issuer)."""
+    kind, name, ns = issuer_of(cert, namespace)
+    issuer = next((o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name
+                   and (kind == "ClusterIssuer" or same_ns(o, ns))), None)
+    if issuer is None:
+        problem(where, f"Certificate {cert['metadata']['name']}: its issuer {kind} {name} is not among the rendered "
+                       "objects")
+        return
+    ca = (issuer.get("spec") or {}).get("ca")
+    if ca:
+        ca_cert = next((o for o in objects if o["kind"] == "Certificate" and same_ns(o, issuer["metadata"].get(
+            "namespace")) and (o.get("spec") or {}).get("secretName") == ca.get("secretName")), None)
+        if ca_cert is None or not ca_cert["spec"].get("isCA"):
+            problem(where, f"{kind} {name} signs with Secret {ca.get('secretName')}, which no rendered Certificate "
+                           "with isCA: true writes")
+        else:
+            check_issuer(where, ca_cert, objects, namespace)
+
+
+def make_pem_files(cert, namespace):
+    """PEM files like those cert-manager writes for cert (same SANs, PKCS#8 key), for the sidecar's loader."""
+    global pki_dir
+    if pki_dir is None:
+        pki_dir = tempfile.mkdtemp(prefix="invmux-invariants-pki.")
+        atexit.register(shutil.rmtree, pki_dir, True)
+    kind, name, ns = issuer_of(cert, namespace)
+    ca = os.path.join(pki_dir, f"ca-{kind}-{name}-{ns}")
+    if not os.path.isdir(ca):
+        subprocess.run([PKI, "ca", ca], check=True)
+    leaf = os.path.join(pki_dir, f"leaf-{cert['metadata']['name']}-{namespace}")
+    spec = cert["spec"]
+    sans = ([f"URI:{u}" for u in spec.get("uris") or []] + [f"DNS:{d}" for d in spec.get("dnsNames") or []]
+            + [f"IP:{i}" for i in spec.get("ipAddresses") or []])
+    subprocess.run([PKI, "leaf", ca, leaf] + sans, check=True)
+    return leaf
+
+
+def check_tls_mounts(where, sc, volumes, tls, objects, namespace):
+    """security.tls's three files lie in one Secret volume, mounted read-only as a directory (a subPath mount never
+    sees a renewal), under the names cert-manager writes, and a rendered cert-manager Certificate writes that
+    Secret. Returns the Certificate and the loader's INVMUX_SECURITY_TLS_* variables (None, None on a problem)."""
+    secrets = set()
+    for knob, item in TLS_FILES.items():
+        path = tls.get(knob) or ""
+        m = mount_for(sc, path) if path else None
+        if m is None or "secret" not in volumes.get(m["name"], {}):
+            problem(where, f"security.tls.{knob} {path or '(not set)'} is not in a mounted Secret")
+            return None, None
+        if m.get("readOnly") is not True:
+            problem(where, f"the Secret volume {m['name']} of security.tls.{knob} must be mounted readOnly: true")
+        if m.get("subPath"):
+            problem(where, f"security.tls.{knob} is mounted with subPath {m['subPath']}: a subPath mount never sees "
+                           "the Secret's updates (certificate rotation); mount the Secret as a directory")
+        if os.path.relpath(path, m["mountPath"]) != item:
+            problem(where, f"security.tls.{knob} is {path}: cert-manager's Secret holds it as {item}")
+        secrets.add(volumes[m["name"]]["secret"]["secretName"])
+    if len(secrets) != 1:
+        problem(where, f"security.tls's files come from several Secrets {sorted(secrets)}: a renewal would change "
+                       "them at different times")
+        return None, None
+    secret = secrets.pop()
+    cert = next((o for o in objects if o["kind"] == "Certificate" and same_ns(o, namespace)
+                 and (o.get("spec") or {}).get("secretName") == secret), None)
+    if cert is None:
+        problem(where, f"no cert-manager Certificate among the rendered objects writes the Secret {secret} "
+                       "(security.tls)")
+        return None, None
+    cwhere = f"{where} Certificate {cert['metadata']['name']}"
+    if ((cert["spec"].get("privateKey") or {}).get("encoding")) != "PKCS8":
+        problem(cwhere, "privateKey.encoding must be PKCS8: security.tls.keyFile reads BEGIN PRIVATE KEY")
+    check_issuer(where, cert, objects, namespace)
+    leaf = make_pem_files(cert, namespace)
+    env = {"INVMUX_SECURITY_TLS_" + re.sub("([A-Z])", r"_\1", k).upper(): os.path.join(leaf, item)
+           for k, item in TLS_FILES.items()}
+    return cert, env
+
+
+def check_tls_config(where, cfg, cert, objects, namespace, source):
+    """With TLS credentials, every link is tls://, and the certificate proves the sidecar's identity: its first
+    name (what a peer names the session after, and what a stream's source must be) is the identity."""
+    identity = cfg.get("identity")
+    names = certificate_names(cert)
+    cwhere = f"{where} Certificate {cert['metadata']['name']}"
+    if not names:
+        problem(cwhere, "names nobody: give it dnsNames (or a spiffe:// URI) with the identity")
+    elif names[0] != identity:
+        problem(cwhere, f"its first name is {names[0]!r} (names {names}), the sidecar's identity is {identity!r}: "
+                        "peers name the session after the certificate's first name (SPIFFE URI, else DNS) and "
+                        "refuse streams whose source is not among its names")
+    for u in cfg.get("listeners") or []:
+        if not str(u).startswith("tls://"):
+            problem(where, f"listener {u} is not tls:// although security.tls is set: links there are plaintext")
+    dialed = []
+    for p in cfg.get("peers") or []:
+        for link in p.get("links") or []:
+            address = link.get("address") if isinstance(link, dict) else link
+            if not str(address).startswith("tls://"):
+                problem(where, f"peer {p.get('name')} link {address} is not tls:// although security.tls is set")
+        if p.get("links"):
+            dialed.append(p.get("name"))
+    usages = (cert["spec"].get("usages") or [])
+    if any(u.endswith(" auth") for u in usages):  # with an extended key usage, each role must be in it
+        if cfg.get("listeners") and "server auth" not in usages:
+            problem(cwhere, "usages lacks \"server auth\": the sidecar accepts links (TLS server)")
+        if dialed and "client auth" not in usages:
+            problem(cwhere, "usages lacks \"client auth\": the sidecar dials links (TLS client, mutual TLS)")
+    bond.append((source, where, identity, cert, issuer_of(cert, namespace), names, dialed))
+
+
+def check_bond():
+    """Each peer a TLS sidecar dials, when it is rendered too: its certificate names it (the dialer checks that
+    name), it comes from the same issuer (both ends trust only their Secret's ca.crt), and it accepts tls://."""
+    for source, where, identity, cert, issuer, names, dialed in bond:
+        for peer in dialed:
+            others = [b for b in bond if b[0] == source and b[2] == peer]
+            for _, owhere, _, ocert, oissuer, onames, _ in others:
+                if peer not in onames:
+                    problem(owhere, f"Certificate {ocert['metadata']['name']} does not name {peer!r} ({onames}): "
+                                    f"{where} dials it as peer {peer!r} and checks its certificate for that name")
+                if oissuer != issuer:
+                    problem(where, f"Certificate {cert['metadata']['name']} comes from {issuer[0]} {issuer[1]} and "
+                                   f"peer {peer}'s from {oissuer[0]} {oissuer[1]}: each trusts only its own CA")
 
 
 def is_sidecar(c):
@@ -462,6 +635,7 @@ def main():
             problem(source, "renders no workload")
         for o in workloads:
             check_workload(launcher, o, objects, source)
+    check_bond()
     if problems:
         print(f"\n{len(problems)} violation(s):", file=sys.stderr)
         for p in problems:

@@ -8,10 +8,13 @@
 #      unknown fields, wrong types and kinds without a schema all fail;
 #   2b. injects k8s/inject/workloads.yaml and the webhook tests' pods with `invmux inject`, validates the output the
 #      same way and checks that injecting it again changes nothing; renders and validates k8s/webhook and
-#      k8s/monitoring (cert-manager's Certificate and Issuer and the PodMonitor are skipped: kubeconform has no schema
-#      for these CRDs here);
+#      k8s/monitoring (cert-manager's Certificate and Issuer against its CRDs' schemas in k8s/schemas/cert-manager-*/;
+#      the PodMonitors and the PrometheusRule against schemas made from the Prometheus Operator's CRDs,
+#      k8s/schemas/crds/);
 #   2c. lints and renders the Helm chart deploy/helm/invmux (helm from the Go module proxy; skipped, saying so,
 #      when it cannot be built) and validates its output the same way;
+#   2d. parses every PromQL expression of the Grafana dashboard and the PrometheusRule with Prometheus's own parser
+#      (k8s/promqlcheck, built with Go from the Go module proxy);
 #   3. checks the InvMux invariants (and, with --injected, what invmux inject added to the injected pods) with k8s/check_invariants.py, which also loads every ConfigMap's invmux.yaml
 #      with the sidecar's own loader (bin/invmux sidecar --config FILE --print-config; the jar is built if missing).
 #
@@ -24,6 +27,7 @@ KUBECONFORM_VERSION=v0.7.0   # github.com/yannh/kubeconform, from the Go module 
 PYYAML_VERSION=6.0.3         # only if python3 has no yaml module
 HELM_VERSION=v3.22.0         # helm.sh/helm/v3, from the Go module proxy; optional: skipped, saying so, without it
 KUBERNETES_VERSIONS=(1.29.0 1.37.0)
+CERT_MANAGER_VERSION=v1.21.2 # the CRD schemas in k8s/schemas/cert-manager-*/ (k8s/schemas/cert_manager.py)
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -174,10 +178,13 @@ for v in "${KUBERNETES_VERSIONS[@]}"; do
   [ -d "k8s/schemas/v$v-standalone-strict" ] || fail "no k8s/schemas/v$v-standalone-strict (python3 k8s/schemas/generate.py)"
   for f in "${validated[@]}"; do
     # No -ignore-missing-schemas: a kind without a shipped schema fails (add it to k8s/schemas/generate.py).
-    # cert-manager's Certificate and Issuer (k8s/webhook) and the Prometheus Operator's PodMonitor (k8s/monitoring)
-    # are CRDs with no schema here: skipped by name, and counted as Skipped in the summary line.
-    if ! "$kubeconform" -strict -summary -skip Certificate,Issuer,PodMonitor -kubernetes-version "$v" \
+    # cert-manager's Certificate, Issuer and ClusterIssuer are checked against its own CRDs' schemas, made strict
+    # (k8s/schemas/cert_manager.py); the Prometheus Operator's PodMonitor and PrometheusRule (k8s/monitoring)
+    # against schemas made from its CRDs (k8s/schemas/crds.py). Nothing is skipped.
+    if ! "$kubeconform" -strict -summary -kubernetes-version "$v" \
         -schema-location "$repo/k8s/schemas/{{ .NormalizedKubernetesVersion }}-standalone-strict/{{ .ResourceKind }}{{ .KindSuffix }}.json" \
+        -schema-location "$repo/k8s/schemas/cert-manager-$CERT_MANAGER_VERSION/{{ .ResourceKind }}{{ .KindSuffix }}.json" \
+        -schema-location "$repo/k8s/schemas/crds/{{ .ResourceKind }}-{{ .Group }}-{{ .ResourceAPIVersion }}.json" \
         "$f" >"$out/kubeconform.out" 2>&1; then
       cat "$out/kubeconform.out" >&2
       fail "$(basename "$f" .yaml | tr '_' '/') is not valid Kubernetes v$v (above)"
@@ -185,6 +192,36 @@ for v in "${KUBERNETES_VERSIONS[@]}"; do
     echo "$(basename "$f" .yaml | tr '_' '/'): $(tail -n 1 "$out/kubeconform.out" | sed "s#$out/##")"
   done
 done
+
+# ------------------------------------------------------------------------------------------------ 3b. PromQL
+# Every PromQL expression of the Grafana dashboard (panels and variables) and of the PrometheusRule, through
+# Prometheus's own parser (k8s/promqlcheck: a few lines of Go on github.com/prometheus/prometheus/promql/parser,
+# pinned by its go.sum). Their metric names and labels are MonitoringQueriesTest's to check against docs/METRICS.md.
+step "PromQL of deploy/grafana/invmux-dashboard.json and k8s/monitoring/prometheusrule.yaml (Prometheus's parser)"
+pq_dir="$tools/promqlcheck-$(cat k8s/promqlcheck/go.mod k8s/promqlcheck/go.sum k8s/promqlcheck/main.go | sha256sum | cut -c1-12)"
+if [ ! -x "$pq_dir/promqlcheck" ]; then
+  echo "building k8s/promqlcheck into $pq_dir (go build, modules from the Go module proxy)" >&2
+  mkdir -p "$pq_dir"
+  (cd k8s/promqlcheck && go build -o "$pq_dir/promqlcheck" .) >&2 || fail "go build k8s/promqlcheck failed (needs Go >= 1.26)"
+fi
+"$python" - deploy/grafana/invmux-dashboard.json k8s/monitoring/prometheusrule.yaml >"$out/promql.txt" <<'PY'
+import json, re, sys, yaml
+# Grafana's variables become values of their kind: a regex for the label filters, a duration for the interval.
+def plain(e):
+    return re.sub(r"\$(namespace|pod|peer)\b", ".*", e.replace("$__rate_interval", "1m"))
+dash = json.load(open(sys.argv[1]))
+for p in dash["panels"] + [c for p in dash["panels"] for c in p.get("panels", [])]:
+    for t in p.get("targets", []):
+        print(plain(t["expr"]))
+for v in dash["templating"]["list"]:
+    if v["type"] == "query":
+        print(plain(re.fullmatch(r"label_values\((.*),\s*\w+\)", v["query"]["query"]).group(1)))
+for g in yaml.safe_load(open(sys.argv[2]))["spec"]["groups"]:
+    for r in g["rules"]:
+        print(" ".join(r["expr"].split()))
+PY
+"$pq_dir/promqlcheck" <"$out/promql.txt" >"$out/promql.out" || { grep -v '^ok ' "$out/promql.out" >&2; fail "PromQL that does not parse (above)"; }
+tail -n 1 "$out/promql.out"
 
 # ------------------------------------------------------------------------------------------------ 4. invariants
 step "InvMux invariants and each ConfigMap's invmux.yaml through the sidecar's loader"

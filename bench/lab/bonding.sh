@@ -2,10 +2,13 @@
 # InvMux bonding benchmark on the lab: each link alone and kernel MPTCP (baseline.sh), then one InvMux session
 # over all links (BondingBench), 1 stream and 4 streams, all in one run on one lab.
 #
-#   bonding.sh --links 40,20,10 [--seconds 10] [--streams 1|4|1,4] [--delay-ms D]
+#   bonding.sh --links 40,20,10 [--seconds 10] [--streams 1|4|1,4] [--schemes tcp|tls|tcp,tls] [--delay-ms D]
 #              [--reshape IDX:MBIT@SEC] [--cut IDX@SEC] [--skip-baseline] [--no-build]
 #
 #   --streams        which InvMux runs (default 1,4: one bulk stream, then four)
+#   --schemes        link schemes, each run with every --streams count (default tcp). tls: TLS 1.3 links with
+#                    mutual authentication, certificates made for the run by deploy/pki.sh (openssl); B's names
+#                    its link addresses 10.77.i.2, which A checks
 #   --reshape I:R@T  T seconds after the bulk transfer starts, link I is shaped to R Mbit/s (lab.sh shape);
 #                    restored after each run
 #   --cut I@T        T seconds after the bulk transfer starts, link I goes down on both ends (lab.sh cut);
@@ -18,12 +21,16 @@
 # knobs, e.g. "--window 1m --max-window 32m"); BENCH_JAVA_OPTS: extra JVM options.
 #
 # Output (stdout), besides progress on stderr and the baseline: lines:
-#   bonding: invmux streams=N mbps=... sent=... received=... lost_bytes=0 sha256=match p99_ms=... ...
+#   bonding: invmux [scheme=tls] streams=N mbps=... sent=... received=... lost_bytes=0 sha256=match p99_ms=... ...
 #   bonding: invmux streams=N link=i ...                (bytes each link carried, from session.stats())
 #   bonding: scenario=cut|reshape streams=N gap_ms=... lost_bytes=... before_mbps=... after_mbps=...
 #            (with --cut / --reshape; before: 3 s to the event, after: event + 2 s to the end of the writes)
-#   bonding: links=40,20,10 sum=... mptcp=... invmux=<best> efficiency=<invmux/sum> invmux_1=... invmux_4=...
-#            vs_mptcp=... best_single=... targets=... delay_ms=... cc=...
+#   bonding: invmux streams=N first_s_mbps=... t90_s=...   (the first second's goodput; when a 1 s window first
+#            reaches 0.9 of the summed single links)
+#   bonding: links=40,20,10 sum=... mptcp=... invmux=<best> efficiency=<1-stream invmux/sum> invmux_1=...
+#            efficiency_1=... first_s_mbps_1=... t90_s_1=... invmux_4=... efficiency_4=...
+#            vs_mptcp=... best_single=... targets=... delay_ms=... cc=...      (tcp:// runs; with --schemes tcp,tls
+#            also: invmux_tls=<best tls> efficiency_tls=<invmux_tls/sum> invmux_tls_1=... tls_vs_tcp=...)
 # Logs of every process are kept in bench/target/bonding-<time>/. The lab is torn down at the end (trap).
 set -euo pipefail
 
@@ -45,6 +52,7 @@ die() {
 links=""
 seconds=10
 streams_list="1,4"
+schemes_list="tcp"
 delays=0
 reshape=""
 cut=""
@@ -56,6 +64,7 @@ while (($#)); do
     --links) links="${2:?}"; shift 2 ;;
     --seconds) seconds="${2:?}"; shift 2 ;;
     --streams) streams_list="${2:?}"; shift 2 ;;
+    --schemes) schemes_list="${2:?}"; shift 2 ;;
     --delay-ms) delays="${2:?}"; shift 2 ;;
     --reshape) reshape="${2:?}"; shift 2 ;;
     --cut) cut="${2:?}"; shift 2 ;;
@@ -72,6 +81,8 @@ if [[ ! "$seconds" =~ ^[0-9]+$ ]] || ((seconds < 2)); then die "--seconds must b
 IFS=, read -r -a rates <<<"$links"
 n=${#rates[@]}
 IFS=, read -r -a stream_counts <<<"$streams_list"
+IFS=, read -r -a schemes <<<"$schemes_list"
+for s in "${schemes[@]}"; do [[ "$s" == tcp || "$s" == tls ]] || die "--schemes takes tcp and/or tls, got '$s'"; done
 
 event_kind=""
 event_link=""
@@ -150,9 +161,18 @@ fi
 cc=$(A cat /proc/sys/net/ipv4/tcp_congestion_control)
 log "kernel $(uname -r), cc $cc, links $links, delay ${delays} ms, ${seconds}s per run"
 
-uris=()
-for ((i = 1; i <= n; i++)); do uris+=("tcp://10.77.$i.2:$PORT?bind=10.77.$i.1"); done
-uri_list=$(IFS=,; echo "${uris[*]}")
+uri_list() { # uri_list SCHEME: one link per lab link, to B's address on it, bound to A's
+    local i uris=()
+    for ((i = 1; i <= n; i++)); do uris+=("$1://10.77.$i.2:$PORT?bind=10.77.$i.1"); done
+    (IFS=,; echo "${uris[*]}")
+}
+# tls: a CA and one certificate per side for this run; B's names every address A dials (A checks the URI host).
+if [[ " ${schemes[*]} " == *" tls "* ]]; then
+    b_sans=(DNS:bond-b)
+    for ((i = 1; i <= n; i++)); do b_sans+=("IP:10.77.$i.2"); done
+    "$ROOT/deploy/pki.sh" ca "$OUT/pki/ca" && "$ROOT/deploy/pki.sh" leaf "$OUT/pki/ca" "$OUT/pki/a" DNS:bond-a &&
+        "$ROOT/deploy/pki.sh" leaf "$OUT/pki/ca" "$OUT/pki/b" "${b_sans[@]}" || die "could not make the TLS certificates"
+fi
 
 tx_bytes() {
     local i
@@ -160,12 +180,13 @@ tx_bytes() {
 }
 
 # ---- (2) InvMux runs
-declare -A result
-run_invmux() {
-    local k="$1" tag="invmux-$1"
+declare -A result first_s t90_s
+run_invmux() { # run_invmux STREAMS SCHEME
+    local k="$1" scheme="$2" tag="invmux-$2-$1" key="$2-$1" tls_recv=() tls_send=()
+    if [[ "$scheme" == tls ]]; then tls_recv=(--tls-dir "$OUT/pki/b"); tls_send=(--tls-dir "$OUT/pki/a"); fi
     local start_file="$OUT/$tag.start"
     rm -f "$start_file"
-    B "${JAVA[@]}" receiver --listen "tcp://0.0.0.0:$PORT" --json --timeout-s $((seconds + 120)) "${EXTRA[@]}" \
+    B "${JAVA[@]}" receiver --listen "$scheme://0.0.0.0:$PORT" "${tls_recv[@]}" --json --timeout-s $((seconds + 120)) "${EXTRA[@]}" \
         >"$OUT/$tag.recv.out" 2>"$OUT/$tag.recv.err" &
     recv_pid=$!
     local _
@@ -189,7 +210,7 @@ run_invmux() {
     fi
     mapfile -t before < <(tx_bytes)
     local rc=0
-    timeout $((seconds + 90)) ip netns exec "$NS_A" "${JAVA[@]}" sender --links "$uri_list" --seconds "$seconds" \
+    timeout $((seconds + 90)) ip netns exec "$NS_A" "${JAVA[@]}" sender --links "$(uri_list "$scheme")" "${tls_send[@]}" --seconds "$seconds" \
         --streams "$k" "${probe[@]}" --start-file "$start_file" --trace "$OUT/$tag.trace" "${EXTRA[@]}" \
         >"$OUT/$tag.send.out" 2>"$OUT/$tag.send.err" || rc=$?
     mapfile -t after < <(tx_bytes)
@@ -216,9 +237,9 @@ run_invmux() {
     sline=$(grep '^bondsend: bytes=' "$OUT/$tag.send.out" || true)
     rline=$(grep '^bondrecv: bytes=' "$OUT/$tag.recv.out" || true)
     if [[ -z "$sline" || -z "$rline" ]]; then
-        log "invmux streams=$k: no result (sender: $(tail -n 3 "$OUT/$tag.send.err" | tr '\n' ' '); receiver: $(tail -n 3 "$OUT/$tag.recv.err" | tr '\n' ' '))"
-        result[$k]="0"
-        echo "bonding: invmux streams=$k mbps=0 result=FAILED"
+        log "invmux $scheme streams=$k: no result (sender: $(tail -n 3 "$OUT/$tag.send.err" | tr '\n' ' '); receiver: $(tail -n 3 "$OUT/$tag.recv.err" | tr '\n' ' '))"
+        result[$key]="0"
+        echo "bonding: invmux scheme=$scheme streams=$k mbps=0 result=FAILED"
         return
     fi
     local sent received lost mbps sha_ok=match
@@ -239,11 +260,11 @@ run_invmux() {
     done < <(grep '^bondsend: stream=' "$OUT/$tag.send.out")
     local info
     info=$(grep '^bondrecv: streams=' "$OUT/$tag.recv.out" || true)
-    echo "bonding: invmux streams=$k mbps=$mbps sent=$sent received=$received lost_bytes=$lost sha256=$sha_ok" \
+    echo "bonding: invmux scheme=$scheme streams=$k mbps=$mbps sent=$sent received=$received lost_bytes=$lost sha256=$sha_ok" \
         "max_gap_ms=$(kv max_gap_ms "$rline") idle_p50_ms=$(kv idle_p50_ms "$sline") p50_ms=$(kv p50_ms "$sline")" \
         "p99_ms=$(kv p99_ms "$sline") added_p99_ms=$(kv added_p99_ms "$sline") chunks_resent=$(kv chunks_resent "$(grep '^bondsend: chunks_sent=' "$OUT/$tag.send.out")")" \
         "reorder_high_water=$(kv reorder_high_water "$info") join_retries=$(kv join_retries "$sline")"
-    echo "bonding: invmux streams=$k per_second_mbps=$(kv per_second_mbps "$(grep '^bondrecv: per_second_mbps=' "$OUT/$tag.recv.out")")"
+    echo "bonding: invmux scheme=$scheme streams=$k per_second_mbps=$(kv per_second_mbps "$(grep '^bondrecv: per_second_mbps=' "$OUT/$tag.recv.out")")"
     # Mean goodput over a window of the receiver's 100 ms delivery timeline (bins counted from the first byte):
     # steady = from 3 s to the end of the writes (leaves out the ramp-up and the drain at the end).
     local bins
@@ -254,50 +275,84 @@ run_invmux() {
             for (i = int(from * 10) + 1; i <= int(to * 10) && i <= n; i++) { s += b[i]; c++ }
             if (c == 0) print "-"; else printf "%.1f", s * 8 / (c * 0.1) / 1e6 }'
     }
-    echo "bonding: invmux streams=$k steady_mbps=$(window_mbps 3 "$seconds") (mean of 100 ms bins from 3 s to ${seconds} s; diagnostic only, the baselines include their ramp-up)"
+    echo "bonding: invmux scheme=$scheme streams=$k steady_mbps=$(window_mbps 3 "$seconds") (mean of 100 ms bins from 3 s to ${seconds} s; diagnostic only, the baselines include their ramp-up)"
+    # The ramp: the first second's goodput, and when a 1 s window of the timeline first reaches 90 % of the summed
+    # single links (its start, from the first byte; "never" if it does not within the run).
+    local t90="-"
+    if [[ "$sum" != "-" ]]; then
+        t90=$(awk -v bins="$bins" -v target="$(awk -v s="$sum" 'BEGIN { print 0.9 * s }')" 'BEGIN {
+            n = split(bins, b, ","); for (i = 1; i + 9 <= n; i++) { s = 0; for (j = i; j < i + 10; j++) s += b[j]
+                if (s * 8 / 1e6 >= target) { printf "%.1f", (i - 1) / 10; exit } }
+            print "never" }')
+    fi
+    first_s[$key]=$(window_mbps 0 1)
+    t90_s[$key]=$t90
+    echo "bonding: invmux scheme=$scheme streams=$k first_s_mbps=${first_s[$key]} t90_s=$t90 (t90_s: start of the first 1 s window at >= 0.9 of the sum)"
     local wire=""
     for ((i = 1; i <= n; i++)); do
         wire+="${wire:+/}$(awk -v b=$((after[i - 1] - before[i - 1])) 'BEGIN { printf "%.1f", b / 1e6 }')"
     done
     grep '^bondsend: link=' "$OUT/$tag.send.out" | while read -r line; do
-        echo "bonding: invmux streams=$k link=$(kv link "$line") remote=$(kv remote "$line" | sed 's|.*/||')" \
+        echo "bonding: invmux scheme=$scheme streams=$k link=$(kv link "$line") remote=$(kv remote "$line" | sed 's|.*/||')" \
             "bytes_sent=$(kv bytes_sent "$line") share=$(kv share "$line") chunks=$(kv chunks_sent "$line")" \
             "avg_chunk=$(kv avg_chunk "$line") reinjected=$(kv reinjected "$line") est_mbps=$(kv est_mbps "$line")" \
             "rtt_ms=$(kv rtt_ms "$line") state=$(kv state "$line") per_second_mbps=$(kv per_second_mbps "$line")"
     done
-    echo "bonding: invmux streams=$k wire_mb_per_link=$wire (A's interface tx counters, whole run incl. probe)"
+    echo "bonding: invmux scheme=$scheme streams=$k wire_mb_per_link=$wire (A's interface tx counters, whole run incl. probe)"
     if [[ -n "$event_kind" ]]; then
-        echo "bonding: scenario=$event_kind streams=$k link=$event_link${event_rate:+ rate=$event_rate} at_s=$event_at" \
+        echo "bonding: scenario=$event_kind scheme=$scheme streams=$k link=$event_link${event_rate:+ rate=$event_rate} at_s=$event_at" \
             "gap_ms=$(kv max_gap_ms "$rline") gap_at_s=$(kv max_gap_at_s "$info") lost_bytes=$lost sha256=$sha_ok mbps=$mbps" \
             "before_mbps=$(window_mbps 3 "$event_at") after_mbps=$(window_mbps "$(awk -v a="$event_at" 'BEGIN { print a + 2 }')" "$seconds")" \
             "best_untouched_single_link=$best_other"
     fi
     if [[ "$sha_ok" != match || "$lost" != 0 ]]; then
-        log "ERROR: streams=$k lost $lost bytes / sha256 $sha_ok"
+        log "ERROR: $scheme streams=$k lost $lost bytes / sha256 $sha_ok"
     fi
-    result[$k]="$mbps"
+    result[$key]="$mbps"
 }
 
-for k in "${stream_counts[@]}"; do
-    log "InvMux: $k bulk stream(s) over $n links for ${seconds}s${event_kind:+, $event_kind of link $event_link at ${event_at}s}"
-    run_invmux "$k"
+for scheme in "${schemes[@]}"; do
+    for k in "${stream_counts[@]}"; do
+        log "InvMux: $k bulk stream(s) over $n $scheme:// links for ${seconds}s${event_kind:+, $event_kind of link $event_link at ${event_at}s}"
+        run_invmux "$k" "$scheme"
+    done
 done
 
 # ---- (3) summary
-best=0
-for k in "${stream_counts[@]}"; do
-    best=$(awk -v a="$best" -v b="${result[$k]}" 'BEGIN { print (b > a) ? b : a }')
-done
-eff=$(awk -v m="$best" -v s="$sum" 'BEGIN { if (s + 0 > 0) printf "%.3f", m / s; else print "-" }')
-vs=$(awk -v m="$best" -v s="$mptcp" 'BEGIN { if (s + 0 > 0) printf "%.3f", m / s; else print "-" }')
+best_of() { # best_of SCHEME: the best goodput of that scheme's runs
+    local k b=0
+    for k in "${stream_counts[@]}"; do b=$(awk -v a="$b" -v c="${result[$1-$k]}" 'BEGIN { print (c > a) ? c : a }'); done
+    echo "$b"
+}
+ratio() { awk -v m="$1" -v s="$2" 'BEGIN { if (s + 0 > 0) printf "%.3f", m / s; else print "-" }'; }
+# The summary's invmux / efficiency are the tcp:// runs' (the tls:// runs' alone when only tls was run).
+main_scheme=tcp
+[[ " ${schemes[*]} " == *" tcp "* ]] || main_scheme=tls
+best=$(best_of "$main_scheme")
+# efficiency= is the 1-stream figure when a 1-stream run was made (what one application connection gets), else the
+# best run's; each run's own is efficiency_<streams>=.
+eff=$(ratio "${result[$main_scheme-1]:-$best}" "$sum")
+vs=$(ratio "$best" "$mptcp")
 per=""
-for k in "${stream_counts[@]}"; do per+=" invmux_$k=${result[$k]}"; done
+for k in "${stream_counts[@]}"; do
+    per+=" invmux_$k=${result[$main_scheme-$k]} efficiency_$k=$(ratio "${result[$main_scheme-$k]}" "$sum")"
+    per+=" first_s_mbps_$k=${first_s[$main_scheme-$k]} t90_s_$k=${t90_s[$main_scheme-$k]}"
+done
+if [[ "$main_scheme" == tcp && " ${schemes[*]} " == *" tls "* ]]; then
+    best_tls=$(best_of tls)
+    per+=" invmux_tls=$best_tls efficiency_tls=$(ratio "$best_tls" "$sum")"
+    for k in "${stream_counts[@]}"; do per+=" invmux_tls_$k=${result[tls-$k]}"; done
+    per+=" tls_vs_tcp=$(ratio "$best_tls" "$best")"
+fi
 # targets (plain scenarios): >= 97 % of the summed single links, >= MPTCP, never below the best single link
 verdict="-"
 if [[ -z "$event_kind" && "$sum" != "-" ]]; then
     verdict=$(awk -v m="$best" -v s="$sum" -v p="$mptcp" -v b="$best_single" 'BEGIN {
         printf "%s,%s,%s", (m >= 0.97 * s) ? "97pct_met" : "97pct_MISSED", (m >= p) ? "mptcp_met" : "mptcp_MISSED",
             (m >= b) ? "best_single_met" : "best_single_MISSED" }')
+    if [[ -n "${best_tls:-}" ]]; then
+        verdict+=$(awk -v m="$best_tls" -v s="$sum" 'BEGIN { printf ",%s", (m >= 0.97 * s) ? "tls_97pct_met" : "tls_97pct_MISSED" }')
+    fi
 fi
 echo "bonding: links=$links sum=$sum mptcp=$mptcp invmux=$best efficiency=$eff${per} vs_mptcp=$vs" \
     "best_single=$best_single targets=$verdict delay_ms=$delays seconds=$seconds${event_kind:+ scenario=$event_kind} cc=$cc"

@@ -8,8 +8,8 @@ package invmux
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"net"
 	"os"
 	"time"
 
@@ -83,6 +83,7 @@ func New(opts ...Option) (*Client, error) {
 	if o.token != "" {
 		dial = append(dial, grpc.WithPerRPCCredentials(bearer(o.token)))
 	}
+	dial = append(dial, typedErrors()...) // every call's failures are *Error (errors.go)
 	dial = append(dial, o.dialOptions...)
 	conn, err := grpc.NewClient(o.endpoint, dial...)
 	if err != nil {
@@ -190,4 +191,5 @@ func (c *Client) ListSessions(ctx context.Context) ([]*pb.Session, error) {
 	}
 }
 
-var errClosed = errors.New("invmux: stream closed")
+// errClosed is what a closed Stream's calls return: it wraps net.ErrClosed, as a closed connection's do.
+var errClosed = fmt.Errorf("invmux: stream closed: %w", net.ErrClosed)

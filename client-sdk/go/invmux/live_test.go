@@ -84,6 +84,8 @@ func startSidecars() (func(), error) {
 			endpointA = v
 		case "INVMUX_B_ENDPOINT":
 			endpointB = v
+		case "INVMUX_LINK_PORTS":
+			os.Setenv(k, strings.Trim(v, `"`)) // pod-b's peer-link ports, for tests that dial links
 		}
 	}
 	return stop, nil
@@ -207,6 +209,61 @@ func TestRequestThenResponseAfterEOF(t *testing.T) {
 	}
 	if string(resp) != "got 5 bytes: HELLO" {
 		t.Fatalf("response %q", resp)
+	}
+}
+
+func TestTrafficClassReachesTheAcceptor(t *testing.T) {
+	a, b := client(t, endpointA), client(t, endpointB)
+	for _, class := range []pb.TrafficClass{pb.TrafficClass_TRAFFIC_CLASS_BULK,
+		pb.TrafficClass_TRAFFIC_CLASS_INTERACTIVE, pb.TrafficClass_TRAFFIC_CLASS_REDUNDANT} {
+		t.Run(class.String(), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			service := "go-tc-" + strings.ToLower(class.String())
+			data := make([]byte, 256*1024)
+			_, _ = rand.NewChaCha8([32]byte{byte(class)}).Read(data)
+			type seen struct {
+				class pb.TrafficClass
+				got   []byte
+				err   error
+			}
+			done := make(chan seen, 1)
+			go func() {
+				s, err := b.AcceptStream(ctx, service)
+				if err != nil {
+					done <- seen{err: err}
+					return
+				}
+				defer s.Close()
+				got, err := io.ReadAll(s)
+				_ = s.CloseWrite()
+				done <- seen{class: s.TrafficClass(), got: got, err: err}
+			}()
+			s, err := a.OpenStream(ctx, peer, service, nil, invmux.WithTrafficClass(class))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if s.TrafficClass() != class {
+				t.Fatalf("opened as %v, asked for %v", s.TrafficClass(), class)
+			}
+			if _, err := s.Write(data); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CloseWrite(); err != nil {
+				t.Fatal(err)
+			}
+			if rest, err := io.ReadAll(s); err != nil || len(rest) != 0 {
+				t.Fatalf("after the acceptor's end: %d bytes, %v", len(rest), err)
+			}
+			r := <-done
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			if r.class != class || !bytes.Equal(r.got, data) {
+				t.Fatalf("acceptor saw class %v and %d bytes (equal: %v)", r.class, len(r.got), bytes.Equal(r.got, data))
+			}
+		})
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	pb "github.com/invmux/invmux/client-sdk/go/invmux/v1"
@@ -42,8 +43,10 @@ const (
 //	}
 //
 // When the watch breaks (the sidecar restarts, or the watcher fell too far behind), it is opened again with
-// backoff (100 ms doubling to 5 s) and goes on with a fresh snapshot; while the sidecar is unreachable, the watch
-// waits for it (wait-for-ready). It ends when ctx ends or the loop breaks.
+// backoff (100 ms doubling to 5 s) and resumes after the last event yielded (its epoch and sequence): the sidecar
+// replays the events missed, or starts with a snapshot whose ResyncReason says why it cannot (the events expired,
+// or the sidecar restarted); while the sidecar is unreachable, the watch waits for it (wait-for-ready). It ends
+// when ctx ends or the loop breaks.
 // Events are received only as fast as the loop takes them.
 func (c *Client) WatchHealth(ctx context.Context, opts ...WatchOption) iter.Seq2[*pb.WatchHealthResponse, error] {
 	req := &pb.WatchHealthRequest{}
@@ -51,6 +54,7 @@ func (c *Client) WatchHealth(ctx context.Context, opts ...WatchOption) iter.Seq2
 		o(req)
 	}
 	return func(yield func(*pb.WatchHealthResponse, error) bool) {
+		req := proto.Clone(req).(*pb.WatchHealthRequest) // each range resumes its own watch
 		delay := watchMinBackoff
 		for {
 			wctx, cancel := context.WithCancel(ctx)
@@ -59,8 +63,10 @@ func (c *Client) WatchHealth(ctx context.Context, opts ...WatchOption) iter.Seq2
 			for err == nil {
 				var ev *pb.WatchHealthResponse
 				if ev, err = call.Recv(); err == nil {
-					if ev.GetSnapshot() != nil {
-						delay = watchMinBackoff
+					// the sidecar answers again; the watch resumes after the last numbered message (quality samples are not)
+					delay = watchMinBackoff
+					if ev.GetSequence() > 0 || ev.GetSnapshot() != nil {
+						req.ResumeEpoch, req.ResumeAfterSequence = ev.GetEpoch(), ev.GetSequence()
 					}
 					if !yield(ev, nil) {
 						cancel()

@@ -5,10 +5,59 @@
 //
 // Prints one line, "RESULT role=open bytes=N sent_sha256=H echo_sha256=H" resp. "RESULT role=accept bytes=N
 // sha256=H", and exits 1 when anything failed (open: also when the echo differs). The sidecar is
-// $INVMUX_GRPC_ENDPOINT (token $INVMUX_API_TOKEN).
+// $INVMUX_GRPC_ENDPOINT (token $INVMUX_API_TOKEN). Its two ends, echoBack and sendAndReadEcho, are exported for
+// the live tests.
 import { createHash, randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
-import { Client } from "@invmux/client";
+import { Client, type InvMuxStream } from "@invmux/client";
+
+const BLOCK = 1 << 20;
+
+/** Writes `chunk`, waiting for 'drain' when the stream asks to. */
+export async function write(s: InvMuxStream, chunk: Buffer): Promise<void> {
+  if (!s.write(chunk)) {
+    await new Promise((resolve) => s.once("drain", resolve));
+  }
+}
+
+/** The acceptor's end: writes back everything it reads, then half-closes. */
+export async function echoBack(s: InvMuxStream): Promise<{ bytes: number; sha256: string }> {
+  const h = createHash("sha256");
+  let bytes = 0;
+  for await (const chunk of s) {
+    h.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+    await write(s, chunk as Buffer);
+  }
+  await s.closeWrite();
+  return { bytes, sha256: h.digest("hex") };
+}
+
+/**
+ * The opener's end: sends `size` random bytes (then half-closes) while reading the echo, which would otherwise
+ * stall both sides on full windows; closes the stream.
+ */
+export async function sendAndReadEcho(s: InvMuxStream, size: number):
+  Promise<{ bytes: number; sentSha256: string; echoSha256: string }> {
+  const sent = createHash("sha256");
+  const writing = (async () => {
+    for (let off = 0; off < size; off += BLOCK) {
+      const block = randomBytes(Math.min(BLOCK, size - off));
+      sent.update(block);
+      await write(s, block);
+    }
+    await s.closeWrite();
+  })();
+  const echo = createHash("sha256");
+  let bytes = 0;
+  for await (const chunk of s) {
+    echo.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  await writing;
+  await s.close();
+  return { bytes, sentSha256: sent.digest("hex"), echoSha256: echo.digest("hex") };
+}
 
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -26,45 +75,17 @@ async function main(): Promise<number> {
     await client.waitForSidecar(Number(values.timeout) * 1000);
     if (mode === "accept") {
       const s = await client.acceptStream(values.service!);
-      const h = createHash("sha256");
-      let n = 0;
-      for await (const chunk of s) {
-        h.update(chunk as Buffer);
-        n += (chunk as Buffer).length;
-        if (!s.write(chunk)) {
-          await new Promise((r) => s.once("drain", r));
-        }
-      }
-      await s.closeWrite();
+      const { bytes, sha256 } = await echoBack(s);
       await s.close(); // lets the call end, so the echo's tail reaches the sidecar before the process exits
-      console.log(`RESULT role=accept bytes=${n} sha256=${h.digest("hex")} peer=${s.info.peer} service=${s.info.service}`);
+      console.log(`RESULT role=accept bytes=${bytes} sha256=${sha256} peer=${s.info.peer} service=${s.info.service}`);
       return 0;
     }
     if (mode === "open") {
       const size = Number(values.bytes);
       const s = await client.openStream(values.peer!, values.service!, { lang: "node" });
-      const sent = createHash("sha256");
-      const writing = (async () => {
-        for (let off = 0; off < size; off += 1 << 20) {
-          const block = randomBytes(Math.min(1 << 20, size - off));
-          sent.update(block);
-          if (!s.write(block)) {
-            await new Promise((r) => s.once("drain", r));
-          }
-        }
-        await s.closeWrite();
-      })();
-      const echo = createHash("sha256");
-      let n = 0;
-      for await (const chunk of s) {
-        echo.update(chunk as Buffer);
-        n += (chunk as Buffer).length;
-      }
-      await writing;
-      await s.close();
-      const [sh, eh] = [sent.digest("hex"), echo.digest("hex")];
-      console.log(`RESULT role=open bytes=${n} sent_sha256=${sh} echo_sha256=${eh}`);
-      return n === size && sh === eh ? 0 : 1;
+      const { bytes, sentSha256, echoSha256 } = await sendAndReadEcho(s, size);
+      console.log(`RESULT role=open bytes=${bytes} sent_sha256=${sentSha256} echo_sha256=${echoSha256}`);
+      return bytes === size && sentSha256 === echoSha256 ? 0 : 1;
     }
     console.error("usage: echo.js open|accept [--peer P] [--service S] [--bytes N]");
     return 2;
@@ -73,7 +94,9 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (e) => {
-  console.error(`echo.js: ${e?.message ?? e}`);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().then((code) => process.exit(code), (e) => {
+    console.error(`echo.js: ${e?.message ?? e}`);
+    process.exit(1);
+  });
+}

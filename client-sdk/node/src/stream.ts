@@ -1,6 +1,7 @@
 import { Duplex } from "node:stream";
-import type { ClientDuplexStream } from "@grpc/grpc-js";
+import { status, type ClientDuplexStream } from "@grpc/grpc-js";
 import type { StreamInfo } from "./gen/invmux/v1/stream_service";
+import { cancelCall } from "./calls";
 import { InvMuxError, toInvMuxError } from "./errors";
 
 /** Largest data message a stream sends; longer writes are cut (the API takes at most 256 KiB). */
@@ -148,7 +149,7 @@ export class InvMuxStream extends Duplex {
       callback(null);
       return;
     }
-    this.call.cancel();
+    cancelCall(this.call);
     callback(error);
   }
 
@@ -157,15 +158,28 @@ export class InvMuxStream extends Duplex {
     return this.iterator({ destroyOnReturn: false });
   }
 
-  /** Half-closes and resolves once everything written was handed to gRPC. */
+  /**
+   * Half-closes and resolves once everything written was handed to gRPC; rejects when the stream fails or is
+   * destroyed first (or was already).
+   */
   closeWrite(): Promise<void> {
     return new Promise((resolve, reject) => {
       if (this.writableFinished) {
         resolve();
         return;
       }
-      this.once("finish", resolve);
+      const destroyed = () => reject(this.errored ?? new InvMuxError(status.CANCELLED,
+        "the stream was destroyed before its end was written"));
+      if (this.destroyed) {
+        destroyed();
+        return;
+      }
+      this.once("finish", () => {
+        this.off("close", destroyed);
+        resolve();
+      });
       this.once("error", reject);
+      this.once("close", destroyed); // a destroy without an error emits no 'error'
       this.end();
     });
   }

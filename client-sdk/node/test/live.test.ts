@@ -1,77 +1,38 @@
 // Live tests of the Node client against two real sidecar processes (see sidecars.ts).
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
-import { Client, InvMuxError, status } from "@invmux/client";
-import { sidecars, type Sidecars } from "./sidecars";
+import { Client, InvMuxError, TrafficClass, status } from "@invmux/client";
+import { echoBack, sendAndReadEcho } from "../examples/echo";
+import { clientsOfBoth, type Sidecars } from "./sidecars";
 
 const SIZE = 16 * 1024 * 1024;
 
 describe("InvMux Node client against real sidecars", () => {
+  const clients = clientsOfBoth();
   let sc: Sidecars;
   let a: Client;
   let b: Client;
-
-  before(async () => {
-    sc = sidecars();
-    a = new Client({ endpoint: sc.a });
-    b = new Client({ endpoint: sc.b });
-    await a.waitForSidecar(30_000);
-    await b.waitForSidecar(30_000);
-  });
-
-  after(() => {
-    a?.close();
-    b?.close();
-    sc?.stop();
-  });
+  before(() => ({ sc, a, b } = clients()));
 
   test("echo of 16 MiB through open/accept, sha256 on both sides", async () => {
     const accepted = (async () => {
       const s = await b.acceptStream("node-echo", { timeoutMs: 30_000 });
-      const h = createHash("sha256");
-      let n = 0;
-      for await (const chunk of s) {
-        h.update(chunk as Buffer);
-        n += (chunk as Buffer).length;
-        if (!s.write(chunk)) {
-          await new Promise((r) => s.once("drain", r));
-        }
-      }
-      await s.closeWrite();
+      const echoed = await echoBack(s);
       await s.close();
-      return { n, sha: h.digest("hex"), info: s.info };
+      return { ...echoed, info: s.info };
     })();
 
     const s = await a.openStream(sc.peer, "node-echo", { lang: "node" }, { timeoutMs: 10_000 });
     assert.equal(s.info.service, "node-echo");
     assert.ok(s.info.sessionId);
-    const sent = createHash("sha256");
-    const writing = (async () => {
-      for (let off = 0; off < SIZE; off += 1 << 20) {
-        const block = randomBytes(Math.min(1 << 20, SIZE - off));
-        sent.update(block);
-        if (!s.write(block)) {
-          await new Promise((r) => s.once("drain", r));
-        }
-      }
-      await s.closeWrite();
-    })();
-    const echo = createHash("sha256");
-    let n = 0;
-    for await (const chunk of s) {
-      echo.update(chunk as Buffer);
-      n += (chunk as Buffer).length;
-    }
-    await writing;
-    await s.close();
+    const seen = await sendAndReadEcho(s, SIZE);
     const acc = await accepted;
-    assert.equal(n, SIZE);
-    assert.equal(acc.n, SIZE);
-    const sentHex = sent.digest("hex");
-    assert.equal(echo.digest("hex"), sentHex);
-    assert.equal(acc.sha, sentHex);
+    assert.equal(seen.bytes, SIZE);
+    assert.equal(acc.bytes, SIZE);
+    assert.equal(seen.echoSha256, seen.sentSha256);
+    assert.equal(acc.sha256, seen.sentSha256);
     assert.equal(acc.info.metadata.lang, "node");
     assert.equal(acc.info.peer, "pod-a");
   });
@@ -91,6 +52,30 @@ describe("InvMux Node client against real sidecars", () => {
     await s.close();
     await server;
   });
+
+  for (const trafficClass of [TrafficClass.TRAFFIC_CLASS_BULK, TrafficClass.TRAFFIC_CLASS_INTERACTIVE,
+    TrafficClass.TRAFFIC_CLASS_REDUNDANT]) {
+    test(`a ${TrafficClass[trafficClass]} stream reaches the acceptor as one`, async () => {
+      const service = `node-tc-${trafficClass}`;
+      const data = randomBytes(256 * 1024);
+      const server = (async () => {
+        const s = await b.acceptStream(service, { timeoutMs: 30_000 });
+        const got = await s.readAll();
+        await s.closeWrite();
+        await s.close();
+        return { cls: s.info.trafficClass, got };
+      })();
+      const s = await a.openStream(sc.peer, service, {}, { timeoutMs: 10_000, trafficClass });
+      assert.equal(s.info.trafficClass, trafficClass);
+      s.write(data);
+      await s.closeWrite();
+      assert.equal((await s.readAll()).length, 0);
+      await s.close();
+      const seen = await server;
+      assert.equal(seen.cls, trafficClass);
+      assert.ok(seen.got.equals(data));
+    });
+  }
 
   test("watchHealth yields the snapshot, then quality samples", async () => {
     let first = true;

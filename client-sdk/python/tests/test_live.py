@@ -87,6 +87,32 @@ def test_request_then_response_after_eof(sidecars, client_a, client_b):
     t.join(10)
 
 
+@pytest.mark.parametrize("traffic_class", list(invmux.TrafficClass))
+def test_traffic_class_reaches_the_acceptor(sidecars, client_a, client_b, traffic_class):
+    service = "py-tc-" + traffic_class.name.lower()
+    seen = {}
+
+    def acceptor():
+        try:
+            with client_b.accept_stream(service, timeout=30) as s:
+                seen.update(cls=s.traffic_class, data=s.read_all())
+                s.close_write()
+        except Exception as e:  # reported by the main thread
+            seen["error"] = e
+
+    t = threading.Thread(target=acceptor, daemon=True)
+    t.start()
+    data = random.Random(7).randbytes(256 * 1024)
+    with client_a.open_stream(sidecars.peer, service, timeout=10, traffic_class=traffic_class) as s:
+        assert s.traffic_class == traffic_class
+        s.write(data)
+        s.close_write()
+        assert s.read_all() == b""
+    t.join(30)
+    assert "error" not in seen, seen.get("error")
+    assert seen["cls"] == traffic_class and seen["data"] == data
+
+
 def test_watch_health_snapshot_then_quality(sidecars, client_a):
     events = client_a.watch_health(quality_interval=0.2)
     try:

@@ -209,7 +209,7 @@ type Link struct {
 	ChunksReceived int64 `protobuf:"varint,13,opt,name=chunks_received,json=chunksReceived,proto3" json:"chunks_received,omitempty"`
 	// Chunks sent on the link and then sent again on another one.
 	ChunksReinjected int64 `protobuf:"varint,14,opt,name=chunks_reinjected,json=chunksReinjected,proto3" json:"chunks_reinjected,omitempty"`
-	// Bytes sent on the link and not yet acknowledged.
+	// Bytes sent on the link that have not reached the peer yet (its queue, from the peer's per-link reports).
 	QueuedBytes   int64 `protobuf:"varint,15,opt,name=queued_bytes,json=queuedBytes,proto3" json:"queued_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

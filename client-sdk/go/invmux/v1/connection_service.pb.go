@@ -1086,9 +1086,13 @@ func (*RemoveListenerResponse) Descriptor() ([]byte, []int) {
 	return file_invmux_v1_connection_service_proto_rawDescGZIP(), []int{20}
 }
 
-// ListListenersRequest asks for all listeners.
+// ListListenersRequest asks for a page of listeners, sorted by address.
 type ListListenersRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Most listeners in the page (default 100, at most 1000).
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from a previous response's next_page_token (empty: first page).
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1123,11 +1127,27 @@ func (*ListListenersRequest) Descriptor() ([]byte, []int) {
 	return file_invmux_v1_connection_service_proto_rawDescGZIP(), []int{21}
 }
 
-// ListListenersResponse carries the listeners.
+func (x *ListListenersRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListListenersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListListenersResponse is one page of listeners.
 type ListListenersResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The listeners.
-	Listeners     []*Listener `protobuf:"bytes,1,rep,name=listeners,proto3" json:"listeners,omitempty"`
+	// The listeners of this page.
+	Listeners []*Listener `protobuf:"bytes,1,rep,name=listeners,proto3" json:"listeners,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1167,6 +1187,13 @@ func (x *ListListenersResponse) GetListeners() []*Listener {
 		return x.Listeners
 	}
 	return nil
+}
+
+func (x *ListListenersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 var File_invmux_v1_connection_service_proto protoreflect.FileDescriptor
@@ -1236,10 +1263,14 @@ const file_invmux_v1_connection_service_proto_rawDesc = "" +
 	"\blistener\x18\x01 \x01(\v2\x13.invmux.v1.ListenerR\blistener\"1\n" +
 	"\x15RemoveListenerRequest\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\"\x18\n" +
-	"\x16RemoveListenerResponse\"\x16\n" +
-	"\x14ListListenersRequest\"J\n" +
+	"\x16RemoveListenerResponse\"R\n" +
+	"\x14ListListenersRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"r\n" +
 	"\x15ListListenersResponse\x121\n" +
-	"\tlisteners\x18\x01 \x03(\v2\x13.invmux.v1.ListenerR\tlisteners2\xde\x06\n" +
+	"\tlisteners\x18\x01 \x03(\v2\x13.invmux.v1.ListenerR\tlisteners\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xde\x06\n" +
 	"\x11ConnectionService\x12C\n" +
 	"\bDialLink\x12\x1a.invmux.v1.DialLinkRequest\x1a\x1b.invmux.v1.DialLinkResponse\x12F\n" +
 	"\tListLinks\x12\x1b.invmux.v1.ListLinksRequest\x1a\x1c.invmux.v1.ListLinksResponse\x12@\n" +

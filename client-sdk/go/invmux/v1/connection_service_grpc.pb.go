@@ -58,7 +58,7 @@ type ConnectionServiceClient interface {
 	AddListener(ctx context.Context, in *AddListenerRequest, opts ...grpc.CallOption) (*AddListenerResponse, error)
 	// Stops accepting peer links on an address (sessions already joined stay up).
 	RemoveListener(ctx context.Context, in *RemoveListenerRequest, opts ...grpc.CallOption) (*RemoveListenerResponse, error)
-	// Lists the listeners.
+	// Lists the listeners a page at a time.
 	ListListeners(ctx context.Context, in *ListListenersRequest, opts ...grpc.CallOption) (*ListListenersResponse, error)
 }
 
@@ -206,7 +206,7 @@ type ConnectionServiceServer interface {
 	AddListener(context.Context, *AddListenerRequest) (*AddListenerResponse, error)
 	// Stops accepting peer links on an address (sessions already joined stay up).
 	RemoveListener(context.Context, *RemoveListenerRequest) (*RemoveListenerResponse, error)
-	// Lists the listeners.
+	// Lists the listeners a page at a time.
 	ListListeners(context.Context, *ListListenersRequest) (*ListListenersResponse, error)
 	mustEmbedUnimplementedConnectionServiceServer()
 }

@@ -287,9 +287,13 @@ func (*RemoveForwardResponse) Descriptor() ([]byte, []int) {
 	return file_invmux_v1_forward_service_proto_rawDescGZIP(), []int{4}
 }
 
-// ListForwardsRequest asks for all forwards.
+// ListForwardsRequest asks for a page of forwards, sorted by listen address.
 type ListForwardsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Most forwards in the page (default 100, at most 1000).
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from a previous response's next_page_token (empty: first page).
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -324,11 +328,27 @@ func (*ListForwardsRequest) Descriptor() ([]byte, []int) {
 	return file_invmux_v1_forward_service_proto_rawDescGZIP(), []int{5}
 }
 
-// ListForwardsResponse carries the forwards.
+func (x *ListForwardsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListForwardsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListForwardsResponse is one page of forwards.
 type ListForwardsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The forwards.
-	Forwards      []*Forward `protobuf:"bytes,1,rep,name=forwards,proto3" json:"forwards,omitempty"`
+	// The forwards of this page.
+	Forwards []*Forward `protobuf:"bytes,1,rep,name=forwards,proto3" json:"forwards,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -368,6 +388,13 @@ func (x *ListForwardsResponse) GetForwards() []*Forward {
 		return x.Forwards
 	}
 	return nil
+}
+
+func (x *ListForwardsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // Service delivers streams to a local TCP address.
@@ -621,9 +648,13 @@ func (*RemoveServiceResponse) Descriptor() ([]byte, []int) {
 	return file_invmux_v1_forward_service_proto_rawDescGZIP(), []int{11}
 }
 
-// ListServicesRequest asks for all services.
+// ListServicesRequest asks for a page of services, sorted by name.
 type ListServicesRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Most services in the page (default 100, at most 1000).
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from a previous response's next_page_token (empty: first page).
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -658,11 +689,27 @@ func (*ListServicesRequest) Descriptor() ([]byte, []int) {
 	return file_invmux_v1_forward_service_proto_rawDescGZIP(), []int{12}
 }
 
-// ListServicesResponse carries the services.
+func (x *ListServicesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListServicesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListServicesResponse is one page of services.
 type ListServicesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The services.
-	Services      []*Service `protobuf:"bytes,1,rep,name=services,proto3" json:"services,omitempty"`
+	// The services of this page.
+	Services []*Service `protobuf:"bytes,1,rep,name=services,proto3" json:"services,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -704,6 +751,13 @@ func (x *ListServicesResponse) GetServices() []*Service {
 	return nil
 }
 
+func (x *ListServicesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_invmux_v1_forward_service_proto protoreflect.FileDescriptor
 
 const file_invmux_v1_forward_service_proto_rawDesc = "" +
@@ -722,10 +776,14 @@ const file_invmux_v1_forward_service_proto_rawDesc = "" +
 	"\aforward\x18\x01 \x01(\v2\x12.invmux.v1.ForwardR\aforward\".\n" +
 	"\x14RemoveForwardRequest\x12\x16\n" +
 	"\x06listen\x18\x01 \x01(\tR\x06listen\"\x17\n" +
-	"\x15RemoveForwardResponse\"\x15\n" +
-	"\x13ListForwardsRequest\"F\n" +
+	"\x15RemoveForwardResponse\"Q\n" +
+	"\x13ListForwardsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"n\n" +
 	"\x14ListForwardsResponse\x12.\n" +
-	"\bforwards\x18\x01 \x03(\v2\x12.invmux.v1.ForwardR\bforwards\"5\n" +
+	"\bforwards\x18\x01 \x03(\v2\x12.invmux.v1.ForwardR\bforwards\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"5\n" +
 	"\aService\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06target\x18\x02 \x01(\tR\x06target\"j\n" +
@@ -737,10 +795,14 @@ const file_invmux_v1_forward_service_proto_rawDesc = "" +
 	"\aservice\x18\x01 \x01(\v2\x12.invmux.v1.ServiceR\aservice\"*\n" +
 	"\x14RemoveServiceRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\x17\n" +
-	"\x15RemoveServiceResponse\"\x15\n" +
-	"\x13ListServicesRequest\"F\n" +
+	"\x15RemoveServiceResponse\"Q\n" +
+	"\x13ListServicesRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"n\n" +
 	"\x14ListServicesResponse\x12.\n" +
-	"\bservices\x18\x01 \x03(\v2\x12.invmux.v1.ServiceR\bservices2\xf0\x03\n" +
+	"\bservices\x18\x01 \x03(\v2\x12.invmux.v1.ServiceR\bservices\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xf0\x03\n" +
 	"\x0eForwardService\x12I\n" +
 	"\n" +
 	"AddForward\x12\x1c.invmux.v1.AddForwardRequest\x1a\x1d.invmux.v1.AddForwardResponse\x12R\n" +

@@ -38,14 +38,14 @@ type ForwardServiceClient interface {
 	AddForward(ctx context.Context, in *AddForwardRequest, opts ...grpc.CallOption) (*AddForwardResponse, error)
 	// Stops a forward (connections already open go on).
 	RemoveForward(ctx context.Context, in *RemoveForwardRequest, opts ...grpc.CallOption) (*RemoveForwardResponse, error)
-	// Lists the forwards.
+	// Lists the forwards a page at a time.
 	ListForwards(ctx context.Context, in *ListForwardsRequest, opts ...grpc.CallOption) (*ListForwardsResponse, error)
 	// Exposes a local TCP address as a service peers can open streams to. A name already exposed with another target
 	// is not replaced unless the request says replace_existing (else ALREADY_EXISTS).
 	AddService(ctx context.Context, in *AddServiceRequest, opts ...grpc.CallOption) (*AddServiceResponse, error)
 	// Stops exposing a service.
 	RemoveService(ctx context.Context, in *RemoveServiceRequest, opts ...grpc.CallOption) (*RemoveServiceResponse, error)
-	// Lists the exposed services.
+	// Lists the exposed services a page at a time.
 	ListServices(ctx context.Context, in *ListServicesRequest, opts ...grpc.CallOption) (*ListServicesResponse, error)
 }
 
@@ -128,14 +128,14 @@ type ForwardServiceServer interface {
 	AddForward(context.Context, *AddForwardRequest) (*AddForwardResponse, error)
 	// Stops a forward (connections already open go on).
 	RemoveForward(context.Context, *RemoveForwardRequest) (*RemoveForwardResponse, error)
-	// Lists the forwards.
+	// Lists the forwards a page at a time.
 	ListForwards(context.Context, *ListForwardsRequest) (*ListForwardsResponse, error)
 	// Exposes a local TCP address as a service peers can open streams to. A name already exposed with another target
 	// is not replaced unless the request says replace_existing (else ALREADY_EXISTS).
 	AddService(context.Context, *AddServiceRequest) (*AddServiceResponse, error)
 	// Stops exposing a service.
 	RemoveService(context.Context, *RemoveServiceRequest) (*RemoveServiceResponse, error)
-	// Lists the exposed services.
+	// Lists the exposed services a page at a time.
 	ListServices(context.Context, *ListServicesRequest) (*ListServicesResponse, error)
 	mustEmbedUnimplementedForwardServiceServer()
 }

@@ -23,6 +23,60 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ResyncReason says why a resumed watch starts with a snapshot instead of the events it missed.
+type ResyncReason int32
+
+const (
+	// Not a resumed watch (or nothing was missed that could not be replayed).
+	ResyncReason_RESYNC_REASON_UNSPECIFIED ResyncReason = 0
+	// The events after resume_after_sequence are older than the ring of the last 1024 events the sidecar keeps.
+	ResyncReason_RESYNC_REASON_EVENTS_EXPIRED ResyncReason = 1
+	// The sidecar is not the run the watcher heard from (resume_epoch differs: it restarted), so its numbering
+	// says nothing about what was missed.
+	ResyncReason_RESYNC_REASON_SIDECAR_RESTARTED ResyncReason = 2
+)
+
+// Enum value maps for ResyncReason.
+var (
+	ResyncReason_name = map[int32]string{
+		0: "RESYNC_REASON_UNSPECIFIED",
+		1: "RESYNC_REASON_EVENTS_EXPIRED",
+		2: "RESYNC_REASON_SIDECAR_RESTARTED",
+	}
+	ResyncReason_value = map[string]int32{
+		"RESYNC_REASON_UNSPECIFIED":       0,
+		"RESYNC_REASON_EVENTS_EXPIRED":    1,
+		"RESYNC_REASON_SIDECAR_RESTARTED": 2,
+	}
+)
+
+func (x ResyncReason) Enum() *ResyncReason {
+	p := new(ResyncReason)
+	*p = x
+	return p
+}
+
+func (x ResyncReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ResyncReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_invmux_v1_monitor_service_proto_enumTypes[0].Descriptor()
+}
+
+func (ResyncReason) Type() protoreflect.EnumType {
+	return &file_invmux_v1_monitor_service_proto_enumTypes[0]
+}
+
+func (x ResyncReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ResyncReason.Descriptor instead.
+func (ResyncReason) EnumDescriptor() ([]byte, []int) {
+	return file_invmux_v1_monitor_service_proto_rawDescGZIP(), []int{0}
+}
+
 // Kinds of session event.
 type SessionEvent_Kind int32
 
@@ -60,11 +114,11 @@ func (x SessionEvent_Kind) String() string {
 }
 
 func (SessionEvent_Kind) Descriptor() protoreflect.EnumDescriptor {
-	return file_invmux_v1_monitor_service_proto_enumTypes[0].Descriptor()
+	return file_invmux_v1_monitor_service_proto_enumTypes[1].Descriptor()
 }
 
 func (SessionEvent_Kind) Type() protoreflect.EnumType {
-	return &file_invmux_v1_monitor_service_proto_enumTypes[0]
+	return &file_invmux_v1_monitor_service_proto_enumTypes[1]
 }
 
 func (x SessionEvent_Kind) Number() protoreflect.EnumNumber {
@@ -82,9 +136,16 @@ type WatchHealthRequest struct {
 	// Interval of quality samples for every link (unset or zero: no samples; at least 100 ms).
 	QualityInterval *durationpb.Duration `protobuf:"bytes,1,opt,name=quality_interval,json=qualityInterval,proto3" json:"quality_interval,omitempty"`
 	// Only this session (empty: all).
-	SessionId     string `protobuf:"bytes,2,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	SessionId string `protobuf:"bytes,2,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// The epoch of the sidecar the watcher last heard from (WatchHealthResponse.epoch); set it to resume a watch.
+	// Empty: a new watch, which starts with a snapshot.
+	ResumeEpoch string `protobuf:"bytes,3,opt,name=resume_epoch,json=resumeEpoch,proto3" json:"resume_epoch,omitempty"`
+	// With resume_epoch: the sequence of the last event the watcher saw (the snapshot's when it saw no event). The
+	// watch then starts with the events after it, as they were sent, or with a snapshot whose resync_reason says
+	// why they cannot be replayed.
+	ResumeAfterSequence uint64 `protobuf:"varint,4,opt,name=resume_after_sequence,json=resumeAfterSequence,proto3" json:"resume_after_sequence,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *WatchHealthRequest) Reset() {
@@ -131,6 +192,20 @@ func (x *WatchHealthRequest) GetSessionId() string {
 	return ""
 }
 
+func (x *WatchHealthRequest) GetResumeEpoch() string {
+	if x != nil {
+		return x.ResumeEpoch
+	}
+	return ""
+}
+
+func (x *WatchHealthRequest) GetResumeAfterSequence() uint64 {
+	if x != nil {
+		return x.ResumeAfterSequence
+	}
+	return 0
+}
+
 // WatchHealthResponse is one event.
 type WatchHealthResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -146,7 +221,13 @@ type WatchHealthResponse struct {
 	//	*WatchHealthResponse_StateChange
 	//	*WatchHealthResponse_Quality
 	//	*WatchHealthResponse_Session
-	Event         isWatchHealthResponse_Event `protobuf_oneof:"event"`
+	Event isWatchHealthResponse_Event `protobuf_oneof:"event"`
+	// Number of the event in this sidecar's epoch: 1, 2, 3, ... in the order they happened, over all sessions (a
+	// watch of one session sees gaps). A snapshot carries the number of the last event it includes; quality samples
+	// are not numbered (0) and never replayed.
+	Sequence uint64 `protobuf:"varint,8,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// Identifies this run of the sidecar: a new epoch after every restart, when the numbering starts again.
+	Epoch         string `protobuf:"bytes,9,opt,name=epoch,proto3" json:"epoch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -249,6 +330,20 @@ func (x *WatchHealthResponse) GetSession() *SessionEvent {
 	return nil
 }
 
+func (x *WatchHealthResponse) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *WatchHealthResponse) GetEpoch() string {
+	if x != nil {
+		return x.Epoch
+	}
+	return ""
+}
+
 type isWatchHealthResponse_Event interface {
 	isWatchHealthResponse_Event()
 }
@@ -299,9 +394,14 @@ func (*WatchHealthResponse_Session) isWatchHealthResponse_Event() {}
 type HealthSnapshot struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Every session with its links.
-	Sessions      []*Session `protobuf:"bytes,1,rep,name=sessions,proto3" json:"sessions,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Sessions []*Session `protobuf:"bytes,1,rep,name=sessions,proto3" json:"sessions,omitempty"`
+	// Set on the first message of a resumed watch that could not be replayed: the events between
+	// missed_after_sequence and this snapshot are lost, the snapshot replaces them.
+	ResyncReason ResyncReason `protobuf:"varint,2,opt,name=resync_reason,json=resyncReason,proto3,enum=invmux.v1.ResyncReason" json:"resync_reason,omitempty"`
+	// With resync_reason: the resume_after_sequence the watcher asked for.
+	MissedAfterSequence uint64 `protobuf:"varint,3,opt,name=missed_after_sequence,json=missedAfterSequence,proto3" json:"missed_after_sequence,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *HealthSnapshot) Reset() {
@@ -339,6 +439,20 @@ func (x *HealthSnapshot) GetSessions() []*Session {
 		return x.Sessions
 	}
 	return nil
+}
+
+func (x *HealthSnapshot) GetResyncReason() ResyncReason {
+	if x != nil {
+		return x.ResyncReason
+	}
+	return ResyncReason_RESYNC_REASON_UNSPECIFIED
+}
+
+func (x *HealthSnapshot) GetMissedAfterSequence() uint64 {
+	if x != nil {
+		return x.MissedAfterSequence
+	}
+	return 0
 }
 
 // LinkUp says a link joined a session.
@@ -703,11 +817,13 @@ var File_invmux_v1_monitor_service_proto protoreflect.FileDescriptor
 
 const file_invmux_v1_monitor_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1finvmux/v1/monitor_service.proto\x12\tinvmux.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16invmux/v1/common.proto\"y\n" +
+	"\x1finvmux/v1/monitor_service.proto\x12\tinvmux.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16invmux/v1/common.proto\"\xd0\x01\n" +
 	"\x12WatchHealthRequest\x12D\n" +
 	"\x10quality_interval\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\x0fqualityInterval\x12\x1d\n" +
 	"\n" +
-	"session_id\x18\x02 \x01(\tR\tsessionId\"\x95\x03\n" +
+	"session_id\x18\x02 \x01(\tR\tsessionId\x12!\n" +
+	"\fresume_epoch\x18\x03 \x01(\tR\vresumeEpoch\x122\n" +
+	"\x15resume_after_sequence\x18\x04 \x01(\x04R\x13resumeAfterSequence\"\xc7\x03\n" +
 	"\x13WatchHealthResponse\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x127\n" +
 	"\bsnapshot\x18\x02 \x01(\v2\x19.invmux.v1.HealthSnapshotH\x00R\bsnapshot\x12,\n" +
@@ -715,10 +831,14 @@ const file_invmux_v1_monitor_service_proto_rawDesc = "" +
 	"\tlink_down\x18\x04 \x01(\v2\x13.invmux.v1.LinkDownH\x00R\blinkDown\x12?\n" +
 	"\fstate_change\x18\x05 \x01(\v2\x1a.invmux.v1.LinkStateChangeH\x00R\vstateChange\x124\n" +
 	"\aquality\x18\x06 \x01(\v2\x18.invmux.v1.QualitySampleH\x00R\aquality\x123\n" +
-	"\asession\x18\a \x01(\v2\x17.invmux.v1.SessionEventH\x00R\asessionB\a\n" +
-	"\x05event\"@\n" +
+	"\asession\x18\a \x01(\v2\x17.invmux.v1.SessionEventH\x00R\asession\x12\x1a\n" +
+	"\bsequence\x18\b \x01(\x04R\bsequence\x12\x14\n" +
+	"\x05epoch\x18\t \x01(\tR\x05epochB\a\n" +
+	"\x05event\"\xb2\x01\n" +
 	"\x0eHealthSnapshot\x12.\n" +
-	"\bsessions\x18\x01 \x03(\v2\x12.invmux.v1.SessionR\bsessions\"-\n" +
+	"\bsessions\x18\x01 \x03(\v2\x12.invmux.v1.SessionR\bsessions\x12<\n" +
+	"\rresync_reason\x18\x02 \x01(\x0e2\x17.invmux.v1.ResyncReasonR\fresyncReason\x122\n" +
+	"\x15missed_after_sequence\x18\x03 \x01(\x04R\x13missedAfterSequence\"-\n" +
 	"\x06LinkUp\x12#\n" +
 	"\x04link\x18\x01 \x01(\v2\x0f.invmux.v1.LinkR\x04link\"/\n" +
 	"\bLinkDown\x12#\n" +
@@ -741,7 +861,11 @@ const file_invmux_v1_monitor_service_proto_rawDesc = "" +
 	"\x10GetStatsResponse\x12.\n" +
 	"\bsessions\x18\x01 \x03(\v2\x12.invmux.v1.SessionR\bsessions\x123\n" +
 	"\x15forwarded_connections\x18\x02 \x01(\x03R\x14forwardedConnections\x12#\n" +
-	"\rrefused_links\x18\x03 \x01(\x03R\frefusedLinks2\xa5\x01\n" +
+	"\rrefused_links\x18\x03 \x01(\x03R\frefusedLinks*t\n" +
+	"\fResyncReason\x12\x1d\n" +
+	"\x19RESYNC_REASON_UNSPECIFIED\x10\x00\x12 \n" +
+	"\x1cRESYNC_REASON_EVENTS_EXPIRED\x10\x01\x12#\n" +
+	"\x1fRESYNC_REASON_SIDECAR_RESTARTED\x10\x022\xa5\x01\n" +
 	"\x0eMonitorService\x12N\n" +
 	"\vWatchHealth\x12\x1d.invmux.v1.WatchHealthRequest\x1a\x1e.invmux.v1.WatchHealthResponse0\x01\x12C\n" +
 	"\bGetStats\x12\x1a.invmux.v1.GetStatsRequest\x1a\x1b.invmux.v1.GetStatsResponseBf\n" +
@@ -759,53 +883,55 @@ func file_invmux_v1_monitor_service_proto_rawDescGZIP() []byte {
 	return file_invmux_v1_monitor_service_proto_rawDescData
 }
 
-var file_invmux_v1_monitor_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_invmux_v1_monitor_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_invmux_v1_monitor_service_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_invmux_v1_monitor_service_proto_goTypes = []any{
-	(SessionEvent_Kind)(0),        // 0: invmux.v1.SessionEvent.Kind
-	(*WatchHealthRequest)(nil),    // 1: invmux.v1.WatchHealthRequest
-	(*WatchHealthResponse)(nil),   // 2: invmux.v1.WatchHealthResponse
-	(*HealthSnapshot)(nil),        // 3: invmux.v1.HealthSnapshot
-	(*LinkUp)(nil),                // 4: invmux.v1.LinkUp
-	(*LinkDown)(nil),              // 5: invmux.v1.LinkDown
-	(*LinkStateChange)(nil),       // 6: invmux.v1.LinkStateChange
-	(*QualitySample)(nil),         // 7: invmux.v1.QualitySample
-	(*SessionEvent)(nil),          // 8: invmux.v1.SessionEvent
-	(*GetStatsRequest)(nil),       // 9: invmux.v1.GetStatsRequest
-	(*GetStatsResponse)(nil),      // 10: invmux.v1.GetStatsResponse
-	(*durationpb.Duration)(nil),   // 11: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
-	(*Session)(nil),               // 13: invmux.v1.Session
-	(*Link)(nil),                  // 14: invmux.v1.Link
-	(LinkState)(0),                // 15: invmux.v1.LinkState
+	(ResyncReason)(0),             // 0: invmux.v1.ResyncReason
+	(SessionEvent_Kind)(0),        // 1: invmux.v1.SessionEvent.Kind
+	(*WatchHealthRequest)(nil),    // 2: invmux.v1.WatchHealthRequest
+	(*WatchHealthResponse)(nil),   // 3: invmux.v1.WatchHealthResponse
+	(*HealthSnapshot)(nil),        // 4: invmux.v1.HealthSnapshot
+	(*LinkUp)(nil),                // 5: invmux.v1.LinkUp
+	(*LinkDown)(nil),              // 6: invmux.v1.LinkDown
+	(*LinkStateChange)(nil),       // 7: invmux.v1.LinkStateChange
+	(*QualitySample)(nil),         // 8: invmux.v1.QualitySample
+	(*SessionEvent)(nil),          // 9: invmux.v1.SessionEvent
+	(*GetStatsRequest)(nil),       // 10: invmux.v1.GetStatsRequest
+	(*GetStatsResponse)(nil),      // 11: invmux.v1.GetStatsResponse
+	(*durationpb.Duration)(nil),   // 12: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
+	(*Session)(nil),               // 14: invmux.v1.Session
+	(*Link)(nil),                  // 15: invmux.v1.Link
+	(LinkState)(0),                // 16: invmux.v1.LinkState
 }
 var file_invmux_v1_monitor_service_proto_depIdxs = []int32{
-	11, // 0: invmux.v1.WatchHealthRequest.quality_interval:type_name -> google.protobuf.Duration
-	12, // 1: invmux.v1.WatchHealthResponse.time:type_name -> google.protobuf.Timestamp
-	3,  // 2: invmux.v1.WatchHealthResponse.snapshot:type_name -> invmux.v1.HealthSnapshot
-	4,  // 3: invmux.v1.WatchHealthResponse.link_up:type_name -> invmux.v1.LinkUp
-	5,  // 4: invmux.v1.WatchHealthResponse.link_down:type_name -> invmux.v1.LinkDown
-	6,  // 5: invmux.v1.WatchHealthResponse.state_change:type_name -> invmux.v1.LinkStateChange
-	7,  // 6: invmux.v1.WatchHealthResponse.quality:type_name -> invmux.v1.QualitySample
-	8,  // 7: invmux.v1.WatchHealthResponse.session:type_name -> invmux.v1.SessionEvent
-	13, // 8: invmux.v1.HealthSnapshot.sessions:type_name -> invmux.v1.Session
-	14, // 9: invmux.v1.LinkUp.link:type_name -> invmux.v1.Link
-	14, // 10: invmux.v1.LinkDown.link:type_name -> invmux.v1.Link
-	14, // 11: invmux.v1.LinkStateChange.link:type_name -> invmux.v1.Link
-	15, // 12: invmux.v1.LinkStateChange.previous:type_name -> invmux.v1.LinkState
-	14, // 13: invmux.v1.QualitySample.link:type_name -> invmux.v1.Link
-	0,  // 14: invmux.v1.SessionEvent.kind:type_name -> invmux.v1.SessionEvent.Kind
-	13, // 15: invmux.v1.SessionEvent.session:type_name -> invmux.v1.Session
-	13, // 16: invmux.v1.GetStatsResponse.sessions:type_name -> invmux.v1.Session
-	1,  // 17: invmux.v1.MonitorService.WatchHealth:input_type -> invmux.v1.WatchHealthRequest
-	9,  // 18: invmux.v1.MonitorService.GetStats:input_type -> invmux.v1.GetStatsRequest
-	2,  // 19: invmux.v1.MonitorService.WatchHealth:output_type -> invmux.v1.WatchHealthResponse
-	10, // 20: invmux.v1.MonitorService.GetStats:output_type -> invmux.v1.GetStatsResponse
-	19, // [19:21] is the sub-list for method output_type
-	17, // [17:19] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	12, // 0: invmux.v1.WatchHealthRequest.quality_interval:type_name -> google.protobuf.Duration
+	13, // 1: invmux.v1.WatchHealthResponse.time:type_name -> google.protobuf.Timestamp
+	4,  // 2: invmux.v1.WatchHealthResponse.snapshot:type_name -> invmux.v1.HealthSnapshot
+	5,  // 3: invmux.v1.WatchHealthResponse.link_up:type_name -> invmux.v1.LinkUp
+	6,  // 4: invmux.v1.WatchHealthResponse.link_down:type_name -> invmux.v1.LinkDown
+	7,  // 5: invmux.v1.WatchHealthResponse.state_change:type_name -> invmux.v1.LinkStateChange
+	8,  // 6: invmux.v1.WatchHealthResponse.quality:type_name -> invmux.v1.QualitySample
+	9,  // 7: invmux.v1.WatchHealthResponse.session:type_name -> invmux.v1.SessionEvent
+	14, // 8: invmux.v1.HealthSnapshot.sessions:type_name -> invmux.v1.Session
+	0,  // 9: invmux.v1.HealthSnapshot.resync_reason:type_name -> invmux.v1.ResyncReason
+	15, // 10: invmux.v1.LinkUp.link:type_name -> invmux.v1.Link
+	15, // 11: invmux.v1.LinkDown.link:type_name -> invmux.v1.Link
+	15, // 12: invmux.v1.LinkStateChange.link:type_name -> invmux.v1.Link
+	16, // 13: invmux.v1.LinkStateChange.previous:type_name -> invmux.v1.LinkState
+	15, // 14: invmux.v1.QualitySample.link:type_name -> invmux.v1.Link
+	1,  // 15: invmux.v1.SessionEvent.kind:type_name -> invmux.v1.SessionEvent.Kind
+	14, // 16: invmux.v1.SessionEvent.session:type_name -> invmux.v1.Session
+	14, // 17: invmux.v1.GetStatsResponse.sessions:type_name -> invmux.v1.Session
+	2,  // 18: invmux.v1.MonitorService.WatchHealth:input_type -> invmux.v1.WatchHealthRequest
+	10, // 19: invmux.v1.MonitorService.GetStats:input_type -> invmux.v1.GetStatsRequest
+	3,  // 20: invmux.v1.MonitorService.WatchHealth:output_type -> invmux.v1.WatchHealthResponse
+	11, // 21: invmux.v1.MonitorService.GetStats:output_type -> invmux.v1.GetStatsResponse
+	20, // [20:22] is the sub-list for method output_type
+	18, // [18:20] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_invmux_v1_monitor_service_proto_init() }
@@ -827,7 +953,7 @@ func file_invmux_v1_monitor_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_invmux_v1_monitor_service_proto_rawDesc), len(file_invmux_v1_monitor_service_proto_rawDesc)),
-			NumEnums:      1,
+			NumEnums:      2,
 			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,

@@ -29,7 +29,10 @@ const (
 //
 // MonitorService reports the health and quality of links and sessions.
 type MonitorServiceClient interface {
-	// Streams a snapshot of every session and link, then events as they happen.
+	// Streams a snapshot of every session and link, then events as they happen. Events are numbered; a watch that
+	// broke can resume after the last event it saw (WatchHealthRequest.resume_epoch and resume_after_sequence): the
+	// sidecar replays the events it missed from a ring of the last 1024, or, when those are gone or the sidecar
+	// restarted, sends a snapshot saying so (HealthSnapshot.resync_reason).
 	WatchHealth(ctx context.Context, in *WatchHealthRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchHealthResponse], error)
 	// Returns the counters of every session and link now.
 	GetStats(ctx context.Context, in *GetStatsRequest, opts ...grpc.CallOption) (*GetStatsResponse, error)
@@ -78,7 +81,10 @@ func (c *monitorServiceClient) GetStats(ctx context.Context, in *GetStatsRequest
 //
 // MonitorService reports the health and quality of links and sessions.
 type MonitorServiceServer interface {
-	// Streams a snapshot of every session and link, then events as they happen.
+	// Streams a snapshot of every session and link, then events as they happen. Events are numbered; a watch that
+	// broke can resume after the last event it saw (WatchHealthRequest.resume_epoch and resume_after_sequence): the
+	// sidecar replays the events it missed from a ring of the last 1024, or, when those are gone or the sidecar
+	// restarted, sends a snapshot saying so (HealthSnapshot.resync_reason).
 	WatchHealth(*WatchHealthRequest, grpc.ServerStreamingServer[WatchHealthResponse]) error
 	// Returns the counters of every session and link now.
 	GetStats(context.Context, *GetStatsRequest) (*GetStatsResponse, error)

@@ -21,6 +21,65 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// TrafficClass says how a stream's chunks are scheduled over the links of its session.
+type TrafficClass int32
+
+const (
+	// Not set: TRAFFIC_CLASS_BULK.
+	TrafficClass_TRAFFIC_CLASS_UNSPECIFIED TrafficClass = 0
+	// Throughput first: chunks spread over all links by the session's load balancer.
+	TrafficClass_TRAFFIC_CLASS_BULK TrafficClass = 1
+	// Delay first: chunks sent ahead of bulk ones, each on the link expected to deliver it first, never waiting for
+	// a link with room.
+	TrafficClass_TRAFFIC_CLASS_INTERACTIVE TrafficClass = 2
+	// As interactive, and each chunk sent a second time on the next-best link; the first copy to arrive is used.
+	// Twice the bytes: for small, latency-critical streams.
+	TrafficClass_TRAFFIC_CLASS_REDUNDANT TrafficClass = 3
+)
+
+// Enum value maps for TrafficClass.
+var (
+	TrafficClass_name = map[int32]string{
+		0: "TRAFFIC_CLASS_UNSPECIFIED",
+		1: "TRAFFIC_CLASS_BULK",
+		2: "TRAFFIC_CLASS_INTERACTIVE",
+		3: "TRAFFIC_CLASS_REDUNDANT",
+	}
+	TrafficClass_value = map[string]int32{
+		"TRAFFIC_CLASS_UNSPECIFIED": 0,
+		"TRAFFIC_CLASS_BULK":        1,
+		"TRAFFIC_CLASS_INTERACTIVE": 2,
+		"TRAFFIC_CLASS_REDUNDANT":   3,
+	}
+)
+
+func (x TrafficClass) Enum() *TrafficClass {
+	p := new(TrafficClass)
+	*p = x
+	return p
+}
+
+func (x TrafficClass) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TrafficClass) Descriptor() protoreflect.EnumDescriptor {
+	return file_invmux_v1_stream_service_proto_enumTypes[0].Descriptor()
+}
+
+func (TrafficClass) Type() protoreflect.EnumType {
+	return &file_invmux_v1_stream_service_proto_enumTypes[0]
+}
+
+func (x TrafficClass) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TrafficClass.Descriptor instead.
+func (TrafficClass) EnumDescriptor() ([]byte, []int) {
+	return file_invmux_v1_stream_service_proto_rawDescGZIP(), []int{0}
+}
+
 // OpenStreamRequest is one message from the opening application.
 type OpenStreamRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -122,7 +181,10 @@ type StreamTarget struct {
 	// is already compressed, such as video); true, compressed (still adaptive: raw while the data does not shrink).
 	// Without compression in the chain it changes nothing. Each chunk says on the wire whether it is compressed, so
 	// streams of one session may differ.
-	Compress      *bool `protobuf:"varint,4,opt,name=compress,proto3,oneof" json:"compress,omitempty"`
+	Compress *bool `protobuf:"varint,4,opt,name=compress,proto3,oneof" json:"compress,omitempty"`
+	// How the stream's chunks are scheduled over the session's links, in both directions; the accepting application
+	// sees it in StreamInfo. Unspecified: TRAFFIC_CLASS_BULK.
+	TrafficClass  TrafficClass `protobuf:"varint,5,opt,name=traffic_class,json=trafficClass,proto3,enum=invmux.v1.TrafficClass" json:"traffic_class,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -183,6 +245,13 @@ func (x *StreamTarget) GetCompress() bool {
 		return *x.Compress
 	}
 	return false
+}
+
+func (x *StreamTarget) GetTrafficClass() TrafficClass {
+	if x != nil {
+		return x.TrafficClass
+	}
+	return TrafficClass_TRAFFIC_CLASS_UNSPECIFIED
 }
 
 // OpenStreamResponse is one message to the opening application.
@@ -301,7 +370,9 @@ type StreamInfo struct {
 	// Service the stream was opened for.
 	Service string `protobuf:"bytes,4,opt,name=service,proto3" json:"service,omitempty"`
 	// Metadata from the opener.
-	Metadata      map[string]string `protobuf:"bytes,5,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Metadata map[string]string `protobuf:"bytes,5,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The stream's traffic class, as its opener chose it.
+	TrafficClass  TrafficClass `protobuf:"varint,6,opt,name=traffic_class,json=trafficClass,proto3,enum=invmux.v1.TrafficClass" json:"traffic_class,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -369,6 +440,13 @@ func (x *StreamInfo) GetMetadata() map[string]string {
 		return x.Metadata
 	}
 	return nil
+}
+
+func (x *StreamInfo) GetTrafficClass() TrafficClass {
+	if x != nil {
+		return x.TrafficClass
+	}
+	return TrafficClass_TRAFFIC_CLASS_UNSPECIFIED
 }
 
 // AcceptStreamRequest is one message from the accepting application.
@@ -616,12 +694,13 @@ const file_invmux_v1_stream_service_proto_rawDesc = "" +
 	"\x11OpenStreamRequest\x12-\n" +
 	"\x04open\x18\x01 \x01(\v2\x17.invmux.v1.StreamTargetH\x00R\x04open\x12\x14\n" +
 	"\x04data\x18\x02 \x01(\fH\x00R\x04dataB\a\n" +
-	"\x05frame\"\xea\x01\n" +
+	"\x05frame\"\xa8\x02\n" +
 	"\fStreamTarget\x12\x12\n" +
 	"\x04peer\x18\x01 \x01(\tR\x04peer\x12\x18\n" +
 	"\aservice\x18\x02 \x01(\tR\aservice\x12A\n" +
 	"\bmetadata\x18\x03 \x03(\v2%.invmux.v1.StreamTarget.MetadataEntryR\bmetadata\x12\x1f\n" +
-	"\bcompress\x18\x04 \x01(\bH\x00R\bcompress\x88\x01\x01\x1a;\n" +
+	"\bcompress\x18\x04 \x01(\bH\x00R\bcompress\x88\x01\x01\x12<\n" +
+	"\rtraffic_class\x18\x05 \x01(\x0e2\x17.invmux.v1.TrafficClassR\ftrafficClass\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\v\n" +
@@ -630,7 +709,7 @@ const file_invmux_v1_stream_service_proto_rawDesc = "" +
 	"\x06opened\x18\x01 \x01(\v2\x15.invmux.v1.StreamInfoH\x00R\x06opened\x12\x14\n" +
 	"\x04data\x18\x02 \x01(\fH\x00R\x04data\x12\x12\n" +
 	"\x03eof\x18\x03 \x01(\bH\x00R\x03eofB\a\n" +
-	"\x05frame\"\xf4\x01\n" +
+	"\x05frame\"\xb2\x02\n" +
 	"\n" +
 	"StreamInfo\x12\x1d\n" +
 	"\n" +
@@ -638,7 +717,8 @@ const file_invmux_v1_stream_service_proto_rawDesc = "" +
 	"\tstream_id\x18\x02 \x01(\rR\bstreamId\x12\x12\n" +
 	"\x04peer\x18\x03 \x01(\tR\x04peer\x12\x18\n" +
 	"\aservice\x18\x04 \x01(\tR\aservice\x12?\n" +
-	"\bmetadata\x18\x05 \x03(\v2#.invmux.v1.StreamInfo.MetadataEntryR\bmetadata\x1a;\n" +
+	"\bmetadata\x18\x05 \x03(\v2#.invmux.v1.StreamInfo.MetadataEntryR\bmetadata\x12<\n" +
+	"\rtraffic_class\x18\x06 \x01(\x0e2\x17.invmux.v1.TrafficClassR\ftrafficClass\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"g\n" +
@@ -652,7 +732,12 @@ const file_invmux_v1_stream_service_proto_rawDesc = "" +
 	"\baccepted\x18\x01 \x01(\v2\x15.invmux.v1.StreamInfoH\x00R\baccepted\x12\x14\n" +
 	"\x04data\x18\x02 \x01(\fH\x00R\x04data\x12\x12\n" +
 	"\x03eof\x18\x03 \x01(\bH\x00R\x03eofB\a\n" +
-	"\x05frame2\xb3\x01\n" +
+	"\x05frame*\x81\x01\n" +
+	"\fTrafficClass\x12\x1d\n" +
+	"\x19TRAFFIC_CLASS_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12TRAFFIC_CLASS_BULK\x10\x01\x12\x1d\n" +
+	"\x19TRAFFIC_CLASS_INTERACTIVE\x10\x02\x12\x1b\n" +
+	"\x17TRAFFIC_CLASS_REDUNDANT\x10\x032\xb3\x01\n" +
 	"\rStreamService\x12M\n" +
 	"\n" +
 	"OpenStream\x12\x1c.invmux.v1.OpenStreamRequest\x1a\x1d.invmux.v1.OpenStreamResponse(\x010\x01\x12S\n" +
@@ -671,34 +756,38 @@ func file_invmux_v1_stream_service_proto_rawDescGZIP() []byte {
 	return file_invmux_v1_stream_service_proto_rawDescData
 }
 
+var file_invmux_v1_stream_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_invmux_v1_stream_service_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_invmux_v1_stream_service_proto_goTypes = []any{
-	(*OpenStreamRequest)(nil),    // 0: invmux.v1.OpenStreamRequest
-	(*StreamTarget)(nil),         // 1: invmux.v1.StreamTarget
-	(*OpenStreamResponse)(nil),   // 2: invmux.v1.OpenStreamResponse
-	(*StreamInfo)(nil),           // 3: invmux.v1.StreamInfo
-	(*AcceptStreamRequest)(nil),  // 4: invmux.v1.AcceptStreamRequest
-	(*AcceptTarget)(nil),         // 5: invmux.v1.AcceptTarget
-	(*AcceptStreamResponse)(nil), // 6: invmux.v1.AcceptStreamResponse
-	nil,                          // 7: invmux.v1.StreamTarget.MetadataEntry
-	nil,                          // 8: invmux.v1.StreamInfo.MetadataEntry
+	(TrafficClass)(0),            // 0: invmux.v1.TrafficClass
+	(*OpenStreamRequest)(nil),    // 1: invmux.v1.OpenStreamRequest
+	(*StreamTarget)(nil),         // 2: invmux.v1.StreamTarget
+	(*OpenStreamResponse)(nil),   // 3: invmux.v1.OpenStreamResponse
+	(*StreamInfo)(nil),           // 4: invmux.v1.StreamInfo
+	(*AcceptStreamRequest)(nil),  // 5: invmux.v1.AcceptStreamRequest
+	(*AcceptTarget)(nil),         // 6: invmux.v1.AcceptTarget
+	(*AcceptStreamResponse)(nil), // 7: invmux.v1.AcceptStreamResponse
+	nil,                          // 8: invmux.v1.StreamTarget.MetadataEntry
+	nil,                          // 9: invmux.v1.StreamInfo.MetadataEntry
 }
 var file_invmux_v1_stream_service_proto_depIdxs = []int32{
-	1, // 0: invmux.v1.OpenStreamRequest.open:type_name -> invmux.v1.StreamTarget
-	7, // 1: invmux.v1.StreamTarget.metadata:type_name -> invmux.v1.StreamTarget.MetadataEntry
-	3, // 2: invmux.v1.OpenStreamResponse.opened:type_name -> invmux.v1.StreamInfo
-	8, // 3: invmux.v1.StreamInfo.metadata:type_name -> invmux.v1.StreamInfo.MetadataEntry
-	5, // 4: invmux.v1.AcceptStreamRequest.accept:type_name -> invmux.v1.AcceptTarget
-	3, // 5: invmux.v1.AcceptStreamResponse.accepted:type_name -> invmux.v1.StreamInfo
-	0, // 6: invmux.v1.StreamService.OpenStream:input_type -> invmux.v1.OpenStreamRequest
-	4, // 7: invmux.v1.StreamService.AcceptStream:input_type -> invmux.v1.AcceptStreamRequest
-	2, // 8: invmux.v1.StreamService.OpenStream:output_type -> invmux.v1.OpenStreamResponse
-	6, // 9: invmux.v1.StreamService.AcceptStream:output_type -> invmux.v1.AcceptStreamResponse
-	8, // [8:10] is the sub-list for method output_type
-	6, // [6:8] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	2,  // 0: invmux.v1.OpenStreamRequest.open:type_name -> invmux.v1.StreamTarget
+	8,  // 1: invmux.v1.StreamTarget.metadata:type_name -> invmux.v1.StreamTarget.MetadataEntry
+	0,  // 2: invmux.v1.StreamTarget.traffic_class:type_name -> invmux.v1.TrafficClass
+	4,  // 3: invmux.v1.OpenStreamResponse.opened:type_name -> invmux.v1.StreamInfo
+	9,  // 4: invmux.v1.StreamInfo.metadata:type_name -> invmux.v1.StreamInfo.MetadataEntry
+	0,  // 5: invmux.v1.StreamInfo.traffic_class:type_name -> invmux.v1.TrafficClass
+	6,  // 6: invmux.v1.AcceptStreamRequest.accept:type_name -> invmux.v1.AcceptTarget
+	4,  // 7: invmux.v1.AcceptStreamResponse.accepted:type_name -> invmux.v1.StreamInfo
+	1,  // 8: invmux.v1.StreamService.OpenStream:input_type -> invmux.v1.OpenStreamRequest
+	5,  // 9: invmux.v1.StreamService.AcceptStream:input_type -> invmux.v1.AcceptStreamRequest
+	3,  // 10: invmux.v1.StreamService.OpenStream:output_type -> invmux.v1.OpenStreamResponse
+	7,  // 11: invmux.v1.StreamService.AcceptStream:output_type -> invmux.v1.AcceptStreamResponse
+	10, // [10:12] is the sub-list for method output_type
+	8,  // [8:10] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_invmux_v1_stream_service_proto_init() }
@@ -730,13 +819,14 @@ func file_invmux_v1_stream_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_invmux_v1_stream_service_proto_rawDesc), len(file_invmux_v1_stream_service_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      1,
 			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_invmux_v1_stream_service_proto_goTypes,
 		DependencyIndexes: file_invmux_v1_stream_service_proto_depIdxs,
+		EnumInfos:         file_invmux_v1_stream_service_proto_enumTypes,
 		MessageInfos:      file_invmux_v1_stream_service_proto_msgTypes,
 	}.Build()
 	File_invmux_v1_stream_service_proto = out.File

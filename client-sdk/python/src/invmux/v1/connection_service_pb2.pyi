@@ -156,11 +156,17 @@ class RemoveListenerResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class ListListenersRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListListenersResponse(_message.Message):
-    __slots__ = ("listeners",)
+    __slots__ = ("listeners", "next_page_token")
     LISTENERS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     listeners: _containers.RepeatedCompositeFieldContainer[Listener]
-    def __init__(self, listeners: _Optional[_Iterable[_Union[Listener, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, listeners: _Optional[_Iterable[_Union[Listener, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

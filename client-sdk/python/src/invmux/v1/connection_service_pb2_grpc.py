@@ -167,7 +167,7 @@ class ConnectionServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListListeners(self, request, context):
-        """Lists the listeners.
+        """Lists the listeners a page at a time.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1finvmux/v1/forward_service.proto\x12\tinvmux.v1\"O\n\x07\x46orward\x12\x0e\n\x06listen\x18\x01 \x01(\t\x12\x15\n\rbound_address\x18\x02 \x01(\t\x12\x0c\n\x04peer\x18\x03 \x01(\t\x12\x0f\n\x07service\x18\x04 \x01(\t\"B\n\x11\x41\x64\x64\x46orwardRequest\x12\x0e\n\x06listen\x18\x01 \x01(\t\x12\x0c\n\x04peer\x18\x02 \x01(\t\x12\x0f\n\x07service\x18\x03 \x01(\t\"9\n\x12\x41\x64\x64\x46orwardResponse\x12#\n\x07\x66orward\x18\x01 \x01(\x0b\x32\x12.invmux.v1.Forward\"&\n\x14RemoveForwardRequest\x12\x0e\n\x06listen\x18\x01 \x01(\t\"\x17\n\x15RemoveForwardResponse\"\x15\n\x13ListForwardsRequest\"<\n\x14ListForwardsResponse\x12$\n\x08\x66orwards\x18\x01 \x03(\x0b\x32\x12.invmux.v1.Forward\"\'\n\x07Service\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\"K\n\x11\x41\x64\x64ServiceRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\x12\x18\n\x10replace_existing\x18\x03 \x01(\x08\"9\n\x12\x41\x64\x64ServiceResponse\x12#\n\x07service\x18\x01 \x01(\x0b\x32\x12.invmux.v1.Service\"$\n\x14RemoveServiceRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x17\n\x15RemoveServiceResponse\"\x15\n\x13ListServicesRequest\"<\n\x14ListServicesResponse\x12$\n\x08services\x18\x01 \x03(\x0b\x32\x12.invmux.v1.Service2\xf0\x03\n\x0e\x46orwardService\x12I\n\nAddForward\x12\x1c.invmux.v1.AddForwardRequest\x1a\x1d.invmux.v1.AddForwardResponse\x12R\n\rRemoveForward\x12\x1f.invmux.v1.RemoveForwardRequest\x1a .invmux.v1.RemoveForwardResponse\x12O\n\x0cListForwards\x12\x1e.invmux.v1.ListForwardsRequest\x1a\x1f.invmux.v1.ListForwardsResponse\x12I\n\nAddService\x12\x1c.invmux.v1.AddServiceRequest\x1a\x1d.invmux.v1.AddServiceResponse\x12R\n\rRemoveService\x12\x1f.invmux.v1.RemoveServiceRequest\x1a .invmux.v1.RemoveServiceResponse\x12O\n\x0cListServices\x12\x1e.invmux.v1.ListServicesRequest\x1a\x1f.invmux.v1.ListServicesResponseBf\n\x12io.invmux.proto.v1B\x13\x46orwardServiceProtoP\x01Z9github.com/invmux/invmux/client-sdk/go/invmux/v1;invmuxv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1finvmux/v1/forward_service.proto\x12\tinvmux.v1\"O\n\x07\x46orward\x12\x0e\n\x06listen\x18\x01 \x01(\t\x12\x15\n\rbound_address\x18\x02 \x01(\t\x12\x0c\n\x04peer\x18\x03 \x01(\t\x12\x0f\n\x07service\x18\x04 \x01(\t\"B\n\x11\x41\x64\x64\x46orwardRequest\x12\x0e\n\x06listen\x18\x01 \x01(\t\x12\x0c\n\x04peer\x18\x02 \x01(\t\x12\x0f\n\x07service\x18\x03 \x01(\t\"9\n\x12\x41\x64\x64\x46orwardResponse\x12#\n\x07\x66orward\x18\x01 \x01(\x0b\x32\x12.invmux.v1.Forward\"&\n\x14RemoveForwardRequest\x12\x0e\n\x06listen\x18\x01 \x01(\t\"\x17\n\x15RemoveForwardResponse\"<\n\x13ListForwardsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"U\n\x14ListForwardsResponse\x12$\n\x08\x66orwards\x18\x01 \x03(\x0b\x32\x12.invmux.v1.Forward\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\'\n\x07Service\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\"K\n\x11\x41\x64\x64ServiceRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\x12\x18\n\x10replace_existing\x18\x03 \x01(\x08\"9\n\x12\x41\x64\x64ServiceResponse\x12#\n\x07service\x18\x01 \x01(\x0b\x32\x12.invmux.v1.Service\"$\n\x14RemoveServiceRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x17\n\x15RemoveServiceResponse\"<\n\x13ListServicesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"U\n\x14ListServicesResponse\x12$\n\x08services\x18\x01 \x03(\x0b\x32\x12.invmux.v1.Service\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xf0\x03\n\x0e\x46orwardService\x12I\n\nAddForward\x12\x1c.invmux.v1.AddForwardRequest\x1a\x1d.invmux.v1.AddForwardResponse\x12R\n\rRemoveForward\x12\x1f.invmux.v1.RemoveForwardRequest\x1a .invmux.v1.RemoveForwardResponse\x12O\n\x0cListForwards\x12\x1e.invmux.v1.ListForwardsRequest\x1a\x1f.invmux.v1.ListForwardsResponse\x12I\n\nAddService\x12\x1c.invmux.v1.AddServiceRequest\x1a\x1d.invmux.v1.AddServiceResponse\x12R\n\rRemoveService\x12\x1f.invmux.v1.RemoveServiceRequest\x1a .invmux.v1.RemoveServiceResponse\x12O\n\x0cListServices\x12\x1e.invmux.v1.ListServicesRequest\x1a\x1f.invmux.v1.ListServicesResponseBf\n\x12io.invmux.proto.v1B\x13\x46orwardServiceProtoP\x01Z9github.com/invmux/invmux/client-sdk/go/invmux/v1;invmuxv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -43,23 +43,23 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REMOVEFORWARDRESPONSE']._serialized_start=294
   _globals['_REMOVEFORWARDRESPONSE']._serialized_end=317
   _globals['_LISTFORWARDSREQUEST']._serialized_start=319
-  _globals['_LISTFORWARDSREQUEST']._serialized_end=340
-  _globals['_LISTFORWARDSRESPONSE']._serialized_start=342
-  _globals['_LISTFORWARDSRESPONSE']._serialized_end=402
-  _globals['_SERVICE']._serialized_start=404
-  _globals['_SERVICE']._serialized_end=443
-  _globals['_ADDSERVICEREQUEST']._serialized_start=445
-  _globals['_ADDSERVICEREQUEST']._serialized_end=520
-  _globals['_ADDSERVICERESPONSE']._serialized_start=522
-  _globals['_ADDSERVICERESPONSE']._serialized_end=579
-  _globals['_REMOVESERVICEREQUEST']._serialized_start=581
-  _globals['_REMOVESERVICEREQUEST']._serialized_end=617
-  _globals['_REMOVESERVICERESPONSE']._serialized_start=619
-  _globals['_REMOVESERVICERESPONSE']._serialized_end=642
-  _globals['_LISTSERVICESREQUEST']._serialized_start=644
-  _globals['_LISTSERVICESREQUEST']._serialized_end=665
-  _globals['_LISTSERVICESRESPONSE']._serialized_start=667
-  _globals['_LISTSERVICESRESPONSE']._serialized_end=727
-  _globals['_FORWARDSERVICE']._serialized_start=730
-  _globals['_FORWARDSERVICE']._serialized_end=1226
+  _globals['_LISTFORWARDSREQUEST']._serialized_end=379
+  _globals['_LISTFORWARDSRESPONSE']._serialized_start=381
+  _globals['_LISTFORWARDSRESPONSE']._serialized_end=466
+  _globals['_SERVICE']._serialized_start=468
+  _globals['_SERVICE']._serialized_end=507
+  _globals['_ADDSERVICEREQUEST']._serialized_start=509
+  _globals['_ADDSERVICEREQUEST']._serialized_end=584
+  _globals['_ADDSERVICERESPONSE']._serialized_start=586
+  _globals['_ADDSERVICERESPONSE']._serialized_end=643
+  _globals['_REMOVESERVICEREQUEST']._serialized_start=645
+  _globals['_REMOVESERVICEREQUEST']._serialized_end=681
+  _globals['_REMOVESERVICERESPONSE']._serialized_start=683
+  _globals['_REMOVESERVICERESPONSE']._serialized_end=706
+  _globals['_LISTSERVICESREQUEST']._serialized_start=708
+  _globals['_LISTSERVICESREQUEST']._serialized_end=768
+  _globals['_LISTSERVICESRESPONSE']._serialized_start=770
+  _globals['_LISTSERVICESRESPONSE']._serialized_end=855
+  _globals['_FORWARDSERVICE']._serialized_start=858
+  _globals['_FORWARDSERVICE']._serialized_end=1354
 # @@protoc_insertion_point(module_scope)

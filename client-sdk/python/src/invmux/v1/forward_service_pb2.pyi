@@ -45,14 +45,20 @@ class RemoveForwardResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class ListForwardsRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListForwardsResponse(_message.Message):
-    __slots__ = ("forwards",)
+    __slots__ = ("forwards", "next_page_token")
     FORWARDS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     forwards: _containers.RepeatedCompositeFieldContainer[Forward]
-    def __init__(self, forwards: _Optional[_Iterable[_Union[Forward, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, forwards: _Optional[_Iterable[_Union[Forward, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class Service(_message.Message):
     __slots__ = ("name", "target")
@@ -89,11 +95,17 @@ class RemoveServiceResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class ListServicesRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListServicesResponse(_message.Message):
-    __slots__ = ("services",)
+    __slots__ = ("services", "next_page_token")
     SERVICES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     services: _containers.RepeatedCompositeFieldContainer[Service]
-    def __init__(self, services: _Optional[_Iterable[_Union[Service, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, services: _Optional[_Iterable[_Union[Service, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

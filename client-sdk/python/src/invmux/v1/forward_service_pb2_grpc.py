@@ -88,7 +88,7 @@ class ForwardServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListForwards(self, request, context):
-        """Lists the forwards.
+        """Lists the forwards a page at a time.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -110,7 +110,7 @@ class ForwardServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListServices(self, request, context):
-        """Lists the exposed services.
+        """Lists the exposed services a page at a time.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

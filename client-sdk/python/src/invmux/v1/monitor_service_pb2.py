@@ -27,7 +27,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from invmux.v1 import common_pb2 as invmux_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1finvmux/v1/monitor_service.proto\x12\tinvmux.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16invmux/v1/common.proto\"]\n\x12WatchHealthRequest\x12\x33\n\x10quality_interval\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x12\n\nsession_id\x18\x02 \x01(\t\"\xd4\x02\n\x13WatchHealthResponse\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\x08snapshot\x18\x02 \x01(\x0b\x32\x19.invmux.v1.HealthSnapshotH\x00\x12$\n\x07link_up\x18\x03 \x01(\x0b\x32\x11.invmux.v1.LinkUpH\x00\x12(\n\tlink_down\x18\x04 \x01(\x0b\x32\x13.invmux.v1.LinkDownH\x00\x12\x32\n\x0cstate_change\x18\x05 \x01(\x0b\x32\x1a.invmux.v1.LinkStateChangeH\x00\x12+\n\x07quality\x18\x06 \x01(\x0b\x32\x18.invmux.v1.QualitySampleH\x00\x12*\n\x07session\x18\x07 \x01(\x0b\x32\x17.invmux.v1.SessionEventH\x00\x42\x07\n\x05\x65vent\"6\n\x0eHealthSnapshot\x12$\n\x08sessions\x18\x01 \x03(\x0b\x32\x12.invmux.v1.Session\"\'\n\x06LinkUp\x12\x1d\n\x04link\x18\x01 \x01(\x0b\x32\x0f.invmux.v1.Link\")\n\x08LinkDown\x12\x1d\n\x04link\x18\x01 \x01(\x0b\x32\x0f.invmux.v1.Link\"X\n\x0fLinkStateChange\x12\x1d\n\x04link\x18\x01 \x01(\x0b\x32\x0f.invmux.v1.Link\x12&\n\x08previous\x18\x02 \x01(\x0e\x32\x14.invmux.v1.LinkState\".\n\rQualitySample\x12\x1d\n\x04link\x18\x01 \x01(\x0b\x32\x0f.invmux.v1.Link\"\xaf\x01\n\x0cSessionEvent\x12*\n\x04kind\x18\x01 \x01(\x0e\x32\x1c.invmux.v1.SessionEvent.Kind\x12#\n\x07session\x18\x02 \x01(\x0b\x32\x12.invmux.v1.Session\x12\x0e\n\x06reason\x18\x03 \x01(\t\">\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x10\n\x0cKIND_STARTED\x10\x01\x12\x0e\n\nKIND_ENDED\x10\x02\"\x11\n\x0fGetStatsRequest\"n\n\x10GetStatsResponse\x12$\n\x08sessions\x18\x01 \x03(\x0b\x32\x12.invmux.v1.Session\x12\x1d\n\x15\x66orwarded_connections\x18\x02 \x01(\x03\x12\x15\n\rrefused_links\x18\x03 \x01(\x03\x32\xa5\x01\n\x0eMonitorService\x12N\n\x0bWatchHealth\x12\x1d.invmux.v1.WatchHealthRequest\x1a\x1e.invmux.v1.WatchHealthResponse0\x01\x12\x43\n\x08GetStats\x12\x1a.invmux.v1.GetStatsRequest\x1a\x1b.invmux.v1.GetStatsResponseBf\n\x12io.invmux.proto.v1B\x13MonitorServiceProtoP\x01Z9github.com/invmux/invmux/client-sdk/go/invmux/v1;invmuxv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1finvmux/v1/monitor_service.proto\x12\tinvmux.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16invmux/v1/common.proto\"\x92\x01\n\x12WatchHealthRequest\x12\x33\n\x10quality_interval\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x14\n\x0cresume_epoch\x18\x03 \x01(\t\x12\x1d\n\x15resume_after_sequence\x18\x04 \x01(\x04\"\xf5\x02\n\x13WatchHealthResponse\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\x08snapshot\x18\x02 \x01(\x0b\x32\x19.invmux.v1.HealthSnapshotH\x00\x12$\n\x07link_up\x18\x03 \x01(\x0b\x32\x11.invmux.v1.LinkUpH\x00\x12(\n\tlink_down\x18\x04 \x01(\x0b\x32\x13.invmux.v1.LinkDownH\x00\x12\x32\n\x0cstate_change\x18\x05 \x01(\x0b\x32\x1a.invmux.v1.LinkStateChangeH\x00\x12+\n\x07quality\x18\x06 \x01(\x0b\x32\x18.invmux.v1.QualitySampleH\x00\x12*\n\x07session\x18\x07 \x01(\x0b\x32\x17.invmux.v1.SessionEventH\x00\x12\x10\n\x08sequence\x18\x08 \x01(\x04\x12\r\n\x05\x65poch\x18\t \x01(\tB\x07\n\x05\x65vent\"\x85\x01\n\x0eHealthSnapshot\x12$\n\x08sessions\x18\x01 \x03(\x0b\x32\x12.invmux.v1.Session\x12.\n\rresync_reason\x18\x02 \x01(\x0e\x32\x17.invmux.v1.ResyncReason\x12\x1d\n\x15missed_after_sequence\x18\x03 \x01(\x04\"\'\n\x06LinkUp\x12\x1d\n\x04link\x18\x01 \x01(\x0b\x32\x0f.invmux.v1.Link\")\n\x08LinkDown\x12\x1d\n\x04link\x18\x01 \x01(\x0b\x32\x0f.invmux.v1.Link\"X\n\x0fLinkStateChange\x12\x1d\n\x04link\x18\x01 \x01(\x0b\x32\x0f.invmux.v1.Link\x12&\n\x08previous\x18\x02 \x01(\x0e\x32\x14.invmux.v1.LinkState\".\n\rQualitySample\x12\x1d\n\x04link\x18\x01 \x01(\x0b\x32\x0f.invmux.v1.Link\"\xaf\x01\n\x0cSessionEvent\x12*\n\x04kind\x18\x01 \x01(\x0e\x32\x1c.invmux.v1.SessionEvent.Kind\x12#\n\x07session\x18\x02 \x01(\x0b\x32\x12.invmux.v1.Session\x12\x0e\n\x06reason\x18\x03 \x01(\t\">\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x10\n\x0cKIND_STARTED\x10\x01\x12\x0e\n\nKIND_ENDED\x10\x02\"\x11\n\x0fGetStatsRequest\"n\n\x10GetStatsResponse\x12$\n\x08sessions\x18\x01 \x03(\x0b\x32\x12.invmux.v1.Session\x12\x1d\n\x15\x66orwarded_connections\x18\x02 \x01(\x03\x12\x15\n\rrefused_links\x18\x03 \x01(\x03*t\n\x0cResyncReason\x12\x1d\n\x19RESYNC_REASON_UNSPECIFIED\x10\x00\x12 \n\x1cRESYNC_REASON_EVENTS_EXPIRED\x10\x01\x12#\n\x1fRESYNC_REASON_SIDECAR_RESTARTED\x10\x02\x32\xa5\x01\n\x0eMonitorService\x12N\n\x0bWatchHealth\x12\x1d.invmux.v1.WatchHealthRequest\x1a\x1e.invmux.v1.WatchHealthResponse0\x01\x12\x43\n\x08GetStats\x12\x1a.invmux.v1.GetStatsRequest\x1a\x1b.invmux.v1.GetStatsResponseBf\n\x12io.invmux.proto.v1B\x13MonitorServiceProtoP\x01Z9github.com/invmux/invmux/client-sdk/go/invmux/v1;invmuxv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,28 +35,30 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'invmux.v1.monitor_service_p
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\022io.invmux.proto.v1B\023MonitorServiceProtoP\001Z9github.com/invmux/invmux/client-sdk/go/invmux/v1;invmuxv1'
-  _globals['_WATCHHEALTHREQUEST']._serialized_start=135
-  _globals['_WATCHHEALTHREQUEST']._serialized_end=228
-  _globals['_WATCHHEALTHRESPONSE']._serialized_start=231
-  _globals['_WATCHHEALTHRESPONSE']._serialized_end=571
-  _globals['_HEALTHSNAPSHOT']._serialized_start=573
-  _globals['_HEALTHSNAPSHOT']._serialized_end=627
-  _globals['_LINKUP']._serialized_start=629
-  _globals['_LINKUP']._serialized_end=668
-  _globals['_LINKDOWN']._serialized_start=670
-  _globals['_LINKDOWN']._serialized_end=711
-  _globals['_LINKSTATECHANGE']._serialized_start=713
-  _globals['_LINKSTATECHANGE']._serialized_end=801
-  _globals['_QUALITYSAMPLE']._serialized_start=803
-  _globals['_QUALITYSAMPLE']._serialized_end=849
-  _globals['_SESSIONEVENT']._serialized_start=852
-  _globals['_SESSIONEVENT']._serialized_end=1027
-  _globals['_SESSIONEVENT_KIND']._serialized_start=965
-  _globals['_SESSIONEVENT_KIND']._serialized_end=1027
-  _globals['_GETSTATSREQUEST']._serialized_start=1029
-  _globals['_GETSTATSREQUEST']._serialized_end=1046
-  _globals['_GETSTATSRESPONSE']._serialized_start=1048
-  _globals['_GETSTATSRESPONSE']._serialized_end=1158
-  _globals['_MONITORSERVICE']._serialized_start=1161
-  _globals['_MONITORSERVICE']._serialized_end=1326
+  _globals['_RESYNCREASON']._serialized_start=1327
+  _globals['_RESYNCREASON']._serialized_end=1443
+  _globals['_WATCHHEALTHREQUEST']._serialized_start=136
+  _globals['_WATCHHEALTHREQUEST']._serialized_end=282
+  _globals['_WATCHHEALTHRESPONSE']._serialized_start=285
+  _globals['_WATCHHEALTHRESPONSE']._serialized_end=658
+  _globals['_HEALTHSNAPSHOT']._serialized_start=661
+  _globals['_HEALTHSNAPSHOT']._serialized_end=794
+  _globals['_LINKUP']._serialized_start=796
+  _globals['_LINKUP']._serialized_end=835
+  _globals['_LINKDOWN']._serialized_start=837
+  _globals['_LINKDOWN']._serialized_end=878
+  _globals['_LINKSTATECHANGE']._serialized_start=880
+  _globals['_LINKSTATECHANGE']._serialized_end=968
+  _globals['_QUALITYSAMPLE']._serialized_start=970
+  _globals['_QUALITYSAMPLE']._serialized_end=1016
+  _globals['_SESSIONEVENT']._serialized_start=1019
+  _globals['_SESSIONEVENT']._serialized_end=1194
+  _globals['_SESSIONEVENT_KIND']._serialized_start=1132
+  _globals['_SESSIONEVENT_KIND']._serialized_end=1194
+  _globals['_GETSTATSREQUEST']._serialized_start=1196
+  _globals['_GETSTATSREQUEST']._serialized_end=1213
+  _globals['_GETSTATSRESPONSE']._serialized_start=1215
+  _globals['_GETSTATSRESPONSE']._serialized_end=1325
+  _globals['_MONITORSERVICE']._serialized_start=1446
+  _globals['_MONITORSERVICE']._serialized_end=1611
 # @@protoc_insertion_point(module_scope)

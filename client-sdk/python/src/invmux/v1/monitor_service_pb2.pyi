@@ -12,16 +12,29 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ResyncReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RESYNC_REASON_UNSPECIFIED: _ClassVar[ResyncReason]
+    RESYNC_REASON_EVENTS_EXPIRED: _ClassVar[ResyncReason]
+    RESYNC_REASON_SIDECAR_RESTARTED: _ClassVar[ResyncReason]
+RESYNC_REASON_UNSPECIFIED: ResyncReason
+RESYNC_REASON_EVENTS_EXPIRED: ResyncReason
+RESYNC_REASON_SIDECAR_RESTARTED: ResyncReason
+
 class WatchHealthRequest(_message.Message):
-    __slots__ = ("quality_interval", "session_id")
+    __slots__ = ("quality_interval", "session_id", "resume_epoch", "resume_after_sequence")
     QUALITY_INTERVAL_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    RESUME_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    RESUME_AFTER_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     quality_interval: _duration_pb2.Duration
     session_id: str
-    def __init__(self, quality_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., session_id: _Optional[str] = ...) -> None: ...
+    resume_epoch: str
+    resume_after_sequence: int
+    def __init__(self, quality_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., session_id: _Optional[str] = ..., resume_epoch: _Optional[str] = ..., resume_after_sequence: _Optional[int] = ...) -> None: ...
 
 class WatchHealthResponse(_message.Message):
-    __slots__ = ("time", "snapshot", "link_up", "link_down", "state_change", "quality", "session")
+    __slots__ = ("time", "snapshot", "link_up", "link_down", "state_change", "quality", "session", "sequence", "epoch")
     TIME_FIELD_NUMBER: _ClassVar[int]
     SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
     LINK_UP_FIELD_NUMBER: _ClassVar[int]
@@ -29,6 +42,8 @@ class WatchHealthResponse(_message.Message):
     STATE_CHANGE_FIELD_NUMBER: _ClassVar[int]
     QUALITY_FIELD_NUMBER: _ClassVar[int]
     SESSION_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
     time: _timestamp_pb2.Timestamp
     snapshot: HealthSnapshot
     link_up: LinkUp
@@ -36,13 +51,19 @@ class WatchHealthResponse(_message.Message):
     state_change: LinkStateChange
     quality: QualitySample
     session: SessionEvent
-    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., snapshot: _Optional[_Union[HealthSnapshot, _Mapping]] = ..., link_up: _Optional[_Union[LinkUp, _Mapping]] = ..., link_down: _Optional[_Union[LinkDown, _Mapping]] = ..., state_change: _Optional[_Union[LinkStateChange, _Mapping]] = ..., quality: _Optional[_Union[QualitySample, _Mapping]] = ..., session: _Optional[_Union[SessionEvent, _Mapping]] = ...) -> None: ...
+    sequence: int
+    epoch: str
+    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., snapshot: _Optional[_Union[HealthSnapshot, _Mapping]] = ..., link_up: _Optional[_Union[LinkUp, _Mapping]] = ..., link_down: _Optional[_Union[LinkDown, _Mapping]] = ..., state_change: _Optional[_Union[LinkStateChange, _Mapping]] = ..., quality: _Optional[_Union[QualitySample, _Mapping]] = ..., session: _Optional[_Union[SessionEvent, _Mapping]] = ..., sequence: _Optional[int] = ..., epoch: _Optional[str] = ...) -> None: ...
 
 class HealthSnapshot(_message.Message):
-    __slots__ = ("sessions",)
+    __slots__ = ("sessions", "resync_reason", "missed_after_sequence")
     SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    RESYNC_REASON_FIELD_NUMBER: _ClassVar[int]
+    MISSED_AFTER_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     sessions: _containers.RepeatedCompositeFieldContainer[_common_pb2.Session]
-    def __init__(self, sessions: _Optional[_Iterable[_Union[_common_pb2.Session, _Mapping]]] = ...) -> None: ...
+    resync_reason: ResyncReason
+    missed_after_sequence: int
+    def __init__(self, sessions: _Optional[_Iterable[_Union[_common_pb2.Session, _Mapping]]] = ..., resync_reason: _Optional[_Union[ResyncReason, str]] = ..., missed_after_sequence: _Optional[int] = ...) -> None: ...
 
 class LinkUp(_message.Message):
     __slots__ = ("link",)

@@ -52,7 +52,10 @@ class MonitorServiceServicer:
     """
 
     def WatchHealth(self, request, context):
-        """Streams a snapshot of every session and link, then events as they happen.
+        """Streams a snapshot of every session and link, then events as they happen. Events are numbered; a watch that
+        broke can resume after the last event it saw (WatchHealthRequest.resume_epoch and resume_after_sequence): the
+        sidecar replays the events it missed from a ring of the last 1024, or, when those are gone or the sidecar
+        restarted, sends a snapshot saying so (HealthSnapshot.resync_reason).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

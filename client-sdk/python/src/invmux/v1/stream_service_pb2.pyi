@@ -1,10 +1,22 @@
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class TrafficClass(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TRAFFIC_CLASS_UNSPECIFIED: _ClassVar[TrafficClass]
+    TRAFFIC_CLASS_BULK: _ClassVar[TrafficClass]
+    TRAFFIC_CLASS_INTERACTIVE: _ClassVar[TrafficClass]
+    TRAFFIC_CLASS_REDUNDANT: _ClassVar[TrafficClass]
+TRAFFIC_CLASS_UNSPECIFIED: TrafficClass
+TRAFFIC_CLASS_BULK: TrafficClass
+TRAFFIC_CLASS_INTERACTIVE: TrafficClass
+TRAFFIC_CLASS_REDUNDANT: TrafficClass
 
 class OpenStreamRequest(_message.Message):
     __slots__ = ("open", "data")
@@ -15,7 +27,7 @@ class OpenStreamRequest(_message.Message):
     def __init__(self, open: _Optional[_Union[StreamTarget, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class StreamTarget(_message.Message):
-    __slots__ = ("peer", "service", "metadata", "compress")
+    __slots__ = ("peer", "service", "metadata", "compress", "traffic_class")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -27,11 +39,13 @@ class StreamTarget(_message.Message):
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
     COMPRESS_FIELD_NUMBER: _ClassVar[int]
+    TRAFFIC_CLASS_FIELD_NUMBER: _ClassVar[int]
     peer: str
     service: str
     metadata: _containers.ScalarMap[str, str]
     compress: bool
-    def __init__(self, peer: _Optional[str] = ..., service: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., compress: _Optional[bool] = ...) -> None: ...
+    traffic_class: TrafficClass
+    def __init__(self, peer: _Optional[str] = ..., service: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., compress: _Optional[bool] = ..., traffic_class: _Optional[_Union[TrafficClass, str]] = ...) -> None: ...
 
 class OpenStreamResponse(_message.Message):
     __slots__ = ("opened", "data", "eof")
@@ -44,7 +58,7 @@ class OpenStreamResponse(_message.Message):
     def __init__(self, opened: _Optional[_Union[StreamInfo, _Mapping]] = ..., data: _Optional[bytes] = ..., eof: _Optional[bool] = ...) -> None: ...
 
 class StreamInfo(_message.Message):
-    __slots__ = ("session_id", "stream_id", "peer", "service", "metadata")
+    __slots__ = ("session_id", "stream_id", "peer", "service", "metadata", "traffic_class")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -57,12 +71,14 @@ class StreamInfo(_message.Message):
     PEER_FIELD_NUMBER: _ClassVar[int]
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
+    TRAFFIC_CLASS_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     stream_id: int
     peer: str
     service: str
     metadata: _containers.ScalarMap[str, str]
-    def __init__(self, session_id: _Optional[str] = ..., stream_id: _Optional[int] = ..., peer: _Optional[str] = ..., service: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    traffic_class: TrafficClass
+    def __init__(self, session_id: _Optional[str] = ..., stream_id: _Optional[int] = ..., peer: _Optional[str] = ..., service: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., traffic_class: _Optional[_Union[TrafficClass, str]] = ...) -> None: ...
 
 class AcceptStreamRequest(_message.Message):
     __slots__ = ("accept", "data")

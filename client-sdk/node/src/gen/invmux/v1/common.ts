@@ -128,7 +128,7 @@ export interface Link {
   chunksReceived: number;
   /** Chunks sent on the link and then sent again on another one. */
   chunksReinjected: number;
-  /** Bytes sent on the link and not yet acknowledged. */
+  /** Bytes sent on the link that have not reached the peer yet (its queue, from the peer's per-link reports). */
   queuedBytes: number;
 }
 

@@ -174,14 +174,20 @@ export interface RemoveListenerRequest {
 export interface RemoveListenerResponse {
 }
 
-/** ListListenersRequest asks for all listeners. */
+/** ListListenersRequest asks for a page of listeners, sorted by address. */
 export interface ListListenersRequest {
+  /** Most listeners in the page (default 100, at most 1000). */
+  pageSize: number;
+  /** Token from a previous response's next_page_token (empty: first page). */
+  pageToken: string;
 }
 
-/** ListListenersResponse carries the listeners. */
+/** ListListenersResponse is one page of listeners. */
 export interface ListListenersResponse {
-  /** The listeners. */
+  /** The listeners of this page. */
   listeners: Listener[];
+  /** Token for the next page; empty on the last page. */
+  nextPageToken: string;
 }
 
 function createBaseDialLinkRequest(): DialLinkRequest {
@@ -1861,11 +1867,17 @@ export const RemoveListenerResponse: MessageFns<RemoveListenerResponse> = {
 };
 
 function createBaseListListenersRequest(): ListListenersRequest {
-  return {};
+  return { pageSize: 0, pageToken: "" };
 }
 
 export const ListListenersRequest: MessageFns<ListListenersRequest> = {
-  encode(_: ListListenersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: ListListenersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageSize !== 0) {
+      writer.uint32(8).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
     return writer;
   },
 
@@ -1882,6 +1894,22 @@ export const ListListenersRequest: MessageFns<ListListenersRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1894,32 +1922,54 @@ export const ListListenersRequest: MessageFns<ListListenersRequest> = {
     }
   },
 
-  fromJSON(_: any): ListListenersRequest {
-    return {};
+  fromJSON(object: any): ListListenersRequest {
+    return {
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
   },
 
-  toJSON(_: ListListenersRequest): unknown {
+  toJSON(message: ListListenersRequest): unknown {
     const obj: any = {};
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<ListListenersRequest>, I>>(base?: I): ListListenersRequest {
     return ListListenersRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<ListListenersRequest>, I>>(_: I): ListListenersRequest {
+  fromPartial<I extends Exact<DeepPartial<ListListenersRequest>, I>>(object: I): ListListenersRequest {
     const message = createBaseListListenersRequest();
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
     return message;
   },
 };
 
 function createBaseListListenersResponse(): ListListenersResponse {
-  return { listeners: [] };
+  return { listeners: [], nextPageToken: "" };
 }
 
 export const ListListenersResponse: MessageFns<ListListenersResponse> = {
   encode(message: ListListenersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.listeners) {
       Listener.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
     }
     return writer;
   },
@@ -1945,6 +1995,14 @@ export const ListListenersResponse: MessageFns<ListListenersResponse> = {
             message.listeners.push(Listener.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1962,6 +2020,11 @@ export const ListListenersResponse: MessageFns<ListListenersResponse> = {
       listeners: globalThis.Array.isArray(object?.listeners)
         ? object.listeners.map((e: any) => Listener.fromJSON(e))
         : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
     };
   },
 
@@ -1969,6 +2032,9 @@ export const ListListenersResponse: MessageFns<ListListenersResponse> = {
     const obj: any = {};
     if (message.listeners?.length) {
       obj.listeners = message.listeners.map((e) => Listener.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
     }
     return obj;
   },
@@ -1979,6 +2045,7 @@ export const ListListenersResponse: MessageFns<ListListenersResponse> = {
   fromPartial<I extends Exact<DeepPartial<ListListenersResponse>, I>>(object: I): ListListenersResponse {
     const message = createBaseListListenersResponse();
     message.listeners = object.listeners?.map((e) => Listener.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
     return message;
   },
 };
@@ -2090,7 +2157,7 @@ export const ConnectionServiceService = {
       Buffer.from(RemoveListenerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RemoveListenerResponse => RemoveListenerResponse.decode(value),
   },
-  /** Lists the listeners. */
+  /** Lists the listeners a page at a time. */
   listListeners: {
     path: "/invmux.v1.ConnectionService/ListListeners" as const,
     requestStream: false as const,
@@ -2124,7 +2191,7 @@ export interface ConnectionServiceServer extends UntypedServiceImplementation {
   addListener: handleUnaryCall<AddListenerRequest, AddListenerResponse>;
   /** Stops accepting peer links on an address (sessions already joined stay up). */
   removeListener: handleUnaryCall<RemoveListenerRequest, RemoveListenerResponse>;
-  /** Lists the listeners. */
+  /** Lists the listeners a page at a time. */
   listListeners: handleUnaryCall<ListListenersRequest, ListListenersResponse>;
 }
 
@@ -2289,7 +2356,7 @@ export interface ConnectionServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RemoveListenerResponse) => void,
   ): ClientUnaryCall;
-  /** Lists the listeners. */
+  /** Lists the listeners a page at a time. */
   listListeners(
     request: ListListenersRequest,
     callback: (error: ServiceError | null, response: ListListenersResponse) => void,

@@ -61,14 +61,20 @@ export interface RemoveForwardRequest {
 export interface RemoveForwardResponse {
 }
 
-/** ListForwardsRequest asks for all forwards. */
+/** ListForwardsRequest asks for a page of forwards, sorted by listen address. */
 export interface ListForwardsRequest {
+  /** Most forwards in the page (default 100, at most 1000). */
+  pageSize: number;
+  /** Token from a previous response's next_page_token (empty: first page). */
+  pageToken: string;
 }
 
-/** ListForwardsResponse carries the forwards. */
+/** ListForwardsResponse is one page of forwards. */
 export interface ListForwardsResponse {
-  /** The forwards. */
+  /** The forwards of this page. */
   forwards: Forward[];
+  /** Token for the next page; empty on the last page. */
+  nextPageToken: string;
 }
 
 /** Service delivers streams to a local TCP address. */
@@ -112,14 +118,20 @@ export interface RemoveServiceRequest {
 export interface RemoveServiceResponse {
 }
 
-/** ListServicesRequest asks for all services. */
+/** ListServicesRequest asks for a page of services, sorted by name. */
 export interface ListServicesRequest {
+  /** Most services in the page (default 100, at most 1000). */
+  pageSize: number;
+  /** Token from a previous response's next_page_token (empty: first page). */
+  pageToken: string;
 }
 
-/** ListServicesResponse carries the services. */
+/** ListServicesResponse is one page of services. */
 export interface ListServicesResponse {
-  /** The services. */
+  /** The services of this page. */
   services: Service[];
+  /** Token for the next page; empty on the last page. */
+  nextPageToken: string;
 }
 
 function createBaseForward(): Forward {
@@ -533,11 +545,17 @@ export const RemoveForwardResponse: MessageFns<RemoveForwardResponse> = {
 };
 
 function createBaseListForwardsRequest(): ListForwardsRequest {
-  return {};
+  return { pageSize: 0, pageToken: "" };
 }
 
 export const ListForwardsRequest: MessageFns<ListForwardsRequest> = {
-  encode(_: ListForwardsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: ListForwardsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageSize !== 0) {
+      writer.uint32(8).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
     return writer;
   },
 
@@ -554,6 +572,22 @@ export const ListForwardsRequest: MessageFns<ListForwardsRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -566,32 +600,54 @@ export const ListForwardsRequest: MessageFns<ListForwardsRequest> = {
     }
   },
 
-  fromJSON(_: any): ListForwardsRequest {
-    return {};
+  fromJSON(object: any): ListForwardsRequest {
+    return {
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
   },
 
-  toJSON(_: ListForwardsRequest): unknown {
+  toJSON(message: ListForwardsRequest): unknown {
     const obj: any = {};
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<ListForwardsRequest>, I>>(base?: I): ListForwardsRequest {
     return ListForwardsRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<ListForwardsRequest>, I>>(_: I): ListForwardsRequest {
+  fromPartial<I extends Exact<DeepPartial<ListForwardsRequest>, I>>(object: I): ListForwardsRequest {
     const message = createBaseListForwardsRequest();
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
     return message;
   },
 };
 
 function createBaseListForwardsResponse(): ListForwardsResponse {
-  return { forwards: [] };
+  return { forwards: [], nextPageToken: "" };
 }
 
 export const ListForwardsResponse: MessageFns<ListForwardsResponse> = {
   encode(message: ListForwardsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.forwards) {
       Forward.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
     }
     return writer;
   },
@@ -617,6 +673,14 @@ export const ListForwardsResponse: MessageFns<ListForwardsResponse> = {
             message.forwards.push(Forward.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -632,6 +696,11 @@ export const ListForwardsResponse: MessageFns<ListForwardsResponse> = {
   fromJSON(object: any): ListForwardsResponse {
     return {
       forwards: globalThis.Array.isArray(object?.forwards) ? object.forwards.map((e: any) => Forward.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
     };
   },
 
@@ -639,6 +708,9 @@ export const ListForwardsResponse: MessageFns<ListForwardsResponse> = {
     const obj: any = {};
     if (message.forwards?.length) {
       obj.forwards = message.forwards.map((e) => Forward.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
     }
     return obj;
   },
@@ -649,6 +721,7 @@ export const ListForwardsResponse: MessageFns<ListForwardsResponse> = {
   fromPartial<I extends Exact<DeepPartial<ListForwardsResponse>, I>>(object: I): ListForwardsResponse {
     const message = createBaseListForwardsResponse();
     message.forwards = object.forwards?.map((e) => Forward.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
     return message;
   },
 };
@@ -1032,11 +1105,17 @@ export const RemoveServiceResponse: MessageFns<RemoveServiceResponse> = {
 };
 
 function createBaseListServicesRequest(): ListServicesRequest {
-  return {};
+  return { pageSize: 0, pageToken: "" };
 }
 
 export const ListServicesRequest: MessageFns<ListServicesRequest> = {
-  encode(_: ListServicesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: ListServicesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageSize !== 0) {
+      writer.uint32(8).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
     return writer;
   },
 
@@ -1053,6 +1132,22 @@ export const ListServicesRequest: MessageFns<ListServicesRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1065,32 +1160,54 @@ export const ListServicesRequest: MessageFns<ListServicesRequest> = {
     }
   },
 
-  fromJSON(_: any): ListServicesRequest {
-    return {};
+  fromJSON(object: any): ListServicesRequest {
+    return {
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
   },
 
-  toJSON(_: ListServicesRequest): unknown {
+  toJSON(message: ListServicesRequest): unknown {
     const obj: any = {};
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<ListServicesRequest>, I>>(base?: I): ListServicesRequest {
     return ListServicesRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<ListServicesRequest>, I>>(_: I): ListServicesRequest {
+  fromPartial<I extends Exact<DeepPartial<ListServicesRequest>, I>>(object: I): ListServicesRequest {
     const message = createBaseListServicesRequest();
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
     return message;
   },
 };
 
 function createBaseListServicesResponse(): ListServicesResponse {
-  return { services: [] };
+  return { services: [], nextPageToken: "" };
 }
 
 export const ListServicesResponse: MessageFns<ListServicesResponse> = {
   encode(message: ListServicesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.services) {
       Service.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
     }
     return writer;
   },
@@ -1116,6 +1233,14 @@ export const ListServicesResponse: MessageFns<ListServicesResponse> = {
             message.services.push(Service.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1131,6 +1256,11 @@ export const ListServicesResponse: MessageFns<ListServicesResponse> = {
   fromJSON(object: any): ListServicesResponse {
     return {
       services: globalThis.Array.isArray(object?.services) ? object.services.map((e: any) => Service.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
     };
   },
 
@@ -1138,6 +1268,9 @@ export const ListServicesResponse: MessageFns<ListServicesResponse> = {
     const obj: any = {};
     if (message.services?.length) {
       obj.services = message.services.map((e) => Service.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
     }
     return obj;
   },
@@ -1148,6 +1281,7 @@ export const ListServicesResponse: MessageFns<ListServicesResponse> = {
   fromPartial<I extends Exact<DeepPartial<ListServicesResponse>, I>>(object: I): ListServicesResponse {
     const message = createBaseListServicesResponse();
     message.services = object.services?.map((e) => Service.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
     return message;
   },
 };
@@ -1179,7 +1313,7 @@ export const ForwardServiceService = {
       Buffer.from(RemoveForwardResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RemoveForwardResponse => RemoveForwardResponse.decode(value),
   },
-  /** Lists the forwards. */
+  /** Lists the forwards a page at a time. */
   listForwards: {
     path: "/invmux.v1.ForwardService/ListForwards" as const,
     requestStream: false as const,
@@ -1214,7 +1348,7 @@ export const ForwardServiceService = {
       Buffer.from(RemoveServiceResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RemoveServiceResponse => RemoveServiceResponse.decode(value),
   },
-  /** Lists the exposed services. */
+  /** Lists the exposed services a page at a time. */
   listServices: {
     path: "/invmux.v1.ForwardService/ListServices" as const,
     requestStream: false as const,
@@ -1232,7 +1366,7 @@ export interface ForwardServiceServer extends UntypedServiceImplementation {
   addForward: handleUnaryCall<AddForwardRequest, AddForwardResponse>;
   /** Stops a forward (connections already open go on). */
   removeForward: handleUnaryCall<RemoveForwardRequest, RemoveForwardResponse>;
-  /** Lists the forwards. */
+  /** Lists the forwards a page at a time. */
   listForwards: handleUnaryCall<ListForwardsRequest, ListForwardsResponse>;
   /**
    * Exposes a local TCP address as a service peers can open streams to. A name already exposed with another target
@@ -1241,7 +1375,7 @@ export interface ForwardServiceServer extends UntypedServiceImplementation {
   addService: handleUnaryCall<AddServiceRequest, AddServiceResponse>;
   /** Stops exposing a service. */
   removeService: handleUnaryCall<RemoveServiceRequest, RemoveServiceResponse>;
-  /** Lists the exposed services. */
+  /** Lists the exposed services a page at a time. */
   listServices: handleUnaryCall<ListServicesRequest, ListServicesResponse>;
 }
 
@@ -1278,7 +1412,7 @@ export interface ForwardServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RemoveForwardResponse) => void,
   ): ClientUnaryCall;
-  /** Lists the forwards. */
+  /** Lists the forwards a page at a time. */
   listForwards(
     request: ListForwardsRequest,
     callback: (error: ServiceError | null, response: ListForwardsResponse) => void,
@@ -1329,7 +1463,7 @@ export interface ForwardServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RemoveServiceResponse) => void,
   ): ClientUnaryCall;
-  /** Lists the exposed services. */
+  /** Lists the exposed services a page at a time. */
   listServices(
     request: ListServicesRequest,
     callback: (error: ServiceError | null, response: ListServicesResponse) => void,

@@ -28,6 +28,52 @@ export const protobufPackage = "invmux.v1";
 
 export const protobufFileName = "invmux/v1/monitor_service.proto";
 
+/** ResyncReason says why a resumed watch starts with a snapshot instead of the events it missed. */
+export enum ResyncReason {
+  /** RESYNC_REASON_UNSPECIFIED - Not a resumed watch (or nothing was missed that could not be replayed). */
+  RESYNC_REASON_UNSPECIFIED = 0,
+  /** RESYNC_REASON_EVENTS_EXPIRED - The events after resume_after_sequence are older than the ring of the last 1024 events the sidecar keeps. */
+  RESYNC_REASON_EVENTS_EXPIRED = 1,
+  /**
+   * RESYNC_REASON_SIDECAR_RESTARTED - The sidecar is not the run the watcher heard from (resume_epoch differs: it restarted), so its numbering
+   * says nothing about what was missed.
+   */
+  RESYNC_REASON_SIDECAR_RESTARTED = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function resyncReasonFromJSON(object: any): ResyncReason {
+  switch (object) {
+    case 0:
+    case "RESYNC_REASON_UNSPECIFIED":
+      return ResyncReason.RESYNC_REASON_UNSPECIFIED;
+    case 1:
+    case "RESYNC_REASON_EVENTS_EXPIRED":
+      return ResyncReason.RESYNC_REASON_EVENTS_EXPIRED;
+    case 2:
+    case "RESYNC_REASON_SIDECAR_RESTARTED":
+      return ResyncReason.RESYNC_REASON_SIDECAR_RESTARTED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ResyncReason.UNRECOGNIZED;
+  }
+}
+
+export function resyncReasonToJSON(object: ResyncReason): string {
+  switch (object) {
+    case ResyncReason.RESYNC_REASON_UNSPECIFIED:
+      return "RESYNC_REASON_UNSPECIFIED";
+    case ResyncReason.RESYNC_REASON_EVENTS_EXPIRED:
+      return "RESYNC_REASON_EVENTS_EXPIRED";
+    case ResyncReason.RESYNC_REASON_SIDECAR_RESTARTED:
+      return "RESYNC_REASON_SIDECAR_RESTARTED";
+    case ResyncReason.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** WatchHealthRequest chooses what to watch. */
 export interface WatchHealthRequest {
   /** Interval of quality samples for every link (unset or zero: no samples; at least 100 ms). */
@@ -36,6 +82,17 @@ export interface WatchHealthRequest {
     | undefined;
   /** Only this session (empty: all). */
   sessionId: string;
+  /**
+   * The epoch of the sidecar the watcher last heard from (WatchHealthResponse.epoch); set it to resume a watch.
+   * Empty: a new watch, which starts with a snapshot.
+   */
+  resumeEpoch: string;
+  /**
+   * With resume_epoch: the sequence of the last event the watcher saw (the snapshot's when it saw no event). The
+   * watch then starts with the events after it, as they were sent, or with a snapshot whose resync_reason says
+   * why they cannot be replayed.
+   */
+  resumeAfterSequence: number;
 }
 
 /** WatchHealthResponse is one event. */
@@ -65,12 +122,27 @@ export interface WatchHealthResponse {
     /** A session started or ended. */
     { $case: "session"; value: SessionEvent }
     | undefined;
+  /**
+   * Number of the event in this sidecar's epoch: 1, 2, 3, ... in the order they happened, over all sessions (a
+   * watch of one session sees gaps). A snapshot carries the number of the last event it includes; quality samples
+   * are not numbered (0) and never replayed.
+   */
+  sequence: number;
+  /** Identifies this run of the sidecar: a new epoch after every restart, when the numbering starts again. */
+  epoch: string;
 }
 
 /** HealthSnapshot is the state of everything at the start of a watch. */
 export interface HealthSnapshot {
   /** Every session with its links. */
   sessions: Session[];
+  /**
+   * Set on the first message of a resumed watch that could not be replayed: the events between
+   * missed_after_sequence and this snapshot are lost, the snapshot replaces them.
+   */
+  resyncReason: ResyncReason;
+  /** With resync_reason: the resume_after_sequence the watcher asked for. */
+  missedAfterSequence: number;
 }
 
 /** LinkUp says a link joined a session. */
@@ -171,7 +243,7 @@ export interface GetStatsResponse {
 }
 
 function createBaseWatchHealthRequest(): WatchHealthRequest {
-  return { qualityInterval: undefined, sessionId: "" };
+  return { qualityInterval: undefined, sessionId: "", resumeEpoch: "", resumeAfterSequence: 0 };
 }
 
 export const WatchHealthRequest: MessageFns<WatchHealthRequest> = {
@@ -181,6 +253,12 @@ export const WatchHealthRequest: MessageFns<WatchHealthRequest> = {
     }
     if (message.sessionId !== "") {
       writer.uint32(18).string(message.sessionId);
+    }
+    if (message.resumeEpoch !== "") {
+      writer.uint32(26).string(message.resumeEpoch);
+    }
+    if (message.resumeAfterSequence !== 0) {
+      writer.uint32(32).uint64(message.resumeAfterSequence);
     }
     return writer;
   },
@@ -214,6 +292,22 @@ export const WatchHealthRequest: MessageFns<WatchHealthRequest> = {
             message.sessionId = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.resumeEpoch = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.resumeAfterSequence = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -238,6 +332,16 @@ export const WatchHealthRequest: MessageFns<WatchHealthRequest> = {
         : isSet(object.session_id)
         ? globalThis.String(object.session_id)
         : "",
+      resumeEpoch: isSet(object.resumeEpoch)
+        ? globalThis.String(object.resumeEpoch)
+        : isSet(object.resume_epoch)
+        ? globalThis.String(object.resume_epoch)
+        : "",
+      resumeAfterSequence: isSet(object.resumeAfterSequence)
+        ? globalThis.Number(object.resumeAfterSequence)
+        : isSet(object.resume_after_sequence)
+        ? globalThis.Number(object.resume_after_sequence)
+        : 0,
     };
   },
 
@@ -248,6 +352,12 @@ export const WatchHealthRequest: MessageFns<WatchHealthRequest> = {
     }
     if (message.sessionId !== "") {
       obj.sessionId = message.sessionId;
+    }
+    if (message.resumeEpoch !== "") {
+      obj.resumeEpoch = message.resumeEpoch;
+    }
+    if (message.resumeAfterSequence !== 0) {
+      obj.resumeAfterSequence = Math.round(message.resumeAfterSequence);
     }
     return obj;
   },
@@ -261,12 +371,14 @@ export const WatchHealthRequest: MessageFns<WatchHealthRequest> = {
       ? Duration.fromPartial(object.qualityInterval)
       : undefined;
     message.sessionId = object.sessionId ?? "";
+    message.resumeEpoch = object.resumeEpoch ?? "";
+    message.resumeAfterSequence = object.resumeAfterSequence ?? 0;
     return message;
   },
 };
 
 function createBaseWatchHealthResponse(): WatchHealthResponse {
-  return { time: undefined, event: undefined };
+  return { time: undefined, event: undefined, sequence: 0, epoch: "" };
 }
 
 export const WatchHealthResponse: MessageFns<WatchHealthResponse> = {
@@ -293,6 +405,12 @@ export const WatchHealthResponse: MessageFns<WatchHealthResponse> = {
       case "session":
         SessionEvent.encode(message.event.value, writer.uint32(58).fork()).join();
         break;
+    }
+    if (message.sequence !== 0) {
+      writer.uint32(64).uint64(message.sequence);
+    }
+    if (message.epoch !== "") {
+      writer.uint32(74).string(message.epoch);
     }
     return writer;
   },
@@ -366,6 +484,22 @@ export const WatchHealthResponse: MessageFns<WatchHealthResponse> = {
             message.event = { $case: "session", value: SessionEvent.decode(reader, reader.uint32()) };
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.sequence = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.epoch = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -400,6 +534,8 @@ export const WatchHealthResponse: MessageFns<WatchHealthResponse> = {
         : isSet(object.session)
         ? { $case: "session", value: SessionEvent.fromJSON(object.session) }
         : undefined,
+      sequence: isSet(object.sequence) ? globalThis.Number(object.sequence) : 0,
+      epoch: isSet(object.epoch) ? globalThis.String(object.epoch) : "",
     };
   },
 
@@ -420,6 +556,12 @@ export const WatchHealthResponse: MessageFns<WatchHealthResponse> = {
       obj.quality = QualitySample.toJSON(message.event.value);
     } else if (message.event?.$case === "session") {
       obj.session = SessionEvent.toJSON(message.event.value);
+    }
+    if (message.sequence !== 0) {
+      obj.sequence = Math.round(message.sequence);
+    }
+    if (message.epoch !== "") {
+      obj.epoch = message.epoch;
     }
     return obj;
   },
@@ -468,18 +610,26 @@ export const WatchHealthResponse: MessageFns<WatchHealthResponse> = {
         break;
       }
     }
+    message.sequence = object.sequence ?? 0;
+    message.epoch = object.epoch ?? "";
     return message;
   },
 };
 
 function createBaseHealthSnapshot(): HealthSnapshot {
-  return { sessions: [] };
+  return { sessions: [], resyncReason: 0, missedAfterSequence: 0 };
 }
 
 export const HealthSnapshot: MessageFns<HealthSnapshot> = {
   encode(message: HealthSnapshot, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.sessions) {
       Session.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.resyncReason !== 0) {
+      writer.uint32(16).int32(message.resyncReason);
+    }
+    if (message.missedAfterSequence !== 0) {
+      writer.uint32(24).uint64(message.missedAfterSequence);
     }
     return writer;
   },
@@ -505,6 +655,22 @@ export const HealthSnapshot: MessageFns<HealthSnapshot> = {
             message.sessions.push(Session.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.resyncReason = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.missedAfterSequence = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -520,6 +686,16 @@ export const HealthSnapshot: MessageFns<HealthSnapshot> = {
   fromJSON(object: any): HealthSnapshot {
     return {
       sessions: globalThis.Array.isArray(object?.sessions) ? object.sessions.map((e: any) => Session.fromJSON(e)) : [],
+      resyncReason: isSet(object.resyncReason)
+        ? resyncReasonFromJSON(object.resyncReason)
+        : isSet(object.resync_reason)
+        ? resyncReasonFromJSON(object.resync_reason)
+        : 0,
+      missedAfterSequence: isSet(object.missedAfterSequence)
+        ? globalThis.Number(object.missedAfterSequence)
+        : isSet(object.missed_after_sequence)
+        ? globalThis.Number(object.missed_after_sequence)
+        : 0,
     };
   },
 
@@ -527,6 +703,12 @@ export const HealthSnapshot: MessageFns<HealthSnapshot> = {
     const obj: any = {};
     if (message.sessions?.length) {
       obj.sessions = message.sessions.map((e) => Session.toJSON(e));
+    }
+    if (message.resyncReason !== 0) {
+      obj.resyncReason = resyncReasonToJSON(message.resyncReason);
+    }
+    if (message.missedAfterSequence !== 0) {
+      obj.missedAfterSequence = Math.round(message.missedAfterSequence);
     }
     return obj;
   },
@@ -537,6 +719,8 @@ export const HealthSnapshot: MessageFns<HealthSnapshot> = {
   fromPartial<I extends Exact<DeepPartial<HealthSnapshot>, I>>(object: I): HealthSnapshot {
     const message = createBaseHealthSnapshot();
     message.sessions = object.sessions?.map((e) => Session.fromPartial(e)) || [];
+    message.resyncReason = object.resyncReason ?? 0;
+    message.missedAfterSequence = object.missedAfterSequence ?? 0;
     return message;
   },
 };
@@ -1094,7 +1278,12 @@ export const GetStatsResponse: MessageFns<GetStatsResponse> = {
 /** MonitorService reports the health and quality of links and sessions. */
 export type MonitorServiceService = typeof MonitorServiceService;
 export const MonitorServiceService = {
-  /** Streams a snapshot of every session and link, then events as they happen. */
+  /**
+   * Streams a snapshot of every session and link, then events as they happen. Events are numbered; a watch that
+   * broke can resume after the last event it saw (WatchHealthRequest.resume_epoch and resume_after_sequence): the
+   * sidecar replays the events it missed from a ring of the last 1024, or, when those are gone or the sidecar
+   * restarted, sends a snapshot saying so (HealthSnapshot.resync_reason).
+   */
   watchHealth: {
     path: "/invmux.v1.MonitorService/WatchHealth" as const,
     requestStream: false as const,
@@ -1117,14 +1306,24 @@ export const MonitorServiceService = {
 } as const;
 
 export interface MonitorServiceServer extends UntypedServiceImplementation {
-  /** Streams a snapshot of every session and link, then events as they happen. */
+  /**
+   * Streams a snapshot of every session and link, then events as they happen. Events are numbered; a watch that
+   * broke can resume after the last event it saw (WatchHealthRequest.resume_epoch and resume_after_sequence): the
+   * sidecar replays the events it missed from a ring of the last 1024, or, when those are gone or the sidecar
+   * restarted, sends a snapshot saying so (HealthSnapshot.resync_reason).
+   */
   watchHealth: handleServerStreamingCall<WatchHealthRequest, WatchHealthResponse>;
   /** Returns the counters of every session and link now. */
   getStats: handleUnaryCall<GetStatsRequest, GetStatsResponse>;
 }
 
 export interface MonitorServiceClient extends Client {
-  /** Streams a snapshot of every session and link, then events as they happen. */
+  /**
+   * Streams a snapshot of every session and link, then events as they happen. Events are numbered; a watch that
+   * broke can resume after the last event it saw (WatchHealthRequest.resume_epoch and resume_after_sequence): the
+   * sidecar replays the events it missed from a ring of the last 1024, or, when those are gone or the sidecar
+   * restarted, sends a snapshot saying so (HealthSnapshot.resync_reason).
+   */
   watchHealth(request: WatchHealthRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchHealthResponse>;
   watchHealth(
     request: WatchHealthRequest,

@@ -22,6 +22,62 @@ export const protobufPackage = "invmux.v1";
 
 export const protobufFileName = "invmux/v1/stream_service.proto";
 
+/** TrafficClass says how a stream's chunks are scheduled over the links of its session. */
+export enum TrafficClass {
+  /** TRAFFIC_CLASS_UNSPECIFIED - Not set: TRAFFIC_CLASS_BULK. */
+  TRAFFIC_CLASS_UNSPECIFIED = 0,
+  /** TRAFFIC_CLASS_BULK - Throughput first: chunks spread over all links by the session's load balancer. */
+  TRAFFIC_CLASS_BULK = 1,
+  /**
+   * TRAFFIC_CLASS_INTERACTIVE - Delay first: chunks sent ahead of bulk ones, each on the link expected to deliver it first, never waiting for
+   * a link with room.
+   */
+  TRAFFIC_CLASS_INTERACTIVE = 2,
+  /**
+   * TRAFFIC_CLASS_REDUNDANT - As interactive, and each chunk sent a second time on the next-best link; the first copy to arrive is used.
+   * Twice the bytes: for small, latency-critical streams.
+   */
+  TRAFFIC_CLASS_REDUNDANT = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function trafficClassFromJSON(object: any): TrafficClass {
+  switch (object) {
+    case 0:
+    case "TRAFFIC_CLASS_UNSPECIFIED":
+      return TrafficClass.TRAFFIC_CLASS_UNSPECIFIED;
+    case 1:
+    case "TRAFFIC_CLASS_BULK":
+      return TrafficClass.TRAFFIC_CLASS_BULK;
+    case 2:
+    case "TRAFFIC_CLASS_INTERACTIVE":
+      return TrafficClass.TRAFFIC_CLASS_INTERACTIVE;
+    case 3:
+    case "TRAFFIC_CLASS_REDUNDANT":
+      return TrafficClass.TRAFFIC_CLASS_REDUNDANT;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return TrafficClass.UNRECOGNIZED;
+  }
+}
+
+export function trafficClassToJSON(object: TrafficClass): string {
+  switch (object) {
+    case TrafficClass.TRAFFIC_CLASS_UNSPECIFIED:
+      return "TRAFFIC_CLASS_UNSPECIFIED";
+    case TrafficClass.TRAFFIC_CLASS_BULK:
+      return "TRAFFIC_CLASS_BULK";
+    case TrafficClass.TRAFFIC_CLASS_INTERACTIVE:
+      return "TRAFFIC_CLASS_INTERACTIVE";
+    case TrafficClass.TRAFFIC_CLASS_REDUNDANT:
+      return "TRAFFIC_CLASS_REDUNDANT";
+    case TrafficClass.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** OpenStreamRequest is one message from the opening application. */
 export interface OpenStreamRequest {
   /** What this message carries. */
@@ -50,7 +106,14 @@ export interface StreamTarget {
    * Without compression in the chain it changes nothing. Each chunk says on the wire whether it is compressed, so
    * streams of one session may differ.
    */
-  compress?: boolean | undefined;
+  compress?:
+    | boolean
+    | undefined;
+  /**
+   * How the stream's chunks are scheduled over the session's links, in both directions; the accepting application
+   * sees it in StreamInfo. Unspecified: TRAFFIC_CLASS_BULK.
+   */
+  trafficClass: TrafficClass;
 }
 
 export interface StreamTarget_MetadataEntry {
@@ -86,6 +149,8 @@ export interface StreamInfo {
   service: string;
   /** Metadata from the opener. */
   metadata: { [key: string]: string };
+  /** The stream's traffic class, as its opener chose it. */
+  trafficClass: TrafficClass;
 }
 
 export interface StreamInfo_MetadataEntry {
@@ -230,7 +295,7 @@ export const OpenStreamRequest: MessageFns<OpenStreamRequest> = {
 };
 
 function createBaseStreamTarget(): StreamTarget {
-  return { peer: "", service: "", metadata: {}, compress: undefined };
+  return { peer: "", service: "", metadata: {}, compress: undefined, trafficClass: 0 };
 }
 
 export const StreamTarget: MessageFns<StreamTarget> = {
@@ -246,6 +311,9 @@ export const StreamTarget: MessageFns<StreamTarget> = {
     });
     if (message.compress !== undefined) {
       writer.uint32(32).bool(message.compress);
+    }
+    if (message.trafficClass !== 0) {
+      writer.uint32(40).int32(message.trafficClass);
     }
     return writer;
   },
@@ -298,6 +366,14 @@ export const StreamTarget: MessageFns<StreamTarget> = {
             message.compress = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.trafficClass = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -329,6 +405,11 @@ export const StreamTarget: MessageFns<StreamTarget> = {
         )
         : {},
       compress: isSet(object.compress) ? globalThis.Boolean(object.compress) : undefined,
+      trafficClass: isSet(object.trafficClass)
+        ? trafficClassFromJSON(object.trafficClass)
+        : isSet(object.traffic_class)
+        ? trafficClassFromJSON(object.traffic_class)
+        : 0,
     };
   },
 
@@ -352,6 +433,9 @@ export const StreamTarget: MessageFns<StreamTarget> = {
     if (message.compress !== undefined) {
       obj.compress = message.compress;
     }
+    if (message.trafficClass !== 0) {
+      obj.trafficClass = trafficClassToJSON(message.trafficClass);
+    }
     return obj;
   },
 
@@ -372,6 +456,7 @@ export const StreamTarget: MessageFns<StreamTarget> = {
       {},
     );
     message.compress = object.compress ?? undefined;
+    message.trafficClass = object.trafficClass ?? 0;
     return message;
   },
 };
@@ -584,7 +669,7 @@ export const OpenStreamResponse: MessageFns<OpenStreamResponse> = {
 };
 
 function createBaseStreamInfo(): StreamInfo {
-  return { sessionId: "", streamId: 0, peer: "", service: "", metadata: {} };
+  return { sessionId: "", streamId: 0, peer: "", service: "", metadata: {}, trafficClass: 0 };
 }
 
 export const StreamInfo: MessageFns<StreamInfo> = {
@@ -604,6 +689,9 @@ export const StreamInfo: MessageFns<StreamInfo> = {
     globalThis.Object.entries(message.metadata).forEach(([key, value]: [string, string]) => {
       StreamInfo_MetadataEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
     });
+    if (message.trafficClass !== 0) {
+      writer.uint32(48).int32(message.trafficClass);
+    }
     return writer;
   },
 
@@ -663,6 +751,14 @@ export const StreamInfo: MessageFns<StreamInfo> = {
             }
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.trafficClass = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -703,6 +799,11 @@ export const StreamInfo: MessageFns<StreamInfo> = {
           {},
         )
         : {},
+      trafficClass: isSet(object.trafficClass)
+        ? trafficClassFromJSON(object.trafficClass)
+        : isSet(object.traffic_class)
+        ? trafficClassFromJSON(object.traffic_class)
+        : 0,
     };
   },
 
@@ -729,6 +830,9 @@ export const StreamInfo: MessageFns<StreamInfo> = {
         });
       }
     }
+    if (message.trafficClass !== 0) {
+      obj.trafficClass = trafficClassToJSON(message.trafficClass);
+    }
     return obj;
   },
 
@@ -750,6 +854,7 @@ export const StreamInfo: MessageFns<StreamInfo> = {
       },
       {},
     );
+    message.trafficClass = object.trafficClass ?? 0;
     return message;
   },
 };

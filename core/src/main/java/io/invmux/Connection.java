@@ -11,6 +11,14 @@ public interface Connection {
     /** Remote address: {@code host:port} ({@code [v6]:port}) for IP links, else as the transport names it. */
     String remoteAddress();
 
+    /**
+     * Local address of the link, written as {@link #remoteAddress()} is: on the accepting side, the listener address
+     * the peer reached, which names the path where the remote port does not (it is new on every redial).
+     */
+    default String localAddress() {
+        return "";
+    }
+
     /** Latest measured quality. */
     Quality quality();
 
@@ -29,13 +37,32 @@ public interface Connection {
     /** Changes the weight (a positive number); takes effect for the next chunk scheduled. */
     void setWeight(double weight);
 
+    /** The link's budget, if it has one (see {@link LinkBudget}). */
+    default java.util.Optional<LinkBudget> budget() {
+        return java.util.Optional.empty();
+    }
+
+    /**
+     * Caps the stream bytes sent on this link in a rolling window (null: no cap); a redial of the link keeps it.
+     * Takes effect for the next chunk scheduled.
+     *
+     * @throws UnsupportedOperationException if this kind of link cannot be capped
+     */
+    default void setBudget(LinkBudget budget) {
+        throw new UnsupportedOperationException("link " + id() + " (" + type() + ") takes no budget");
+    }
+
     /** True while the link carries the session's frames. */
     boolean isActive();
 
     /** Current judgement of the session's {@link HealthMonitor}. */
     HealthState health();
 
-    /** Stream bytes sent on this link and not yet acknowledged: its queue, as the scheduler sees it. */
+    /**
+     * Stream bytes sent on this link that have not reached the peer yet, as the peer's reports on the link and its
+     * measured rate tell: its queue, as the scheduler sees it. Bytes that arrived but wait for their stream's
+     * acknowledgement (behind slower links' chunks) are not in it.
+     */
     long queuedBytes();
 
     /**

@@ -44,7 +44,15 @@ public interface Session extends Closeable {
      * @throws SessionClosedException when the session is closed or either end is going away
      * @throws InvMuxException with {@link ErrorCode#REFUSED_STREAM} when {@link Config#maxStreams()} are open
      */
-    Stream openStream(byte[] metadata) throws IOException;
+    default Stream openStream(byte[] metadata) throws IOException {
+        return openStream(metadata, StreamOptions.defaults());
+    }
+
+    /**
+     * Like {@link #openStream(byte[])}, sent as {@code options} say (its {@link TrafficClass}, which the peer sees
+     * too).
+     */
+    Stream openStream(byte[] metadata, StreamOptions options) throws IOException;
 
     /** Waits for the next stream opened by the peer. */
     Stream acceptStream() throws IOException, InterruptedException;
@@ -88,8 +96,29 @@ public interface Session extends Closeable {
 
     void removeHealthListener(HealthListener listener);
 
+    /** Hears the session's round-trip samples and failovers as they happen; sessions that take none ignore it. */
+    default void addMeasurementListener(MeasurementListener listener) {
+    }
+
+    default void removeMeasurementListener(MeasurementListener listener) {
+    }
+
     /** Stops taking new streams in both directions; open streams carry on until they end. */
     void goAway();
+
+    /**
+     * True once the session takes no new streams: after {@link #goAway()}, a GOAWAY from the peer, its stream ids
+     * running out, or its close.
+     */
+    boolean isGoingAway();
+
+    /**
+     * Completes (never exceptionally) when the session stops taking new streams, for any of the reasons of
+     * {@link #isGoingAway()}, while its open streams may still run: the moment to open a fresh session for new
+     * streams. Dependent actions run on the thread that stopped it (possibly the session's event loop): hand
+     * blocking work to an executor.
+     */
+    CompletableFuture<Void> goAwayFuture();
 
     /** Completes when the session is closed, exceptionally when it ended on an error. */
     CompletableFuture<Void> closeFuture();

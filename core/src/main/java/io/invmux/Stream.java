@@ -30,6 +30,9 @@ public interface Stream extends Closeable {
 
     Session session();
 
+    /** How the stream's chunks are scheduled, as its opener chose ({@link TrafficClass#BULK} unless it said). */
+    TrafficClass trafficClass();
+
     /** Reading end; read returns -1 after the peer's half-close and all its bytes. */
     InputStream inputStream();
 

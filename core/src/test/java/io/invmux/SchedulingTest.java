@@ -103,6 +103,33 @@ class SchedulingTest {
         }
     }
 
+    @Test
+    void aRedialedLinkKeepsItsTierAndWeight() throws Exception {
+        Pair p = proxied(Config.defaults(), 0, 0);
+        try (p) {
+            Connection primary = p.client.connections().get(0);
+            Connection backup = p.client.connections().get(1);
+            backup.setPriority(-1);
+            backup.setWeight(0.25);
+            proxies.get(1).reset(); // the backup's TCP connection is reset: the session redials it
+            await().atMost(Duration.ofSeconds(20)).until(() -> p.client.connections().size() == 2
+                    && p.client.connections().stream().noneMatch(c -> c.id().equals(backup.id())));
+            Connection redialed = p.client.connections().stream().filter(c -> !c.id().equals(primary.id()))
+                    .findFirst().orElseThrow();
+            assertThat(redialed.priority()).as("tier of the redialed backup").isEqualTo(-1);
+            assertThat(redialed.weight()).as("weight of the redialed backup").isEqualTo(0.25);
+
+            // ...and it is still a backup: small traffic all goes on the primary.
+            Stream s = p.client.openStream();
+            Stream peer = p.server.acceptStreamAsync().get(10, TimeUnit.SECONDS);
+            for (int i = 0; i < 100; i++) {
+                s.outputStream().write(new byte[1024]);
+                assertThat(peer.inputStream().readNBytes(1024)).hasSize(1024);
+            }
+            assertThat(linkStats(p.client, redialed.id()).chunksSent()).isZero();
+        }
+    }
+
     private static SessionStats.LinkStats linkStats(Session s, String id) {
         return s.stats().links().stream().filter(l -> l.id().equals(id)).findFirst().orElseThrow();
     }

@@ -43,6 +43,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *         sender, so set them on both sides
  *   both: --compression none|zstd|lz4|deflate[:LEVEL] [--adaptive on|off]   the middleware chain (both sides
  *         must match)
+ *   both: --tls-dir DIR   credentials for tls:// links: DIR/tls.crt, tls.key, ca.crt (deploy/pki.sh leaf)
  *   sender: --data random|json   what the bulk streams carry: pseudo-random bytes (default) or the
  *         {@link EventCorpus} of JSON events and log lines (64 MiB, written round and round)
  * </pre>
@@ -76,7 +77,7 @@ public final class BondingBench {
             System.exit(2);
         }
         BenchSupport.Args args = new BenchSupport.Args(Arrays.copyOfRange(argv, 1, argv.length));
-        Config config = config(args);
+        Config config = withTls(args, config(args));
         if (argv[0].equals("receiver")) {
             receiver(args, config);
         } else {
@@ -84,6 +85,20 @@ public final class BondingBench {
         }
         System.out.flush();
         System.exit(0); // Netty's event loops are not daemon threads
+    }
+
+    /**
+     * With {@code --tls-dir DIR}: the credentials of {@code tls://} links, DIR/tls.crt, tls.key and ca.crt (the
+     * layout of a cert-manager Secret, as {@code deploy/pki.sh leaf} writes it).
+     */
+    static Config withTls(BenchSupport.Args args, Config config) {
+        String dir = args.value("tls-dir", null);
+        if (dir == null) {
+            return config;
+        }
+        java.nio.file.Path d = java.nio.file.Path.of(dir);
+        return config.toBuilder().tls(io.invmux.TlsSettings.of(d.resolve("tls.crt"), d.resolve("tls.key"),
+                d.resolve("ca.crt"))).build();
     }
 
     static Config config(BenchSupport.Args args) {

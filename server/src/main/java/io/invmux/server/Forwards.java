@@ -23,17 +23,19 @@ public final class Forwards implements AutoCloseable {
     }
 
     public TcpForwarder addForward(String key, TcpAddress listen, String peer, String service) throws IOException {
-        return addForward(key, listen, peer, service, java.util.Optional.empty());
+        return addForward(key, listen, peer, service, java.util.Optional.empty(), io.invmux.TrafficClass.BULK);
     }
 
-    /** With the compression of the forwarded streams (empty: the session's default). */
+    /**
+     * With the compression of the forwarded streams (empty: the session's default) and their traffic class.
+     */
     public TcpForwarder addForward(String key, TcpAddress listen, String peer, String service,
-            java.util.Optional<Boolean> compress) throws IOException {
+            java.util.Optional<Boolean> compress, io.invmux.TrafficClass trafficClass) throws IOException {
         if (forwards.containsKey(key)) {
             throw new IllegalArgumentException("listen = '" + key + "': a forward already listens there");
         }
         TcpForwarder f = TcpForwarder.start(listen.host(), listen.port(), peer, service,
-                (p, s) -> runtime.openStream(p, s, Map.of(), compress));
+                (p, s) -> runtime.openStream(p, s, Map.of(), compress, trafficClass));
         forwards.put(key, f);
         return f;
     }

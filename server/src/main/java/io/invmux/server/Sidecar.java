@@ -7,19 +7,25 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.channel.ChannelHandler;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.invmux.LogKeys;
 import io.invmux.Session;
 import io.invmux.proto.v1.StreamServiceGrpc;
 import io.invmux.server.admin.AdminServer;
 import io.invmux.server.admin.Bounds;
+import io.invmux.server.admin.SidecarHistograms;
 import io.invmux.server.admin.SidecarMetrics;
 import io.invmux.server.config.SidecarConfig;
 import io.invmux.server.config.TcpAddress;
 import io.invmux.server.config.UnixAddress;
 import io.invmux.server.grpc.AuthInterceptor;
 import io.invmux.server.grpc.ClientIdentity;
+import io.invmux.server.grpc.ConnectionLimit;
+import io.invmux.server.grpc.ErrorDetails;
 import io.invmux.server.grpc.ConnectionServiceImpl;
 import io.invmux.server.grpc.ForwardServiceImpl;
 import io.invmux.server.grpc.MonitorServiceImpl;
@@ -27,6 +33,7 @@ import io.invmux.server.grpc.StreamServiceImpl;
 import io.invmux.server.grpc.StreamingCallLimit;
 import io.invmux.server.proxy.TcpServiceConnector;
 import io.invmux.server.runtime.SidecarRuntime;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -34,6 +41,8 @@ import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -71,6 +80,10 @@ public final class Sidecar implements AutoCloseable {
     private final HealthStatusManager health = new HealthStatusManager();
     private final MonitorServiceImpl monitor;
     private final Bounds bounds = new Bounds();
+    /** What the admin port's /metrics shows (used only when admin.address is set). */
+    private final PrometheusRegistry registry = new PrometheusRegistry();
+    /** Guarded by itself: the budgets of configured links, by config entry (its identity: entries may be equal). */
+    private final java.util.Map<SidecarConfig.Link, io.invmux.LinkBudget> budgets = new java.util.IdentityHashMap<>();
     private final ScheduledExecutorService peerDialer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "invmux-peers");
         t.setDaemon(true);
@@ -78,6 +91,10 @@ public final class Sidecar implements AutoCloseable {
     });
     private final List<Server> servers = new ArrayList<>();
     private EpollEventLoopGroup unixGroup;
+    /** One per API or health port, made during start; read by the metrics from any thread. */
+    private final List<ConnectionLimit> connectionLimits = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Loops of the TCP API and health ports; made on first use during start, closed last. */
+    private NioEventLoopGroup tcpGroup;
     private UnixApiSocket unixSocket;
     /** Made by startApi, shared with the health port; written once during start, before any call. */
     private StreamingCallLimit streamingLimit;
@@ -94,6 +111,8 @@ public final class Sidecar implements AutoCloseable {
                 config.limits().maxServiceConnections(), config.limits().serviceIdleTimeout(), bounds::refused);
         bounds.gauge("invmux_service_connections", "Local connections open to TCP services for peers' streams.",
                 connector::openConnections);
+        bounds.gauge("invmux_api_connections", "Client connections open to the API and health ports.",
+                () -> connectionLimits.stream().mapToLong(ConnectionLimit::connections).sum());
         io.invmux.Config core = config.toCoreConfig();
         this.runtime = new SidecarRuntime(config.identity(), core, peer -> config.dialConfig(core, peer),
                 config.security().insecure(), connector::connect, config.limits().acceptTimeout().toMillis(),
@@ -102,6 +121,10 @@ public final class Sidecar implements AutoCloseable {
                 () -> runtime.router().pendingStreams());
         this.forwards = new Forwards(runtime, connector);
         this.monitor = new MonitorServiceImpl(runtime, forwards::connections);
+        if (config.admin().address().isPresent()) {
+            // Listening before any listener is bound: the first session is measured too.
+            runtime.addListener(new SidecarHistograms(runtime, registry));
+        }
     }
 
     /** Starts everything the config asks for; returns once the API answers (readiness may come later). */
@@ -136,7 +159,7 @@ public final class Sidecar implements AutoCloseable {
             try {
                 // Reachable from the pod network for the kubelet: its Watch calls count against the same per-client
                 // limit as the API's, and HTTP/2 caps calls per connection likewise.
-                Server h = NettyServerBuilder.forAddress(new InetSocketAddress(a.host(), a.port()))
+                Server h = tcpServer(new InetSocketAddress(a.host(), a.port()), "health")
                         .addTransportFilter(streamingLimit.transportFilter())
                         .addService(ServerInterceptors.intercept(health.getHealthService(), streamingLimit))
                         .maxConcurrentCallsPerConnection(config.api().maxStreamsPerClient() + UNARY_HEADROOM)
@@ -150,15 +173,18 @@ public final class Sidecar implements AutoCloseable {
         });
         if (config.admin().address().isPresent()) {
             TcpAddress a = config.admin().address().get();
-            PrometheusRegistry registry = new PrometheusRegistry();
+            Map<String, Integer> configuredLinks = new TreeMap<>();
+            config.peers().forEach(p -> configuredLinks.merge(p.name(), p.links().size(), Integer::sum));
             registry.register(new SidecarMetrics(runtime, forwards::connections, bounds,
-                    config.security().insecure()));
+                    config.security().insecure(), io.invmux.server.cli.VersionProvider.version(), configuredLinks,
+                    () -> ready && !draining));
+            JvmMetrics.builder().register(registry); // the standard jvm_* and process_* series
             admin = new AdminServer(new InetSocketAddress(a.host(), a.port()), registry, () -> ready && !draining);
             log.info("admin HTTP on {}", admin.address());
         }
         for (SidecarConfig.Forward f : config.forwards()) {
             forwards.addForward(f.listen().host() + ":" + f.listen().port(), f.listen(), f.peer(), f.service(),
-                    SidecarConfig.compresses(f.middleware()));
+                    SidecarConfig.compresses(f.middleware()), f.trafficClass());
         }
         health.setStatus(ACCEPTING, ServingStatus.SERVING);
         for (SidecarConfig.Peer peer : config.peers()) {
@@ -177,16 +203,18 @@ public final class Sidecar implements AutoCloseable {
             unixGroup = new EpollEventLoopGroup(2,
                     new io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory("invmux-api-unix", true));
             ChannelHandler uidRecorder = clients.acceptHandler();
+            ConnectionLimit connections = connectionLimit("API");
             b = NettyServerBuilder.forAddress(new DomainSocketAddress(unixSocket.bindPath().toString()))
                     .channelFactory(() -> {
                         EpollServerDomainSocketChannel ch = new EpollServerDomainSocketChannel();
-                        ch.pipeline().addLast(uidRecorder); // ahead of the acceptor ServerBootstrap adds
+                        // ahead of the acceptor ServerBootstrap adds: a refused connection is never recorded
+                        ch.pipeline().addLast(connections, uidRecorder);
                         return ch;
                     })
                     .bossEventLoopGroup(unixGroup).workerEventLoopGroup(unixGroup);
         } else {
             TcpAddress t = (TcpAddress) api.address();
-            b = NettyServerBuilder.forAddress(new InetSocketAddress(t.host(), t.port()));
+            b = tcpServer(new InetSocketAddress(t.host(), t.port()), "API");
         }
         var services = List.of(StreamServiceImpl.bind(runtime),
                 new ConnectionServiceImpl(runtime).bindService(), monitor.bindService(),
@@ -194,13 +222,16 @@ public final class Sidecar implements AutoCloseable {
                 ProtoReflectionServiceV1.newInstance().bindService());
         streamingLimit = new StreamingCallLimit(api.maxStreamsPerClient(), clients, bounds);
         b.addTransportFilter(streamingLimit.transportFilter());
+        ErrorDetails errorDetails = new ErrorDetails();
         for (var svc : services) {
             // The token is checked first (interceptors added later run earlier): a refused call counts nothing.
             var limited = ServerInterceptors.intercept(svc, streamingLimit);
-            b.addService(api.tokenIfSet().isPresent()
-                    ? ServerInterceptors.intercept(limited, new AuthInterceptor(api.tokenIfSet().get())) : limited);
+            var checked = api.tokenIfSet().isPresent()
+                    ? ServerInterceptors.intercept(limited, new AuthInterceptor(api.tokenIfSet().get())) : limited;
+            b.addService(ServerInterceptors.intercept(checked, errorDetails)); // outermost: sees every close
         }
-        b.addService(ServerInterceptors.intercept(health.getHealthService(), streamingLimit)); // Watch counts too
+        b.addService(ServerInterceptors.intercept(ServerInterceptors.intercept(health.getHealthService(),
+                streamingLimit), errorDetails)); // Watch counts too
         // The stream calls never block (StreamBridge writes with tryWrite/onWritable and reads on request), so
         // they run on the transport's own threads: a hop through the call executor per message costs more than
         // the message's bytes at gigabit rates. Everything else keeps the default executor.
@@ -228,6 +259,31 @@ public final class Sidecar implements AutoCloseable {
     }
 
     /**
+     * A gRPC server on a TCP port whose server channel refuses a client's connection over
+     * {@code api.maxConnectionsPerClient} as soon as it is accepted ({@link ConnectionLimit}).
+     */
+    private NettyServerBuilder tcpServer(InetSocketAddress address, String port) {
+        if (tcpGroup == null) {
+            tcpGroup = new NioEventLoopGroup(Math.max(2, Runtime.getRuntime().availableProcessors()),
+                    new io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory("invmux-api", true));
+        }
+        ConnectionLimit connections = connectionLimit(port);
+        return NettyServerBuilder.forAddress(address)
+                .channelFactory(() -> {
+                    NioServerSocketChannel ch = new NioServerSocketChannel();
+                    ch.pipeline().addLast(connections); // ahead of the acceptor ServerBootstrap adds
+                    return ch;
+                })
+                .bossEventLoopGroup(tcpGroup).workerEventLoopGroup(tcpGroup);
+    }
+
+    private ConnectionLimit connectionLimit(String port) {
+        ConnectionLimit limit = new ConnectionLimit(port, config.api().maxConnectionsPerClient(), bounds);
+        connectionLimits.add(limit);
+        return limit;
+    }
+
+    /**
      * Adds one more configured link to a peer's session, retrying with backoff while that session lives: a path
      * that is down when the sidecar starts (a NIC not up yet, a route still converging) joins when it comes up.
      * Once in, a lost link is the session's to redial.
@@ -236,15 +292,30 @@ public final class Sidecar implements AutoCloseable {
         if (closed || draining || session.isClosed()) {
             return;
         }
-        runtime.dialLink(peer.name(), link.address(), link.priority(), link.weight()).whenComplete((c, err) -> {
+        runtime.dialLink(peer.name(), link.address(), link.priority(), link.weight(), budgetOf(link))
+                .whenComplete((c, err) -> {
             if (err != null) {
                 long delay = peerRetryDelayMs(attempt);
-                log.warn("peer '{}': link {} not added ({}); retrying in {} ms", peer.name(), link.address(),
+                log.atWarn().addKeyValue(LogKeys.PEER, peer.name()).addKeyValue(LogKeys.SESSION_ID, session.id())
+                        .log("peer '{}': link {} not added ({}); retrying in {} ms", peer.name(), link.address(),
                         rootMessage(err), delay);
                 peerDialer.schedule(() -> addPeerLink(peer, link, session, attempt + 1), delay,
                         TimeUnit.MILLISECONDS);
             }
         });
+    }
+
+    /**
+     * The budget of a configured link with {@code maxBytesPerDay}, one per config entry for the sidecar's life: a
+     * new session to the peer (after the old one was lost) goes on counting where the old one stopped.
+     */
+    private io.invmux.LinkBudget budgetOf(SidecarConfig.Link link) {
+        if (link.maxBytesPerDay() <= 0) {
+            return null;
+        }
+        synchronized (budgets) {
+            return budgets.computeIfAbsent(link, l -> io.invmux.LinkBudget.perDay(l.maxBytesPerDay()));
+        }
     }
 
     private static long peerRetryDelayMs(int attempt) {
@@ -258,10 +329,12 @@ public final class Sidecar implements AutoCloseable {
         }
         List<SidecarConfig.Link> links = peer.links();
         SidecarConfig.Link first = links.get(0);
-        runtime.dialLink(peer.name(), first.address(), first.priority(), first.weight()).whenComplete((c, e) -> {
+        runtime.dialLink(peer.name(), first.address(), first.priority(), first.weight(), budgetOf(first))
+                .whenComplete((c, e) -> {
             if (e != null) {
                 long delay = peerRetryDelayMs(attempt);
-                log.warn("peer '{}': cannot dial {} ({}); retrying in {} ms", peer.name(), first.address(),
+                log.atWarn().addKeyValue(LogKeys.PEER, peer.name())
+                        .log("peer '{}': cannot dial {} ({}); retrying in {} ms", peer.name(), first.address(),
                         rootMessage(e), delay);
                 peerDialer.schedule(() -> dialPeer(peer, attempt + 1), delay, TimeUnit.MILLISECONDS);
                 return;
@@ -271,18 +344,48 @@ public final class Sidecar implements AutoCloseable {
                 for (SidecarConfig.Link l : links.subList(1, links.size())) {
                     addPeerLink(peer, l, s, 0);
                 }
-                s.closeFuture().whenComplete((v, x) -> {
-                    if (!closed && !draining) {
-                        log.warn("peer '{}': session ended; dialing again", peer.name());
-                        dialPeer(peer, 0);
+                long started = System.nanoTime();
+                // A session that goes away (closed, its stream ids spent, the peer draining) is replaced by a fresh
+                // one for new streams while it finishes its open ones. One that lived briefly backs off, so a
+                // peer that sends every session away at once is not dialed in a tight loop.
+                s.goAwayFuture().thenRunAsync(() -> {
+                    if (closed || draining) {
+                        return;
                     }
-                    updateReadiness();
-                });
+                    runtime.retireDialed(peer.name(), s);
+                    boolean brief = System.nanoTime() - started < TimeUnit.SECONDS.toNanos(10);
+                    int next = brief ? attempt + 1 : 0;
+                    long delay = brief ? peerRetryDelayMs(attempt) : 0;
+                    log.atWarn().addKeyValue(LogKeys.PEER, peer.name()).addKeyValue(LogKeys.SESSION_ID, s.id())
+                            .log("peer '{}': session {} {}; dialing a fresh session{}", peer.name(), s.id(),
+                            s.isClosed() ? "ended" : "goes away (open streams finish on it)",
+                            delay > 0 ? " in " + delay + " ms" : "");
+                    peerDialer.schedule(() -> dialPeer(peer, next), delay, TimeUnit.MILLISECONDS);
+                    closeWhenIdle(s);
+                }, peerDialer);
+                s.closeFuture().whenComplete((v, x) -> updateReadiness());
             } catch (IOException ex) {
                 log.warn("peer '{}': {}", peer.name(), ex.getMessage());
             }
             updateReadiness();
         });
+    }
+
+    /**
+     * Closes a session that went away once its last stream has ended: it can carry no new ones, and its links
+     * would otherwise stay up until the sidecar stops. Checked every second on the dialer's thread.
+     */
+    private void closeWhenIdle(Session s) {
+        if (s.isClosed() || closed) {
+            return;
+        }
+        if (s.numStreams() == 0) {
+            log.atInfo().addKeyValue(LogKeys.SESSION_ID, s.id())
+                    .log("session {}: went away and its last stream has ended; closing it", s.id());
+            s.close();
+            return;
+        }
+        peerDialer.schedule(() -> closeWhenIdle(s), 1, TimeUnit.SECONDS);
     }
 
     private static String rootMessage(Throwable e) {
@@ -395,6 +498,9 @@ public final class Sidecar implements AutoCloseable {
         }
         if (unixGroup != null) {
             unixGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
+        if (tcpGroup != null) {
+            tcpGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         }
         if (unixSocket != null) {
             unixSocket.delete();

@@ -17,7 +17,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A running health watch ({@link InvMuxClient#watchHealth(WatchOptions, HealthListener)}): one WatchHealth call
- * at a time, opened again with backoff when it breaks. {@link #close()} ends it.
+ * at a time, opened again with backoff when it breaks, resuming after the last event delivered (its epoch and
+ * sequence): the sidecar replays what was missed, or starts with a snapshot whose {@code resync_reason} says why it
+ * cannot (the events expired, the sidecar restarted). {@link #close()} ends it.
  */
 public final class HealthWatch implements AutoCloseable {
     static final long MIN_BACKOFF_MILLIS = 100;
@@ -44,6 +46,9 @@ public final class HealthWatch implements AutoCloseable {
     private final Sink sink;
     private volatile boolean closed;
     private volatile long delayMillis = MIN_BACKOFF_MILLIS;
+    // written by the call's thread as events are delivered, read when resubscribing (after that call ended)
+    private volatile String lastEpoch = "";
+    private volatile long lastSequence;
     // guarded by this
     private ClientCallStreamObserver<WatchHealthRequest> call;
     private ScheduledFuture<?> retry;
@@ -69,7 +74,9 @@ public final class HealthWatch implements AutoCloseable {
         // reconnect now (not after the channel's own backoff, which grows to minutes): the call below then waits
         // for that attempt instead of failing at once
         channel.resetConnectBackoff();
-        monitor.watchHealth(request, new ClientResponseObserver<WatchHealthRequest, WatchHealthResponse>() {
+        WatchHealthRequest r = lastEpoch.isEmpty() ? request
+                : request.toBuilder().setResumeEpoch(lastEpoch).setResumeAfterSequence(lastSequence).build();
+        monitor.watchHealth(r, new ClientResponseObserver<WatchHealthRequest, WatchHealthResponse>() {
             private ClientCallStreamObserver<WatchHealthRequest> rs;
 
             @Override
@@ -84,8 +91,10 @@ public final class HealthWatch implements AutoCloseable {
                 if (closed) {
                     return;
                 }
-                if (event.hasSnapshot()) {
-                    delayMillis = MIN_BACKOFF_MILLIS;
+                delayMillis = MIN_BACKOFF_MILLIS; // the sidecar answers again
+                if (event.getSequence() > 0 || event.hasSnapshot()) { // quality samples are not numbered
+                    lastEpoch = event.getEpoch();
+                    lastSequence = event.getSequence();
                 }
                 sink.event(event, () -> rs.request(1));
             }

@@ -13,6 +13,11 @@ import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import io.grpc.stub.MetadataUtils;
 import io.invmux.proto.v1.AcceptStreamRequest;
 import io.invmux.proto.v1.AcceptStreamResponse;
@@ -33,6 +38,7 @@ import io.invmux.proto.v1.OpenStreamResponse;
 import io.invmux.proto.v1.Session;
 import io.invmux.proto.v1.StreamServiceGrpc;
 import io.invmux.proto.v1.StreamTarget;
+import io.invmux.proto.v1.TrafficClass;
 import io.invmux.proto.v1.WatchHealthRequest;
 import io.invmux.proto.v1.WatchHealthResponse;
 import java.io.InterruptedIOException;
@@ -42,6 +48,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -78,6 +85,8 @@ public final class InvMuxClient implements AutoCloseable {
             Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
 
     private final String endpoint;
+    /** The event loop of a channel to a Unix socket (the channel does not shut it down); null for TCP. */
+    private final EventLoopGroup unixEventLoop;
     private final ManagedChannel channel;
     private final boolean ownsChannel;
     private final Channel calls;
@@ -95,8 +104,27 @@ public final class InvMuxClient implements AutoCloseable {
     private InvMuxClient(Builder b) {
         this.endpoint = b.endpoint;
         this.ownsChannel = b.channel == null;
-        this.channel = b.channel != null ? b.channel
-                : NettyChannelBuilder.forTarget(b.endpoint).usePlaintext().build();
+        String socket = b.channel == null ? unixSocketPath(b.endpoint) : null;
+        if (b.channel != null) {
+            this.unixEventLoop = null;
+            this.channel = b.channel;
+        } else if (socket == null) {
+            this.unixEventLoop = null;
+            this.channel = NettyChannelBuilder.forTarget(b.endpoint).usePlaintext().build();
+        } else {
+            if (!Epoll.isAvailable()) {
+                throw new IllegalStateException("endpoint " + b.endpoint + ": a Unix socket needs Netty's epoll "
+                        + "transport (Linux on x86_64 or aarch64), which is not available here: "
+                        + Epoll.unavailabilityCause());
+            }
+            this.unixEventLoop = new EpollEventLoopGroup(1, r -> {
+                Thread t = new Thread(r, "invmux-client-unix");
+                t.setDaemon(true);
+                return t;
+            });
+            this.channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket))
+                    .eventLoopGroup(unixEventLoop).channelType(EpollDomainSocketChannel.class).usePlaintext().build();
+        }
         Channel c = channel;
         if (b.token != null && !b.token.isEmpty()) {
             Metadata md = new Metadata();
@@ -138,9 +166,15 @@ public final class InvMuxClient implements AutoCloseable {
             return b;
         }
 
-        /** The sidecar API address: {@code host:port} (or any gRPC target, e.g. {@code dns:///host:port}). */
+        /**
+         * The sidecar API address: {@code host:port} (or any gRPC target, e.g. {@code dns:///host:port}), or a Unix
+         * socket, {@code unix:///absolute/path} or {@code unix:path} (on Linux, where Netty's epoll transport runs).
+         *
+         * @throws IllegalArgumentException for a {@code unix:} endpoint that names no socket file, or a host
+         */
         public Builder endpoint(String endpoint) {
-            this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
+            unixSocketPath(Objects.requireNonNull(endpoint, "endpoint"));
+            this.endpoint = endpoint;
             return this;
         }
 
@@ -172,6 +206,29 @@ public final class InvMuxClient implements AutoCloseable {
     /** The sidecar API address. */
     public String endpoint() {
         return endpoint;
+    }
+
+    /**
+     * The socket file of a {@code unix:///absolute/path} or {@code unix:path} endpoint; null for any other.
+     *
+     * @throws IllegalArgumentException for a {@code unix:} endpoint with a host or without a file name
+     */
+    static String unixSocketPath(String endpoint) {
+        if (!endpoint.regionMatches(true, 0, "unix:", 0, 5)) {
+            return null;
+        }
+        String path = endpoint.substring(5);
+        if (path.startsWith("//")) {
+            path = path.substring(2);
+            if (!path.startsWith("/")) {
+                throw new IllegalArgumentException("endpoint " + endpoint + ": a Unix socket is unix:///absolute/path "
+                        + "or unix:path, with no host after unix://");
+            }
+        }
+        if (path.isEmpty() || path.endsWith("/")) {
+            throw new IllegalArgumentException("endpoint " + endpoint + ": names no socket file");
+        }
+        return path;
     }
 
     // ------------------------------------------------------------------ readiness
@@ -226,19 +283,30 @@ public final class InvMuxClient implements AutoCloseable {
      */
     public InvMuxStream openStream(String peer, String service, Map<String, String> metadata)
             throws InvMuxException, InterruptedIOException {
+        return openStream(peer, service, metadata, TrafficClass.TRAFFIC_CLASS_BULK);
+    }
+
+    /**
+     * {@link #openStream(String, String, Map)} in traffic class {@code trafficClass}: how the stream's chunks are
+     * scheduled over the links, both ways (interactive: ahead of bulk, on the link expected to deliver first;
+     * redundant: also a second copy on the next-best link). The acceptor's {@link InvMuxStream#info()} carries it.
+     */
+    public InvMuxStream openStream(String peer, String service, Map<String, String> metadata,
+            TrafficClass trafficClass) throws InvMuxException, InterruptedIOException {
         InvMuxStream s = new InvMuxStream();
-        return InvMuxStream.await(startOpen(s, peer, service, metadata), s);
+        return InvMuxStream.await(startOpen(s, peer, service, metadata, trafficClass), s);
     }
 
     /** {@link #openStream(String, String, Map)} without blocking; cancelling the future aborts the call. */
     public CompletableFuture<InvMuxStream> openStreamAsync(String peer, String service, Map<String, String> metadata) {
-        return startOpen(new InvMuxStream(), peer, service, metadata);
+        return startOpen(new InvMuxStream(), peer, service, metadata, TrafficClass.TRAFFIC_CLASS_BULK);
     }
 
     private CompletableFuture<InvMuxStream> startOpen(InvMuxStream s, String peer, String service,
-            Map<String, String> metadata) {
+            Map<String, String> metadata, TrafficClass trafficClass) {
         OpenStreamRequest first = OpenStreamRequest.newBuilder().setOpen(StreamTarget.newBuilder()
-                .setPeer(peer).setService(service).putAllMetadata(metadata == null ? Map.of() : metadata)).build();
+                .setPeer(peer).setService(service).putAllMetadata(metadata == null ? Map.of() : metadata)
+                .setTrafficClass(trafficClass)).build();
         var call = new InvMuxStream.Call<OpenStreamRequest, OpenStreamResponse>(s, first,
                 d -> OpenStreamRequest.newBuilder().setData(d).build(),
                 r -> r.hasOpened() ? r.getOpened() : null,
@@ -260,6 +328,28 @@ public final class InvMuxClient implements AutoCloseable {
     /** {@link #acceptStream(String)} without blocking; cancelling the future stops waiting. */
     public CompletableFuture<InvMuxStream> acceptStreamAsync(String service) {
         return startAccept(new InvMuxStream(), service);
+    }
+
+    /**
+     * Serves {@code service}: keeps {@code concurrency} AcceptStream calls waiting, replaces each one that accepted a
+     * stream at once, and runs {@code handler} for every stream on the server's own pool of {@code concurrency}
+     * threads (a stream accepted while all of them are busy waits for one; idle threads end after 60 s). The
+     * stream is closed after the handler, aborted when it throws; transient failures are retried with backoff,
+     * others stop the server (see {@link InvMuxServer}). Close the returned server to stop.
+     *
+     * @throws IllegalArgumentException when {@code concurrency} is below 1
+     */
+    public InvMuxServer serve(String service, StreamHandler handler, int concurrency) {
+        return InvMuxServer.start(service, handler, concurrency, null, this::acceptStreamAsync, scheduler);
+    }
+
+    /**
+     * {@link #serve(String, StreamHandler, int)} with the handlers run on {@code executor}, as many at a time as it
+     * allows (the server does not shut it down).
+     */
+    public InvMuxServer serve(String service, StreamHandler handler, int concurrency, Executor executor) {
+        Objects.requireNonNull(executor, "executor");
+        return InvMuxServer.start(service, handler, concurrency, executor, this::acceptStreamAsync, scheduler);
     }
 
     private CompletableFuture<InvMuxStream> startAccept(InvMuxStream s, String service) {
@@ -466,6 +556,9 @@ public final class InvMuxClient implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+        }
+        if (unixEventLoop != null) {
+            unixEventLoop.shutdownGracefully(0, 5, TimeUnit.SECONDS);
         }
     }
 

@@ -8,7 +8,8 @@ import java.time.Duration;
  * @param qualityInterval interval of quality samples of every link (null or zero: none; else at least 100 ms)
  * @param sessionId only this session ("" or null: all)
  * @param resubscribe open the watch again, with backoff (100 ms doubling to 5 s), when it breaks, e.g. when the
- *     sidecar restarts; each new watch starts with a fresh snapshot
+ *     sidecar restarts; each new watch resumes after the last event delivered: the missed events are replayed, or it
+ *     starts with a snapshot whose {@code resync_reason} says they cannot be (expired, or the sidecar restarted)
  */
 public record WatchOptions(Duration qualityInterval, String sessionId, boolean resubscribe) {
     /** Everything, no quality samples, resubscribing. */

@@ -1,6 +1,7 @@
 package io.invmux.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -27,5 +28,21 @@ class ClientConfigTest {
         try (InvMuxClient c = b.build()) {
             assertThat(c.endpoint()).isEqualTo("127.0.0.1:7701");
         }
+    }
+
+    @Test
+    void unixEndpointsNameTheirSocketFile() {
+        assertThat(InvMuxClient.unixSocketPath("unix:///run/invmux/api.sock")).isEqualTo("/run/invmux/api.sock");
+        assertThat(InvMuxClient.unixSocketPath("unix:/run/invmux/api.sock")).isEqualTo("/run/invmux/api.sock");
+        assertThat(InvMuxClient.unixSocketPath("unix:api.sock")).isEqualTo("api.sock");
+        assertThat(InvMuxClient.unixSocketPath("127.0.0.1:7701")).isNull();
+        assertThat(InvMuxClient.unixSocketPath("dns:///sidecar:7701")).isNull();
+        assertThatThrownBy(() -> InvMuxClient.builder().endpoint("unix://host/api.sock"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("endpoint unix://host/api.sock: a Unix socket is unix:///absolute/path or unix:path, with "
+                        + "no host after unix://");
+        assertThatThrownBy(() -> InvMuxClient.builder().endpoint("unix:///run/invmux/"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("endpoint unix:///run/invmux/: names no socket file");
     }
 }

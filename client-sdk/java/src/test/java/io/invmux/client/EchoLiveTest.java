@@ -2,14 +2,13 @@ package io.invmux.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.invmux.client.examples.EchoMain;
 import io.invmux.client.testing.SidecarPair;
 import io.invmux.client.testing.SidecarPairExtension;
 import io.invmux.proto.v1.StreamInfo;
-import java.io.InputStream;
-import java.io.OutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -38,28 +37,16 @@ class EchoLiveTest {
         b.close();
     }
 
-    record Accepted(long bytes, String sha256, StreamInfo info) {
+    record Accepted(EchoMain.Echoed echoed, StreamInfo info) {
     }
 
     /** pod-b's app: accepts one stream, echoes everything back while hashing it. */
     static CompletableFuture<Accepted> echoServer(InvMuxClient client, String service) {
         return client.acceptStreamAsync(service).thenApplyAsync(s -> {
             try (s) {
-                MessageDigest h = MessageDigest.getInstance("SHA-256");
-                InputStream in = s.inputStream();
-                OutputStream out = s.outputStream();
-                byte[] buf = new byte[256 * 1024];
-                long n = 0;
-                int r;
-                while ((r = in.read(buf)) >= 0) {
-                    h.update(buf, 0, r);
-                    out.write(buf, 0, r);
-                    n += r;
-                }
-                s.closeWrite();
-                return new Accepted(n, HexFormat.of().formatHex(h.digest()), s.info());
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
+                return new Accepted(EchoMain.echoBack(s), s.info());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
             }
         });
     }
@@ -67,40 +54,17 @@ class EchoLiveTest {
     @Test
     void echoOf64MiBThroughOpenAndAcceptKeepsEveryByte() throws Exception {
         CompletableFuture<Accepted> accepted = echoServer(b, "java-echo");
-        MessageDigest sent = MessageDigest.getInstance("SHA-256");
-        MessageDigest echo = MessageDigest.getInstance("SHA-256");
-        long received = 0;
+        EchoMain.Sent sent;
         try (InvMuxStream s = a.openStream(SidecarPair.PEER, "java-echo", Map.of("lang", "java"))) {
             assertThat(s.info().getService()).isEqualTo("java-echo");
             assertThat(s.info().getSessionId()).hasSize(32);
-            // write while the echo is read back, or both sides stall on full windows
-            CompletableFuture<Void> writing = CompletableFuture.runAsync(() -> {
-                try (OutputStream out = s.outputStream()) { // close = half-close
-                    Random rnd = new Random(42);
-                    byte[] block = new byte[1 << 20];
-                    for (int off = 0; off < SIZE; off += block.length) {
-                        rnd.nextBytes(block);
-                        sent.update(block);
-                        out.write(block);
-                    }
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            byte[] buf = new byte[128 * 1024];
-            int r;
-            while ((r = s.inputStream().read(buf)) >= 0) {
-                echo.update(buf, 0, r);
-                received += r;
-            }
-            writing.get(60, TimeUnit.SECONDS);
+            sent = EchoMain.sendAndReadEcho(s, SIZE, 42);
         }
         Accepted acc = accepted.get(60, TimeUnit.SECONDS);
-        String sentHex = HexFormat.of().formatHex(sent.digest());
-        assertThat(received).isEqualTo(SIZE);
-        assertThat(acc.bytes()).isEqualTo(SIZE);
-        assertThat(HexFormat.of().formatHex(echo.digest())).isEqualTo(sentHex);
-        assertThat(acc.sha256()).isEqualTo(sentHex);
+        assertThat(sent.echoBytes()).isEqualTo(SIZE);
+        assertThat(sent.echoSha256()).isEqualTo(sent.sentSha256());
+        assertThat(acc.echoed().bytes()).isEqualTo(SIZE);
+        assertThat(acc.echoed().sha256()).isEqualTo(sent.sentSha256());
         assertThat(acc.info().getMetadataMap()).containsEntry("lang", "java");
         assertThat(acc.info().getPeer()).isEqualTo("pod-a");
         assertThat(acc.info().getService()).isEqualTo("java-echo");
@@ -126,6 +90,28 @@ class EchoLiveTest {
             s.whenDone().get(10, TimeUnit.SECONDS); // the call ended normally
         }
         server.get(10, TimeUnit.SECONDS);
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(value = io.invmux.proto.v1.TrafficClass.class,
+            names = {"TRAFFIC_CLASS_BULK", "TRAFFIC_CLASS_INTERACTIVE", "TRAFFIC_CLASS_REDUNDANT"})
+    void theTrafficClassTheOpenerChoseReachesTheAcceptor(io.invmux.proto.v1.TrafficClass trafficClass)
+            throws Exception {
+        String service = "java-tc-" + trafficClass.getNumber();
+        byte[] data = new byte[256 * 1024];
+        new Random(trafficClass.getNumber()).nextBytes(data);
+        CompletableFuture<InvMuxStream> accepted = b.acceptStreamAsync(service);
+        try (InvMuxStream s = a.openStream(SidecarPair.PEER, service, Map.of(), trafficClass)) {
+            assertThat(s.info().getTrafficClass()).isEqualTo(trafficClass);
+            s.outputStream().write(data);
+            s.closeWrite();
+            try (InvMuxStream peer = accepted.get(10, TimeUnit.SECONDS)) {
+                assertThat(peer.info().getTrafficClass()).isEqualTo(trafficClass);
+                assertThat(peer.inputStream().readAllBytes()).isEqualTo(data);
+                peer.closeWrite();
+            }
+            assertThat(s.inputStream().readAllBytes()).isEmpty();
+        }
     }
 
     @Test

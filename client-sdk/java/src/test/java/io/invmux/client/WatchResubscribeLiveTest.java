@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.invmux.client.testing.SidecarPair;
 import io.invmux.client.testing.SidecarPairExtension;
+import io.invmux.proto.v1.ResyncReason;
 import io.invmux.proto.v1.WatchHealthResponse;
 import java.time.Duration;
 import java.util.List;
@@ -13,7 +14,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** Both forms of health watch open the watch again, with a fresh snapshot, when their sidecar restarts. */
+/**
+ * Both forms of health watch open the watch again when their sidecar restarts, resuming: the new run says it is
+ * another (a snapshot with resync_reason SIDECAR_RESTARTED).
+ */
 @ExtendWith(SidecarPairExtension.class)
 class WatchResubscribeLiveTest {
 
@@ -52,6 +56,9 @@ class WatchResubscribeLiveTest {
                     }
                 }
                 assertThat(again).as("a snapshot after the restart").isNotNull();
+                assertThat(again.getSnapshot().getResyncReason()).as("the resumed watch is told the sidecar restarted")
+                        .isEqualTo(ResyncReason.RESYNC_REASON_SIDECAR_RESTARTED);
+                assertThat(again.getEpoch()).isNotEqualTo(first.getEpoch());
                 // the listener: reconnected at least once, and a second snapshot
                 await().atMost(Duration.ofSeconds(30))
                         .until(() -> seen.stream().filter(WatchHealthResponse::hasSnapshot).count() >= 2);

@@ -13,6 +13,8 @@ public abstract class Frame {
     public static final int FLAG_ACK_FIN = 0x1;
     /** Flag of ACK: the receiver no longer knows the stream (done or reset); treat everything as acknowledged. */
     public static final int FLAG_ACK_CLOSED = 0x4;
+    /** Flag bits of OPEN: the stream's traffic class (0 bulk, 1 interactive, 2 redundant; 3 is not used). */
+    public static final int OPEN_CLASS_MASK = 0x3;
     /** Flag of GOAWAY: only the link it travels on is going away, not the session. */
     public static final int FLAG_GOAWAY_LINK = 0x1;
     /** Flag of HELLO: the link starts a new session (else it joins one). */

@@ -208,7 +208,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                 }
                 byte[] metadata = new byte[length];
                 in.readBytes(metadata);
-                return new OpenFrame(streamId, metadata);
+                return new OpenFrame(streamId, flags & Frame.OPEN_CLASS_MASK, metadata);
             }
             case FrameType.ACK: {
                 long ack = in.readLong();

@@ -24,6 +24,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /** The dialing side: creates sessions and opens their links. */
 public final class Dialer {
@@ -43,7 +44,7 @@ public final class Dialer {
         RANDOM.nextBytes(secret);
         MuxSession session = new MuxSession(config, true, id, secret, EventLoops.socketGroup().next(), null);
         CompletableFuture<Session> result = new CompletableFuture<>();
-        connectLink(session, uris.get(0), true).whenComplete((first, error) -> {
+        connectLink(session, uris.get(0), true, null).whenComplete((first, error) -> {
             if (error != null) {
                 session.close();
                 result.completeExceptionally(unwrap(error));
@@ -51,9 +52,10 @@ public final class Dialer {
             }
             List<CompletableFuture<?>> joins = new ArrayList<>();
             for (URI uri : uris.subList(1, uris.size())) {
-                joins.add(connectLink(session, uri, false).handle((link, e) -> {
+                joins.add(connectLink(session, uri, false, null).handle((link, e) -> {
                     if (e != null) {
-                        log.warn("session {}: link {} not added: {}", session.id(), uri, unwrap(e).getMessage());
+                        SessionLog.at(log, Level.WARN, session.id(), null).log("session {}: link {} not added: {}",
+                                session.id(), uri, unwrap(e).getMessage());
                     }
                     return null;
                 }));
@@ -64,8 +66,11 @@ public final class Dialer {
         return result;
     }
 
-    /** Dials one link of {@code session} and completes when its handshake is done. */
-    static CompletableFuture<Link> connectLink(MuxSession session, URI uri, boolean newSession) {
+    /**
+     * Dials one link of {@code session} and completes when its handshake is done. A redial names the lost link it
+     * {@code replaces} (else null): the new link keeps its tier, weight and budget, which belong to the path.
+     */
+    static CompletableFuture<Link> connectLink(MuxSession session, URI uri, boolean newSession, Link replaces) {
         CompletableFuture<Link> result = new CompletableFuture<>();
         int linkId = session.newLinkId();
         Config config = session.config;
@@ -94,7 +99,7 @@ public final class Dialer {
                     protected void initChannel(Channel ch) {
                         ch.pipeline().addLast(new FrameDecoder(MuxSession.maxFramedChunk(config),
                                 HelloFrame.maxPayload(Handshake.middlewareNames(config))), FrameEncoder.INSTANCE,
-                                new LinkHandler(session, linkId, newSession, uri, result));
+                                new LinkHandler(session, linkId, newSession, uri, replaces, result));
                     }
                 };
             }
@@ -111,26 +116,34 @@ public final class Dialer {
         return result;
     }
 
-    /** Redials a lost link as the session's {@link io.invmux.ConnectionManager} says, until it joins. [L] */
-    static void scheduleReconnect(MuxSession session, URI uri, int attempt) {
+    /**
+     * Redials the lost link {@code lost} as the session's {@link io.invmux.ConnectionManager} says, until it
+     * joins; the new link keeps the lost one's settings. [L]
+     */
+    static void scheduleReconnect(MuxSession session, Link lost, int attempt) {
+        URI uri = lost.dialUri;
         java.util.Optional<java.time.Duration> delay = session.config.connectionManager().redialDelay(uri, attempt);
         if (delay.isEmpty()) {
-            log.warn("session {}: giving up on link {} after {} redial(s)", session.id(), uri, attempt);
+            SessionLog.at(log, Level.WARN, session.id(), null)
+                    .log("session {}: giving up on link {} after {} redial(s)",
+                    session.id(), uri, attempt);
             return;
         }
         session.loop.schedule(() -> {
             if (session.isClosed()) {
                 return;
             }
-            connectLink(session, uri, false).whenComplete((link, e) -> {
+            connectLink(session, uri, false, lost).whenComplete((link, e) -> {
                 if (e != null) {
                     if (!session.isClosed()) {
-                        log.info("session {}: redial {} of {} failed: {}", session.id(), attempt + 1, uri,
+                        SessionLog.at(log, Level.INFO, session.id(), null).log("session {}: redial {} of {} failed: {}",
+                                session.id(), attempt + 1, uri,
                                 unwrap(e).getMessage());
-                        session.loop.execute(() -> scheduleReconnect(session, uri, attempt + 1));
+                        session.loop.execute(() -> scheduleReconnect(session, lost, attempt + 1));
                     }
                 } else {
-                    log.info("session {}: {} rejoined after {} redial(s)", session.id(), link, attempt + 1);
+                    SessionLog.at(log, Level.INFO, session.id(), link).log("session {}: {} rejoined after {} redial(s)",
+                            session.id(), link, attempt + 1);
                 }
             });
         }, delay.get().toNanos(), TimeUnit.NANOSECONDS);

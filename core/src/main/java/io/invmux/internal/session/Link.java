@@ -104,6 +104,8 @@ final class Link implements Connection {
     private final AtomicLong handedOverBytes = new AtomicLong();
     private volatile int priority;
     private volatile double weight = 1.0;
+    /** Written by any thread, read on the loop for every chunk: the path's budget, or null. */
+    private volatile io.invmux.LinkBudget budget;
     private volatile Quality quality = Quality.UNKNOWN;
     private volatile HealthState publishedHealth = HealthState.HEALTHY;
     private volatile long publishedQueuedBytes;
@@ -134,8 +136,40 @@ final class Link implements Connection {
     }
 
     @Override
+    public String localAddress() {
+        return io.invmux.internal.transport.Addresses.hostPort(channel.localAddress());
+    }
+
+    @Override
     public Quality quality() {
         return quality;
+    }
+
+    /**
+     * [L, before the link joins] Takes over the scheduling settings of the lost link this one replaces (a redial):
+     * they were set for the path, not for one connection.
+     */
+    void takeSettingsOf(Link lost) {
+        this.priority = lost.priority;
+        this.weight = lost.weight;
+        this.budget = lost.budget;
+    }
+
+    @Override
+    public java.util.Optional<io.invmux.LinkBudget> budget() {
+        return java.util.Optional.ofNullable(budget);
+    }
+
+    @Override
+    public void setBudget(io.invmux.LinkBudget budget) {
+        this.budget = budget;
+        session.requestPump();
+    }
+
+    /** [L] Whether the link's budget is spent: it gets stream data only when no other link takes any. */
+    boolean overBudget() {
+        io.invmux.LinkBudget b = budget;
+        return b != null && b.exhausted();
     }
 
     @Override
@@ -179,23 +213,42 @@ final class Link implements Connection {
 
     @Override
     public long queuedBytes() {
-        return session.loop.inEventLoop() ? inFlightBytes : publishedQueuedBytes;
+        return session.loop.inEventLoop() ? pipeBytes(System.nanoTime()) : publishedQueuedBytes;
+    }
+
+    /**
+     * [L] Bytes sent on the link that have not reached the peer yet: what it had not received at its last report
+     * (every PING and PONG carries one), less what the link delivers at its measured rate since. This, not the
+     * bytes awaiting acknowledgement, is the link's own queue: a chunk that arrived waits for its stream's
+     * cumulative ACK behind the chunks of slower links, and counting it here would cap a fast link at what the
+     * slowest one lets through (the receiver's window bounds those bytes instead).
+     */
+    long pipeBytes(long now) {
+        long unreported = bytesSent - peerReceivedBytes;
+        long bw = rate.bytesPerSecond();
+        if (bw > 0 && peerReportNanos != 0 && now > peerReportNanos) {
+            // At most one report interval's worth: reports that stop coming (a link slowed down, its heartbeats
+            // queued behind its data) must not make its queue look empty, or it would be given ever more.
+            long age = Math.min(now - peerReportNanos, session.config.keepAliveInterval().toNanos());
+            unreported -= (long) (bw * (age / 1e9));
+        }
+        return Math.max(0, unreported);
     }
 
     /**
      * [L] Whether the scheduler may give this link another chunk now: it must be usable, its channel writable, and
-     * its unacknowledged bytes under its cap. The cap follows the measured rate ({@link #inFlightCap()}) so a slow
+     * its queue ({@link #pipeBytes}) under its cap. The cap follows the measured rate ({@link #inFlightCap()}) so a slow
      * link's queue (socket buffers, the path's own queue) holds tens of milliseconds of data, not seconds.
      */
     boolean canTakeData() {
-        if (lost || draining || suspect || !channel.isWritable() || inFlightBytes >= inFlightCap()) {
+        if (lost || draining || suspect || !channel.isWritable() || pipeBytes(System.nanoTime()) >= inFlightCap()) {
             return false;
         }
         return sameLoop || outboxBytes + handedOverBytes.get() < session.config.linkWriteBufferSize();
     }
 
     /**
-     * [L] Most unacknowledged bytes the link may hold: what it delivers in 50 ms (or twice its base round trip, if
+     * [L] Most bytes the link may have on their way ({@link #pipeBytes}): what it delivers in 50 ms (or twice its base round trip, if
      * longer) plus two chunks, so it never runs dry while an ack is on its way; before its rate is known, the
      * configured link write buffer size.
      */
@@ -212,7 +265,7 @@ final class Link implements Connection {
     void onChunkInFlight(int length) {
         inFlightChunks++;
         inFlightBytes += length;
-        if (inFlightBytes >= inFlightCap() / 2) {
+        if (pipeBytes(System.nanoTime()) >= inFlightCap() / 2) {
             wasSaturated = true; // the scheduler kept it full at some point of this interval
         }
     }
@@ -241,6 +294,10 @@ final class Link implements Connection {
             int length = data.payload.readableBytes();
             bytesSent += length;
             chunksSent++;
+            io.invmux.LinkBudget b = budget;
+            if (b != null) {
+                b.record(length);
+            }
             if (!sameLoop) {
                 outboxBytes += length + Wire.HEADER_LENGTH + Wire.DATA_PREFIX_LENGTH;
             }
@@ -422,6 +479,7 @@ final class Link implements Connection {
             srttNanos += (rttNanos - srttNanos) / 8;
         }
         minRttNanos = Math.min(minRttNanos, rttNanos);
+        session.onRoundTrip(this, rttNanos);
     }
 
     /**
@@ -441,7 +499,10 @@ final class Link implements Connection {
             pingCount--;
             lossEwma = lossEwma * (1 - LOSS_GAIN) + LOSS_GAIN;
         }
-        rate.sample(deliveredBytes, wasSaturated || inFlightBytes >= inFlightCap() / 2, now);
+        // The peer's per-link reports, not acknowledgements: a link's chunks are acknowledged only once the
+        // slower links' chunks before them in their stream have arrived, which would make it look as slow as they.
+        rate.sample(peerReceivedBytes, wasSaturated || pipeBytes(now) >= inFlightCap() / 2,
+                peerReportNanos != 0 ? peerReportNanos : now);
         wasSaturated = false;
         long delivered = deliveredChunks - lastDeliveredChunks;
         long reinjected = reinjectedChunks - lastReinjectedChunks;
@@ -457,7 +518,7 @@ final class Link implements Connection {
         double score = (1 - lossEwma) * (1 - errorEwma) * latencyFactor * rateFactor;
         quality = new Quality(Duration.ofNanos(rtt), Duration.ofNanos(rttVarNanos), bw, lossEwma, errorEwma,
                 Math.max(0, Math.min(1, score)));
-        publishedQueuedBytes = inFlightBytes;
+        publishedQueuedBytes = pipeBytes(now);
     }
 
     /** [L] Records a new health state (also readable from other threads). */

@@ -61,12 +61,17 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
     /** Accepting side, between the reply and the dialer's proof. */
     private MuxSessionListener.Challenge challenge;
 
+    /** Dialing side: the link a redial replaces, whose scheduling settings the new link takes over; or null. */
+    private final Link replaces;
+
     /** Dialing side. */
-    LinkHandler(MuxSession session, int linkId, boolean newSession, URI uri, CompletableFuture<Link> result) {
+    LinkHandler(MuxSession session, int linkId, boolean newSession, URI uri, Link replaces,
+            CompletableFuture<Link> result) {
         this.dialingSession = session;
         this.dialLinkId = linkId;
         this.newSession = newSession;
         this.dialUri = uri;
+        this.replaces = replaces;
         this.handshakeResult = result;
         this.listener = null;
     }
@@ -77,6 +82,7 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
         this.dialLinkId = 0;
         this.newSession = false;
         this.dialUri = null;
+        this.replaces = null;
         this.handshakeResult = null;
         this.listener = listener;
     }
@@ -191,6 +197,9 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
             s.setPeerIdentity(io.invmux.internal.tls.TlsIdentity.of(ctx.channel()));
         }
         Link l = new Link(s, dialLinkId, ctx.channel(), dialUri.getScheme().toLowerCase(), dialUri);
+        if (replaces != null) {
+            l.takeSettingsOf(replaces); // before it joins, so no chunk is scheduled by the defaults
+        }
         establish(ctx, s, l);
         // Complete on the session's loop, after the link has joined, so the caller sees it in connections().
         s.loop.execute(() -> handshakeResult.complete(l));

@@ -16,7 +16,9 @@ import io.invmux.Session;
 import io.invmux.SessionClosedException;
 import io.invmux.SessionStats;
 import io.invmux.Stream;
+import io.invmux.StreamOptions;
 import io.invmux.StreamResetException;
+import io.invmux.TrafficClass;
 import io.invmux.internal.frame.AckFrame;
 import io.invmux.internal.frame.DataFrame;
 import io.invmux.internal.frame.Frame;
@@ -51,6 +53,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * The session state machine. Everything marked [L] is confined to {@link #loop}, the session's event loop: frames
@@ -62,6 +65,8 @@ import org.slf4j.LoggerFactory;
 public final class MuxSession implements Session {
     private static final Logger log = LoggerFactory.getLogger(MuxSession.class);
     private static final long DRAIN_DEADLINE_NANOS = TimeUnit.SECONDS.toNanos(5);
+    /** First wait for a stream's acknowledgement before its OPEN is sent again (see retransmitOpens). */
+    static final long OPEN_RETRANSMIT_NANOS = TimeUnit.SECONDS.toNanos(1);
     /**
      * How many stream ids beyond the highest it opened a peer may reset before we see them: an RST may overtake its
      * stream's OPEN and DATA on another link, but not by thousands of streams. It also bounds the gaps in the set
@@ -84,6 +89,8 @@ public final class MuxSession implements Session {
     private final LoadBalancer loadBalancer;
     private final HealthMonitor healthMonitor;
     private final List<HealthListener> healthListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<io.invmux.MeasurementListener> measurementListeners =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
     private final List<Middleware> middleware; // this session's own instances (Middleware.forSession)
     private final MuxSessionListener listener;
 
@@ -94,13 +101,18 @@ public final class MuxSession implements Session {
     // [L] links and streams
     private final List<Link> links = new ArrayList<>();
     private final List<Link> usable = new ArrayList<>();
+    /** [L] Whether, at the last collectTier, some link that takes data had budget left (see pruneUsable). */
+    private boolean withinBudgetElsewhere;
     /** [L] The control link ACKs last went on (see flushAcks). */
     private Link lastControlLink;
     /** [L] Scratch list of {@link #collectResendable}. */
     private final List<Link> resendable = new ArrayList<>();
     private final IntObjectHashMap<MuxStream> streams = new IntObjectHashMap<>();
     private final IdRangeSet closedPeerStreams = new IdRangeSet();
+    /** [L] Bulk streams with bytes (or a FIN) to send, served in turn. */
     private final ArrayDeque<MuxStream> sendQueue = new ArrayDeque<>();
+    /** [L] Interactive and redundant streams with bytes to send, served before any bulk stream. */
+    private final ArrayDeque<MuxStream> urgentSendQueue = new ArrayDeque<>();
     private final ArrayDeque<MuxStream> resendQueue = new ArrayDeque<>();
     final ArrayDeque<MuxStream> ackQueue = new ArrayDeque<>();
     private final ArrayDeque<MuxStream> delayedAcks = new ArrayDeque<>();
@@ -139,6 +151,10 @@ public final class MuxSession implements Session {
     private long chunksReceived;
     private long chunksResent;
     private long bytesResent;
+    /** First transmissions by traffic class, indexed by ordinal. */
+    private final long[] bytesSentByClass = new long[TrafficClass.values().length];
+    /** Bytes in the second copies of redundant streams' chunks. */
+    private long bytesCopied;
     private long duplicateChunks;
     private long reorderHighWater;
     /**
@@ -148,6 +164,11 @@ public final class MuxSession implements Session {
      */
     private final ArrayDeque<MuxStream> awaitingOpen = new ArrayDeque<>();
     private int awaitingOpenCompactAt = 1024;
+    /**
+     * [L] Local streams whose OPEN went out and that the peer has not acknowledged yet, oldest first; at most the
+     * streams open (each is dropped at its first ACK or its end). See retransmitOpens.
+     */
+    private final ArrayDeque<MuxStream> unackedOpens = new ArrayDeque<>();
     /** [L] Highest id of a peer stream that existed here (opened, or refused); unsigned. */
     private int highestPeerStreamId;
     /** [L] The set of closed peer ids grew past its bound and the session is closing for it. */
@@ -178,7 +199,10 @@ public final class MuxSession implements Session {
     private final AtomicInteger openStreams = new AtomicInteger();
     private final java.util.Set<Integer> liveLinkIds = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
+    /** Completed (on whichever thread stops new streams) once {@link #goingAway} is set; never exceptionally. */
+    private final CompletableFuture<Void> goAwayFuture = new CompletableFuture<>();
     private volatile boolean closed;
+    /** No new streams either way; set by application threads (goAway, stream ids spent) and the loop. */
     private volatile boolean goingAway;
     private volatile List<Connection> connectionSnapshot = List.of();
     private final Object acceptLock = new Object();
@@ -221,6 +245,43 @@ public final class MuxSession implements Session {
         healthListeners.remove(listener);
     }
 
+    @Override
+    public void addMeasurementListener(io.invmux.MeasurementListener listener) {
+        measurementListeners.add(java.util.Objects.requireNonNull(listener, "listener"));
+    }
+
+    @Override
+    public void removeMeasurementListener(io.invmux.MeasurementListener listener) {
+        measurementListeners.remove(listener);
+    }
+
+    /** [L] A heartbeat came back on {@code link}. */
+    void onRoundTrip(Link link, long rttNanos) {
+        for (io.invmux.MeasurementListener l : measurementListeners) {
+            try {
+                l.onRoundTrip(link, rttNanos);
+            } catch (RuntimeException e) {
+                log.warn("session {}: measurement listener failed", idHex, e);
+            }
+        }
+    }
+
+    /** [L] Everything in flight on {@code lost} when it was lost is acknowledged (see {@link Failover}). */
+    void onFailover(Link lost, long gapNanos, int chunks) {
+        if (closed) {
+            return; // its streams were dropped with the session, not delivered
+        }
+        log.info("session {}: {} failed over: its {} chunk(s) in flight acknowledged {} ms after it was lost or "
+                + "suspected", idHex, lost, chunks, gapNanos / 1_000_000);
+        for (io.invmux.MeasurementListener l : measurementListeners) {
+            try {
+                l.onFailover(lost, gapNanos, chunks);
+            } catch (RuntimeException e) {
+                log.warn("session {}: measurement listener failed", idHex, e);
+            }
+        }
+    }
+
     /** [L] Measures every link, asks the health monitor about it and acts on a change of state. */
     private void onHealthCheck() {
         if (closed) {
@@ -255,7 +316,8 @@ public final class MuxSession implements Session {
         }
         link.setHealth(next);
         if (next != HealthState.DEAD) {
-            log.info("session {}: {} {} -> {} ({})", idHex, link, previous, next, link.quality());
+            SessionLog.at(log, Level.INFO, idHex, link).log("session {}: {} {} -> {} ({})",
+                    idHex, link, previous, next, link.quality());
         }
         for (HealthListener listener : healthListeners) {
             try {
@@ -311,7 +373,8 @@ public final class MuxSession implements Session {
     }
 
     @Override
-    public Stream openStream(byte[] metadata) throws IOException {
+    public Stream openStream(byte[] metadata, StreamOptions options) throws IOException {
+        java.util.Objects.requireNonNull(options, "options");
         if (metadata.length > Wire.MAX_METADATA_LENGTH) {
             throw new IllegalArgumentException("metadata must be at most " + Wire.MAX_METADATA_LENGTH
                     + " bytes, got " + metadata.length);
@@ -334,14 +397,16 @@ public final class MuxSession implements Session {
             openStreams.decrementAndGet();
             if (streamIdsSpent.compareAndSet(false, true)) {
                 limits.hit("streamIds");
-                log.warn("session {}: stream ids exhausted; going away so a new session takes new streams", idHex);
+                SessionLog.at(log, Level.WARN, idHex, null)
+                        .log("session {}: stream ids exhausted; going away so a new session takes new streams",
+                        idHex);
                 goAway();
             }
             throw new SessionClosedException(ErrorCode.LIMIT_EXCEEDED, "the stream ids of session " + idHex
                     + " are exhausted (the last, " + MAX_STREAM_ID + ", is used); open a new session");
         }
         int id = (int) next;
-        MuxStream stream = new MuxStream(this, id, true, metadata.clone());
+        MuxStream stream = new MuxStream(this, id, true, metadata.clone(), options.trafficClass());
         loop.execute(() -> registerLocalStream(stream));
         return stream;
     }
@@ -412,7 +477,7 @@ public final class MuxSession implements Session {
             return CompletableFuture.failedFuture(
                     new SessionClosedException(ErrorCode.SESSION_CLOSED, "session " + idHex + " is closed"));
         }
-        return Dialer.connectLink(this, uri, false).thenApply(link -> link);
+        return Dialer.connectLink(this, uri, false, null).thenApply(link -> link);
     }
 
     @Override
@@ -449,7 +514,7 @@ public final class MuxSession implements Session {
         if (!link.draining) {
             link.draining = true;
             link.drainStartNanos = System.nanoTime();
-            log.info("session {}: draining {}", idHex, link);
+            SessionLog.at(log, Level.INFO, idHex, link).log("session {}: draining {}", idHex, link);
         }
         if (initiator && !link.drainInitiator) {
             link.drainInitiator = true;
@@ -516,16 +581,36 @@ public final class MuxSession implements Session {
         for (Link l : links) {
             linkStats.add(new SessionStats.LinkStats(l.id(), l.type, l.remoteAddress(), l.priority(), l.weight(), l.health,
                     l.bytesSent, l.bytesReceived, l.chunksSent, l.chunksReceived, l.reinjectedChunks,
-                    l.inFlightBytes, l.quality()));
+                    l.pipeBytes(System.nanoTime()), l.quality()));
+        }
+        java.util.Map<TrafficClass, Long> byClass = new java.util.EnumMap<>(TrafficClass.class);
+        for (TrafficClass c : TrafficClass.values()) {
+            byClass.put(c, bytesSentByClass[c.ordinal()]);
         }
         return new SessionStats(bytesSent, bytesReceived, chunksSent, chunksReceived, chunksResent, bytesResent,
                 duplicateChunks, reorderHighWater, openStreams.get(), refusedLinks.get(), linkStats, reorderBytes,
-                reorderChunks, limits.snapshot());
+                reorderChunks, limits.snapshot(), byClass, bytesCopied);
+    }
+
+    @Override
+    public boolean isGoingAway() {
+        return goingAway;
+    }
+
+    @Override
+    public CompletableFuture<Void> goAwayFuture() {
+        return goAwayFuture.copy();
+    }
+
+    /** Stops new streams both ways; completes {@link #goAwayFuture} once, after setting the flag. Any thread. */
+    private void markGoingAway() {
+        goingAway = true;
+        goAwayFuture.complete(null);
     }
 
     @Override
     public void goAway() {
-        goingAway = true;
+        markGoingAway();
         loop.execute(() -> {
             if (!localGoAway && !closed) {
                 localGoAway = true;
@@ -578,7 +663,7 @@ public final class MuxSession implements Session {
             graceTimer = null;
         }
         loadBalancer.onConnectionAdded(link);
-        log.info("session {}: {} up, {} link(s)", idHex, link, links.size());
+        SessionLog.at(log, Level.INFO, idHex, link).log("session {}: {} up, {} link(s)", idHex, link, links.size());
         // The peer may have missed ACKs or window updates while links were down: repeat them (they are absolute).
         if (links.size() == 1) {
             for (MuxStream s : streams.values()) {
@@ -625,9 +710,10 @@ public final class MuxSession implements Session {
         }
         String reason = cause == null ? "closed" : cause.getMessage();
         if (link.draining) {
-            log.info("session {}: {} removed", idHex, link);
+            SessionLog.at(log, Level.INFO, idHex, link).log("session {}: {} removed", idHex, link);
         } else {
-            log.warn("session {}: {} lost ({}), {} link(s) left", idHex, link, reason, links.size());
+            SessionLog.at(log, Level.WARN, idHex, link).log("session {}: {} lost ({}), {} link(s) left",
+                    idHex, link, reason, links.size());
         }
         ErrorAction action = link.draining ? ErrorAction.FAILOVER
                 : config.errorHandler().handleConnectionError(link,
@@ -637,8 +723,9 @@ public final class MuxSession implements Session {
                     + reason, false);
             return;
         }
+        Failover failover = new Failover(this, link, System.nanoTime());
         for (MuxStream s : streams.values()) {
-            if (s.onLinkLost(link)) {
+            if (s.onLinkLost(link, failover)) {
                 queueResend(s);
             }
         }
@@ -647,7 +734,7 @@ public final class MuxSession implements Session {
             controlWrite(rst);
         }
         if (action == ErrorAction.RECONNECT && client && link.dialUri != null && !link.draining) {
-            Dialer.scheduleReconnect(this, link.dialUri, 0);
+            Dialer.scheduleReconnect(this, link, 0);
         }
         if (links.isEmpty()) {
             startGraceTimer();
@@ -681,10 +768,12 @@ public final class MuxSession implements Session {
      */
     private void markSuspect(Link link, long lateBytes, long afterNanos, long now) {
         link.markSuspect(now);
-        log.info("session {}: {} suspect: {} bytes sent over {} ms ago have not arrived; re-sending its {} chunk(s)"
+        SessionLog.at(log, Level.INFO, idHex, link)
+                .log("session {}: {} suspect: {} bytes sent over {} ms ago have not arrived; re-sending its {} chunk(s)"
                 + " in flight elsewhere", idHex, link, lateBytes, afterNanos / 1_000_000, link.inFlightChunks);
+        Failover failover = new Failover(this, link, now);
         for (MuxStream s : streams.values()) {
-            if (s.reinjectFrom(link)) {
+            if (s.reinjectFrom(link, failover)) {
                 queueResend(s);
             }
         }
@@ -696,7 +785,8 @@ public final class MuxSession implements Session {
             closeSession(ErrorCode.LINKS_LOST, "all links of session " + idHex + " were lost", false);
             return;
         }
-        log.warn("session {}: no link left; streams wait {} ms for one to join", idHex, grace);
+        SessionLog.at(log, Level.WARN, idHex, null).log("session {}: no link left; streams wait {} ms for one to join",
+                idHex, grace);
         graceTimer = loop.schedule(() -> {
             if (links.isEmpty()) {
                 closeSession(ErrorCode.LINKS_LOST, "all links of session " + idHex + " were lost and none joined"
@@ -734,12 +824,41 @@ public final class MuxSession implements Session {
         }
     }
 
+    /** [L] {@code stream}'s first OPEN went out: watch for its acknowledgement (see retransmitOpens). */
+    void onOpenSent(MuxStream stream) {
+        unackedOpens.addLast(stream);
+    }
+
+    /**
+     * [L] Sends again the OPEN of each local stream the peer has not acknowledged within {@link #OPEN_RETRANSMIT_NANOS}
+     * (doubling per try, as TCP does its SYN). The receiver acknowledges a stream as soon as its OPEN arrives, so an
+     * OPEN that long without an ACK was lost on a path that is gone, or sits behind one that stalls, and the peer
+     * holds the stream's data waiting for it (up to its pendingOpenTimeout). Lost links already re-send the OPENs
+     * they carried; this covers the rest. A repeated OPEN is ignored by the receiver.
+     */
+    private void retransmitOpens(long now) {
+        boolean any = false;
+        for (java.util.Iterator<MuxStream> it = unackedOpens.iterator(); it.hasNext(); ) {
+            MuxStream s = it.next();
+            if (s.removed || s.openAcked()) {
+                it.remove();
+            } else if (s.openDueAgain(now, OPEN_RETRANSMIT_NANOS)) {
+                queueResend(s);
+                any = true;
+            }
+        }
+        if (any) {
+            pump();
+        }
+    }
+
     private void onKeepAliveTick() {
         if (closed) {
             return;
         }
         long now = System.nanoTime();
         expireAwaitingOpen(now);
+        retransmitOpens(now);
         long timeout = config.keepAliveTimeout().toNanos();
         long writeTimeout = config.writeTimeout().toNanos();
         for (Link link : new ArrayList<>(links)) {
@@ -750,7 +869,8 @@ public final class MuxSession implements Session {
                 continue;
             }
             if (link.draining && link.drainInitiator && now - link.drainStartNanos > DRAIN_DEADLINE_NANOS) {
-                log.warn("session {}: {} did not drain within {} ms; closing it", idHex, link,
+                SessionLog.at(log, Level.WARN, idHex, link).log("session {}: {} did not drain within {} ms; closing it",
+                        idHex, link,
                         DRAIN_DEADLINE_NANOS / 1_000_000);
                 link.channel.close();
                 continue;
@@ -910,7 +1030,8 @@ public final class MuxSession implements Session {
         boolean peerInitiated = (streamId & 1) == (client ? 0 : 1);
         if (!peerInitiated || closedPeerStreams.contains(streamId)) {
             if (!peerInitiated && Integer.toUnsignedLong(streamId) >= nextLocalStreamId.get()) {
-                log.debug("session {}: frame for stream {} we never opened", idHex, streamId);
+                SessionLog.at(log, Level.DEBUG, idHex, null).log("session {}: frame for stream {} we never opened",
+                        idHex, streamId);
                 return null;
             }
             ResetFrame reset = recentResets.get(streamId);
@@ -924,7 +1045,7 @@ public final class MuxSession implements Session {
         }
         openStreams.incrementAndGet();
         notePeerStream(streamId);
-        MuxStream stream = new MuxStream(this, streamId, false, null);
+        MuxStream stream = new MuxStream(this, streamId, false, null, TrafficClass.BULK);
         stream.createdNanos = System.nanoTime();
         awaitingOpen.addLast(stream);
         if (awaitingOpen.size() > awaitingOpenCompactAt) {
@@ -1008,6 +1129,13 @@ public final class MuxSession implements Session {
         if (!stream.awaitingOpen()) {
             return; // a repeated OPEN (re-sent after a link loss)
         }
+        TrafficClass trafficClass = TrafficClass.ofWireValue(frame.trafficClassValue());
+        if (trafficClass == null) {
+            resetStream(stream, ErrorCode.PROTOCOL_ERROR, "OPEN of stream " + Integer.toUnsignedString(frame.streamId)
+                    + " names traffic class " + frame.trafficClassValue() + ", which is none of 0 (bulk),"
+                    + " 1 (interactive), 2 (redundant)", false);
+            return;
+        }
         synchronized (acceptLock) {
             if (acceptQueue.size() >= config.acceptBacklog()) {
                 resetStream(stream, ErrorCode.REFUSED_STREAM, "stream refused: accept backlog of "
@@ -1015,7 +1143,7 @@ public final class MuxSession implements Session {
                 return;
             }
         }
-        stream.onOpen(frame.metadata);
+        stream.onOpen(frame.metadata, trafficClass);
         offerAccepted(stream);
     }
 
@@ -1035,10 +1163,9 @@ public final class MuxSession implements Session {
         if (frame.streamId == 0) {
             if (frame.maxOffset > peerSessionMax) {
                 peerSessionMax = frame.maxOffset;
-                sendQueue.addAll(blockedOnSessionCredit);
                 for (MuxStream s : blockedOnSessionCredit) {
                     s.blockedOnSession = false;
-                    s.inSendQueue = true;
+                    enqueueSend(s);
                 }
                 blockedOnSessionCredit.clear();
             }
@@ -1087,7 +1214,8 @@ public final class MuxSession implements Session {
         if (frame.isAck()) {
             if (link.onPong(frame.opaque, frame.receivedBytes, now)) {
                 long rate = link.clearSuspect(now, suspectAfter(link));
-                log.info("session {}: {} delivers again{}", idHex, link, rate < 0 ? ""
+                SessionLog.at(log, Level.INFO, idHex, link).log("session {}: {} delivers again{}",
+                        idHex, link, rate < 0 ? ""
                         : String.format(java.util.Locale.ROOT, " (drained at %.1f Mbit/s)", rate * 8 / 1e6));
                 requestPump();
             }
@@ -1104,7 +1232,8 @@ public final class MuxSession implements Session {
     private void onGoAwayFrame(Link link, GoAwayFrame frame) {
         if (frame.linkOnly()) {
             if (frame.errorCode != ErrorCode.NO_ERROR) {
-                log.warn("session {}: peer dropped {} ({}: {})", idHex, link, frame.errorCode,
+                SessionLog.at(log, Level.WARN, idHex, link).log("session {}: peer dropped {} ({}: {})",
+                        idHex, link, frame.errorCode,
                         RefusalLog.printable(frame.message, 200));
                 onLinkLost(link, new InvMuxException(frame.errorCode, frame.message));
                 link.channel.close();
@@ -1115,9 +1244,10 @@ public final class MuxSession implements Session {
             return;
         }
         if (frame.errorCode == ErrorCode.NO_ERROR) {
-            log.info("session {}: peer is going away: {}", idHex, RefusalLog.printable(frame.message, 200));
+            SessionLog.at(log, Level.INFO, idHex, null).log("session {}: peer is going away: {}",
+                    idHex, RefusalLog.printable(frame.message, 200));
             peerGoAway = true;
-            goingAway = true;
+            markGoingAway();
             return;
         }
         closeSession(frame.errorCode, "peer closed session " + idHex + " (" + frame.errorCode + "): "
@@ -1191,14 +1321,15 @@ public final class MuxSession implements Session {
     void enqueueSend(MuxStream stream) {
         if (!stream.inSendQueue && !stream.blockedOnSession && !stream.removed) {
             stream.inSendQueue = true;
-            sendQueue.addLast(stream);
+            (stream.trafficClass() == TrafficClass.BULK ? sendQueue : urgentSendQueue).addLast(stream);
         }
     }
 
     /**
      * [L] The scheduler: owed ACKs first (they unblock the peer), then chunks to re-send (they block the peer's
-     * reorder buffers), then new chunks, one per stream in turn so no stream starves the others, for as long as
-     * some link can take more. Ends by flushing every link once.
+     * reorder buffers), then the new chunks of interactive and redundant streams, then those of bulk streams, one
+     * per stream in turn so no stream starves the others, for as long as some link can take more. Ends by flushing
+     * every link once.
      */
     void pump() {
         if (pumping || closed) {
@@ -1214,6 +1345,9 @@ public final class MuxSession implements Session {
             long chunksBefore = chunksSent + chunksResent;
             if (!resendQueue.isEmpty()) {
                 pumpResends();
+            }
+            if (!urgentSendQueue.isEmpty()) {
+                pumpUrgent();
             }
             while (!usable.isEmpty()) {
                 MuxStream s = sendQueue.pollFirst();
@@ -1249,6 +1383,73 @@ public final class MuxSession implements Session {
         }
     }
 
+    /**
+     * [L] Sends the new chunks of interactive and redundant streams, in turn, for as long as they have credit: on
+     * any link that takes data, full or not (each chunk goes where it is delivered first, and a full link that
+     * still does is better than waiting). Their credit (a stream window each) bounds what they put on the links.
+     */
+    private void pumpUrgent() {
+        collectResendable();
+        if (resendable.isEmpty()) {
+            return;
+        }
+        MuxStream s;
+        while ((s = urgentSendQueue.pollFirst()) != null) {
+            s.inSendQueue = false;
+            int result = s.sendOne(resendable);
+            if (result == MuxStream.SENT_MORE) {
+                s.inSendQueue = true;
+                urgentSendQueue.addLast(s);
+            } else if (result == MuxStream.BLOCKED_SESSION_CREDIT) {
+                s.blockedOnSession = true;
+                blockedOnSessionCredit.add(s);
+            }
+        }
+        pruneUsable();
+    }
+
+    /**
+     * [L] Of {@code candidates} other than {@code excluding}, the link expected to deliver {@code length} more bytes
+     * first: its unacknowledged bytes and these at its measured rate (the mean of the measured links' rates when
+     * it has none yet), plus half the round trip it shows now (which grows while its heartbeat goes unanswered).
+     * Null when there is no other link.
+     */
+    Link fastest(List<Link> candidates, int length, Link excluding) {
+        long now = System.nanoTime();
+        double fallbackRate = meanMeasuredRate();
+        Link best = null;
+        double bestTime = Double.MAX_VALUE;
+        for (int i = 0; i < candidates.size(); i++) {
+            Link l = candidates.get(i);
+            if (l == excluding) {
+                continue;
+            }
+            long bw = l.rateBytesPerSecond();
+            long rtt = l.currentRttNanos(now);
+            // A link with no round trip measured yet comes after every measured one.
+            double oneWay = rtt == Long.MAX_VALUE ? 1.0 : rtt / 2e9;
+            double time = (l.queuedBytes() + length) / (bw > 0 ? bw : fallbackRate) + oneWay;
+            if (best == null || time < bestTime) {
+                best = l;
+                bestTime = time;
+            }
+        }
+        return best;
+    }
+
+    private double meanMeasuredRate() {
+        double sum = 0;
+        int n = 0;
+        for (Link l : links) {
+            long bw = l.rateBytesPerSecond();
+            if (bw > 0) {
+                sum += bw;
+                n++;
+            }
+        }
+        return n == 0 ? 1_000_000 : sum / n;
+    }
+
     /** [L] Sends everything that waits for a re-send, ahead of new chunks. */
     private void pumpResends() {
         collectResendable();
@@ -1281,32 +1482,50 @@ public final class MuxSession implements Session {
         collectTier(resendable, Link::takesData);
     }
 
-    /** [L] The links that pass {@code takes}, of the highest priority tier among them (see collectUsable). */
+    /**
+     * [L] The links that pass {@code takes}, of the highest priority tier among them (see collectUsable). A link
+     * whose budget is spent counts only while no other link takes data at all (full or not): it is the last resort,
+     * never the overflow of a busy primary.
+     */
     private void collectTier(List<Link> into, java.util.function.Predicate<Link> takes) {
         into.clear();
         boolean anySchedulable = false;
+        boolean anyWithinBudget = false;
         for (Link l : links) {
             if (l.health.schedulable() && !l.lost && !l.draining) {
                 anySchedulable = true;
-                break;
+            }
+            if (!anyWithinBudget && l.takesData() && !l.overBudget()) {
+                anyWithinBudget = true;
             }
         }
+        withinBudgetElsewhere = anyWithinBudget;
         int best = Integer.MIN_VALUE;
         for (Link l : links) {
-            if (takes.test(l) && (l.health.schedulable() || !anySchedulable)) {
+            if (eligible(l, takes, anySchedulable, anyWithinBudget)) {
                 best = Math.max(best, l.priority());
             }
         }
         for (Link l : links) {
-            if (takes.test(l) && (l.health.schedulable() || !anySchedulable) && l.priority() == best) {
+            if (eligible(l, takes, anySchedulable, anyWithinBudget) && l.priority() == best) {
                 into.add(l);
             }
         }
     }
 
+    private static boolean eligible(Link l, java.util.function.Predicate<Link> takes, boolean anySchedulable,
+            boolean anyWithinBudget) {
+        return takes.test(l) && (l.health.schedulable() || !anySchedulable) && !(anyWithinBudget && l.overBudget());
+    }
+
+    /**
+     * [L] Drops from {@link #usable} the links that filled up, and those whose budget the last chunk spent while
+     * another link is within its own (see collectTier).
+     */
     private void pruneUsable() {
         for (int i = usable.size() - 1; i >= 0; i--) {
-            if (!usable.get(i).canTakeData()) {
+            Link l = usable.get(i);
+            if (!l.canTakeData() || (withinBudgetElsewhere && l.overBudget())) {
                 usable.remove(i);
             }
         }
@@ -1363,7 +1582,9 @@ public final class MuxSession implements Session {
         if (chosen instanceof Link && candidates.contains(chosen)) {
             return (Link) chosen;
         }
-        log.warn("session {}: load balancer returned {}, not one of the offered links; using the first", idHex,
+        SessionLog.at(log, Level.WARN, idHex, null)
+                .log("session {}: load balancer returned {}, not one of the offered links; using the first",
+                idHex,
                 chosen);
         return candidates.get(0);
     }
@@ -1391,10 +1612,16 @@ public final class MuxSession implements Session {
         return Math.min(maxChunkSize, peerMaxChunk);
     }
 
-    void onChunkSent(int length) {
+    void onChunkSent(int length, TrafficClass trafficClass) {
         sentHighest += length;
         bytesSent += length;
         chunksSent++;
+        bytesSentByClass[trafficClass.ordinal()] += length;
+    }
+
+    /** [L] A redundant stream's second copy of a chunk went out. */
+    void onCopySent(int length) {
+        bytesCopied += length;
     }
 
     void onChunkResent(int length) {
@@ -1517,7 +1744,7 @@ public final class MuxSession implements Session {
             return;
         }
         closed = true;
-        goingAway = true;
+        markGoingAway();
         if (keepAliveTimer != null) {
             keepAliveTimer.cancel(false);
         }
@@ -1528,9 +1755,10 @@ public final class MuxSession implements Session {
             graceTimer.cancel(false);
         }
         if (code == ErrorCode.SESSION_CLOSED || code == ErrorCode.NO_ERROR) {
-            log.info("session {}: closed{}", idHex, byPeer ? " by the peer" : "");
+            SessionLog.at(log, Level.INFO, idHex, null).log("session {}: closed{}",
+                    idHex, byPeer ? " by the peer" : "");
         } else {
-            log.warn("session {}: closed: {}", idHex, message);
+            SessionLog.at(log, Level.WARN, idHex, null).log("session {}: closed: {}", idHex, message);
         }
         for (Link l : links) {
             if (!byPeer) {
@@ -1550,6 +1778,7 @@ public final class MuxSession implements Session {
         streams.clear();
         openStreams.set(0);
         sendQueue.clear();
+        urgentSendQueue.clear();
         resendQueue.clear();
         ackQueue.clear();
         delayedAcks.clear();

@@ -7,6 +7,7 @@ import io.invmux.SessionClosedException;
 import io.invmux.Stream;
 import io.invmux.StreamHandler;
 import io.invmux.StreamResetException;
+import io.invmux.TrafficClass;
 import io.invmux.WriteTimeoutException;
 import io.invmux.internal.frame.AckFrame;
 import io.invmux.internal.frame.DataFrame;
@@ -52,6 +53,8 @@ final class MuxStream implements Stream {
     /** [L] Queued for delivery at the end of the current read batch. */
     boolean deliveryQueued;
     private volatile byte[] metadata;
+    /** Set at construction (local streams) or by the peer's OPEN on the loop, before the stream is offered. */
+    private volatile TrafficClass trafficClass;
 
     // ---------------- [this] shared with application threads ----------------
     private ArrayDeque<ByteBuf> pending;
@@ -88,6 +91,9 @@ final class MuxStream implements Stream {
     boolean openPending;
     private boolean openAcked;
     private Link openLink;
+    /** [L] When the OPEN last went out, and how many times it was sent again unasked (see openDueAgain). */
+    private long openSentNanos;
+    private int openRetransmits;
     boolean inSendQueue;
     boolean inResendQueue;
     boolean blockedOnSession;
@@ -108,8 +114,9 @@ final class MuxStream implements Stream {
     private boolean endDelivered;
     boolean removed;
 
-    MuxStream(MuxSession session, int id, boolean local, byte[] metadata) {
+    MuxStream(MuxSession session, int id, boolean local, byte[] metadata, TrafficClass trafficClass) {
         this.session = session;
+        this.trafficClass = trafficClass;
         this.id = id;
         this.local = local;
         this.metadata = metadata;
@@ -129,6 +136,11 @@ final class MuxStream implements Stream {
     @Override
     public int id() {
         return id;
+    }
+
+    @Override
+    public TrafficClass trafficClass() {
+        return trafficClass;
     }
 
     @Override
@@ -658,9 +670,7 @@ final class MuxStream implements Stream {
             return SENT_DONE;
         }
         if (openPending) {
-            openPending = false;
-            openLink = session.controlLink();
-            openLink.write(new OpenFrame(id, metadataForWire()));
+            sendOpen();
         }
         long streamCredit = peerMaxOffset - sendOffset;
         long sessionCredit = session.sessionCredit();
@@ -699,7 +709,7 @@ final class MuxStream implements Stream {
             }
         }
         // The link is chosen before the bytes are taken, and outside the lock: the balancer may say "wait".
-        Link link = session.select(usable, id, n);
+        Link link = trafficClass == TrafficClass.BULK ? session.select(usable, id, n) : session.fastest(usable, n, null);
         if (link == null) {
             return HELD;
         }
@@ -727,8 +737,11 @@ final class MuxStream implements Stream {
         unacked.addLast(sent);
         link.onChunkInFlight(n);
         link.write(new DataFrame(id, fin ? Frame.FLAG_FIN : 0, sendOffset, payload.retainedDuplicate()));
+        if (trafficClass == TrafficClass.REDUNDANT) {
+            sendCopy(sent, usable);
+        }
         sendOffset += n;
-        session.onChunkSent(n);
+        session.onChunkSent(n, trafficClass);
         if (fin) {
             finSent = true;
         }
@@ -737,21 +750,64 @@ final class MuxStream implements Stream {
         }
     }
 
+    /**
+     * [L] A redundant stream's second copy of {@code sent}, on the link expected to deliver it first after the one it
+     * went on (none when that is the only link). It counts in that link's in-flight bytes until the chunk is
+     * acknowledged; if the link is lost first, the copy is forgotten (the chunk's first copy is what gets re-sent).
+     */
+    private void sendCopy(SentChunk sent, List<Link> usable) {
+        Link copy = session.fastest(usable, sent.length, sent.link);
+        if (copy == null) {
+            return;
+        }
+        sent.copyLink = copy;
+        copy.onChunkInFlight(sent.length);
+        copy.write(new DataFrame(id, sent.fin ? Frame.FLAG_FIN : 0, sent.offset, sent.payload.retainedDuplicate()));
+        session.onCopySent(sent.length);
+    }
+
+    /** [L] Writes the OPEN on the session's control link (there is one: callers have a usable link). */
+    private void sendOpen() {
+        if (openLink == null) {
+            session.onOpenSent(this);
+        }
+        openPending = false;
+        openSentNanos = System.nanoTime();
+        openLink = session.controlLink();
+        openLink.write(new OpenFrame(id, trafficClass.wireValue(), metadataForWire()));
+    }
+
     private byte[] metadataForWire() {
         byte[] m = metadata;
         return m == null ? new byte[0] : m;
     }
 
     /**
-     * [L] Marks the chunks whose last copy went out on {@code link} for sending again elsewhere; returns true if
-     * any. The link's own copies may still arrive: the receiver drops whichever comes second.
+     * [L] Marks the chunks whose last copy went out on {@code link} for sending again elsewhere, counting each in
+     * {@code failover} (the first that moves it), and the OPEN if it went out on that link and the peer has not
+     * acknowledged the stream yet; returns true if any. The link's own copies may still arrive: the receiver drops
+     * whichever comes second (a repeated OPEN is ignored).
      */
-    boolean reinjectFrom(Link link) {
+    boolean reinjectFrom(Link link, Failover failover) {
         boolean any = false;
+        if (openLink == link && !openAcked && local && !removed) {
+            // Re-sent with the chunks (resendAll), not with new data: new data may be waiting for session credit
+            // that comes only once the peer has this OPEN and its application reads the stream.
+            openPending = true;
+            any = true;
+        }
         if (unacked != null) {
             for (SentChunk c : unacked) {
+                if (c.copyLink == link) {
+                    c.copyLink = null; // only the first copy is re-sent; this one is no longer the link's business
+                    link.onChunkWithdrawn(c.length, false);
+                }
                 if (c.link == link && !c.needsResend) {
                     c.needsResend = true;
+                    if (failover != null && c.failover == null) {
+                        c.failover = failover;
+                        failover.add();
+                    }
                     link.onChunkWithdrawn(c.length, true);
                     resendCount++;
                     any = true;
@@ -761,13 +817,27 @@ final class MuxStream implements Stream {
         return any;
     }
 
-    /** [L] Marks chunks that went out on {@code lost} for re-sending; returns true if any. */
-    boolean onLinkLost(Link lost) {
-        boolean any = reinjectFrom(lost);
-        if (openLink == lost && !openAcked && local && !removed) {
-            openPending = true;
-            session.enqueueSend(this);
+    /** [L] Whether the peer has acknowledged this (local) stream, which it does once it has the OPEN. */
+    boolean openAcked() {
+        return openAcked;
+    }
+
+    /**
+     * [L] Marks the OPEN for sending again (with resendAll) if it has waited for an acknowledgement longer than
+     * {@code firstWait} doubled per earlier try (at most 8 times it); returns whether it did.
+     */
+    boolean openDueAgain(long now, long firstWait) {
+        if (openPending || openAcked || removed || now - openSentNanos < firstWait << Math.min(openRetransmits, 3)) {
+            return false;
         }
+        openPending = true;
+        openRetransmits++;
+        return true;
+    }
+
+    /** [L] Marks chunks that went out on {@code lost} for re-sending; returns true if any. */
+    boolean onLinkLost(Link lost, Failover failover) {
+        boolean any = reinjectFrom(lost, failover);
         if (peerOpened) {
             owesAck(); // our last ACK may have gone down with the link; ACKs are absolute, so repeat it
         }
@@ -775,11 +845,14 @@ final class MuxStream implements Stream {
     }
 
     /**
-     * [L] Sends every chunk waiting for a re-send, each on the link the balancer says delivers it first, full or
-     * not ({@code candidates} are the links that take data). Never held back: the peer's reorder buffer waits for
-     * these, and links wait for the peer's acknowledgements.
+     * [L] Sends the OPEN if it must go again, then every chunk waiting for a re-send, each on the link the
+     * balancer says delivers it first, full or not ({@code candidates} are the links that take data). Never held
+     * back: the peer's reorder buffer waits for these, and links wait for the peer's acknowledgements.
      */
     void resendAll(List<Link> candidates) {
+        if (openPending && !removed) {
+            sendOpen();
+        }
         if (resendCount == 0 || unacked == null || removed) {
             resendCount = 0;
             return;
@@ -826,6 +899,12 @@ final class MuxStream implements Stream {
                     resendCount--;
                 } else {
                     c.link.onChunkDelivered(c.length, now);
+                }
+                if (c.copyLink != null) {
+                    c.copyLink.onChunkWithdrawn(c.length, false);
+                }
+                if (c.failover != null) {
+                    c.failover.done(now);
                 }
                 c.payload.release();
                 released += c.length;
@@ -888,8 +967,9 @@ final class MuxStream implements Stream {
     // ---------------- receive ----------------
 
     /** [L] Called when the peer's OPEN arrives (or for local streams, never). */
-    void onOpen(byte[] metadata) {
+    void onOpen(byte[] metadata, TrafficClass trafficClass) {
         this.metadata = metadata;
+        this.trafficClass = trafficClass;
         peerOpened = true;
         owesAck();
     }
@@ -1082,6 +1162,12 @@ final class MuxStream implements Stream {
             for (SentChunk c : unacked) {
                 if (!c.needsResend) {
                     c.link.onChunkWithdrawn(c.length, false);
+                }
+                if (c.copyLink != null) {
+                    c.copyLink.onChunkWithdrawn(c.length, false);
+                }
+                if (c.failover != null) {
+                    c.failover.done(System.nanoTime());
                 }
                 c.payload.release();
             }

@@ -1,8 +1,8 @@
 package io.invmux.internal.session;
 
 /**
- * Delivery rate of a link, from the bytes its acknowledgements cover. Every check interval the link reports its
- * cumulative delivered bytes; the estimate is the best rate seen over any three consecutive samples within the
+ * Delivery rate of a link, from the bytes the peer reports having received on it. Every check interval the link
+ * passes the latest report (cumulative bytes, and when it came); the estimate is the best rate seen over any three consecutive samples within the
  * last ten. Three samples together smooth the lumpiness of whole chunks on a slow link; the maximum over the
  * window (as BBR's bandwidth filter) keeps a briefly starved link from looking slower than it is; ten samples let
  * a link that really slowed down show it within about a second.

@@ -14,8 +14,12 @@ final class SentChunk {
     final ByteBuf payload;
     /** The link it last went out on. */
     Link link;
+    /** The link a redundant stream's second copy went out on, until acknowledged or that link is lost. */
+    Link copyLink;
     /** Set when its link was lost and it waits to be sent again. */
     boolean needsResend;
+    /** The first link loss that sent it again elsewhere; told when it is acknowledged or dropped. */
+    Failover failover;
 
     SentChunk(long offset, int length, boolean fin, ByteBuf payload, Link link) {
         this.offset = offset;

@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.invmux.Config;
 import io.invmux.ErrorCode;
 import io.invmux.Stream;
+import io.invmux.TrafficClass;
 import io.invmux.internal.frame.DataFrame;
 import io.invmux.internal.frame.Frame;
 import io.invmux.internal.frame.GoAwayFrame;
@@ -64,6 +65,7 @@ class HostilePeerTest {
             assertThat(got).hasSize((int) end).containsOnly((byte) 'x');
             assertThat(victim.stats().reorderBytes()).isZero();
             target.assertHonestTransferIntact();
+            target.assertMemoryBounded(HostileTarget.DIRECT_MEMORY_BOUND);
         }
     }
 
@@ -91,6 +93,7 @@ class HostilePeerTest {
             assertThat(victim.stats().reorderChunks()).isZero();
             assertThat(victim.stats().limitsHit()).containsEntry("maxReorderChunks", 1L);
             target.assertHonestTransferIntact();
+            target.assertMemoryBounded(HostileTarget.DIRECT_MEMORY_BOUND);
         }
     }
 
@@ -115,6 +118,7 @@ class HostilePeerTest {
             assertThat(goAway.message).contains("beyond the highest stream it opened");
             assertThat(victim.closedPeerStreamRanges()).as("ranges of closed ids held").isLessThanOrEqualTo(1024);
             target.assertHonestTransferIntact();
+            target.assertMemoryBounded(HostileTarget.DIRECT_MEMORY_BOUND);
         }
     }
 
@@ -141,6 +145,7 @@ class HostilePeerTest {
             assertThat(goAway.message).contains("ranges");
             assertThat(victim.closedPeerStreamRanges()).isLessThanOrEqualTo(16 + 1024 + 1);
             target.assertHonestTransferIntact();
+            target.assertMemoryBounded(HostileTarget.DIRECT_MEMORY_BOUND);
         }
     }
 
@@ -161,6 +166,7 @@ class HostilePeerTest {
                     .isLessThanOrEqualTo(2L * config.maxWindowSize());
             assertThat(((MuxStream) stream).bufferedBytesForTest()).isLessThanOrEqualTo(2L * config.maxWindowSize());
             target.assertHonestTransferIntact();
+            target.assertMemoryBounded(HostileTarget.DIRECT_MEMORY_BOUND);
         }
     }
 
@@ -183,6 +189,7 @@ class HostilePeerTest {
             long accepted = fillUntilBlocked(stream, 64L * 1024 * 1024);
             assertThat(accepted).isPositive().isLessThanOrEqualTo(2L * config.maxWindowSize());
             target.assertHonestTransferIntact();
+            target.assertMemoryBounded(HostileTarget.DIRECT_MEMORY_BOUND);
         }
     }
 
@@ -209,6 +216,7 @@ class HostilePeerTest {
             ResetFrame rst = peer.readUntil(ResetFrame.class, WAIT);
             assertThat(rst.streamId).isEqualTo(stream.id);
             target.assertHonestTransferIntact();
+            target.assertMemoryBounded(HostileTarget.DIRECT_MEMORY_BOUND);
         }
     }
 
@@ -238,6 +246,7 @@ class HostilePeerTest {
             assertThat(victim.stats().reorderBytes()).isZero();
             assertThat(victim.stats().limitsHit()).containsEntry("pendingOpenTimeout", 100L);
             target.assertHonestTransferIntact();
+            target.assertMemoryBounded(HostileTarget.DIRECT_MEMORY_BOUND);
         }
     }
 
@@ -265,6 +274,7 @@ class HostilePeerTest {
             assertThat(victim.outboundBytes()).as("bytes waiting to go out to the peer")
                     .isLessThan(config.linkWriteBufferSize());
             target.assertHonestTransferIntact();
+            target.assertMemoryBounded(HostileTarget.DIRECT_MEMORY_BOUND);
         }
     }
 
@@ -281,5 +291,27 @@ class HostilePeerTest {
             accepted += n;
         }
         return accepted;
+    }
+
+    /** An OPEN whose flags name no traffic class: that stream is reset, saying why; the session carries on. */
+    @Test
+    void anOpenNamingNoTrafficClassResetsThatStreamAndTheSessionCarriesOn() throws Exception {
+        try (HostileTarget target = HostileTarget.start(Config.defaults());
+                ScriptedPeer peer = ScriptedPeer.connect(target.port)) {
+            peer.startSession(sessionId(40), target.config.windowSize(), target.config.sessionWindowSize(), WAIT);
+            MuxSession victim = target.acceptAttacker();
+            peer.send(new OpenFrame(1, 3, "odd".getBytes()));
+            ResetFrame reset = peer.readUntil(ResetFrame.class, WAIT);
+            assertThat(reset.streamId).isEqualTo(1);
+            assertThat(reset.errorCode).isEqualTo(ErrorCode.PROTOCOL_ERROR);
+            assertThat(reset.message).contains("traffic class 3").contains("0 (bulk)");
+            // The same peer's next stream, of a class that exists, is accepted.
+            peer.send(new OpenFrame(3, TrafficClass.INTERACTIVE.wireValue(), "next".getBytes()));
+            peer.sendData(3, 0, 10, (byte) 'y');
+            Stream next = victim.acceptStream(WAIT);
+            assertThat(next.trafficClass()).isEqualTo(TrafficClass.INTERACTIVE);
+            assertThat(next.inputStream().readNBytes(10)).containsOnly((byte) 'y');
+            target.assertHonestTransferIntact();
+        }
     }
 }

@@ -52,6 +52,7 @@ class HostileStrangerTest {
                 assertThat(listener.limitsHit()).containsEntry("maxHandshakesPerAddress", 1L)
                         .containsEntry("maxHandshakes", 1L);
                 target.assertHonestTransferIntact();
+                target.assertMemoryBounded(HostileTarget.DIRECT_MEMORY_BOUND);
             } finally {
                 for (ScriptedPeer p : stalled) {
                     p.close();
@@ -83,6 +84,7 @@ class HostileStrangerTest {
                     + io.invmux.internal.frame.HelloFrame.maxPayload(List.of()));
             assertThat(peer.closedByPeer(WAIT)).isTrue();
             target.assertHonestTransferIntact();
+            target.assertMemoryBounded(HostileTarget.DIRECT_MEMORY_BOUND);
         }
     }
 
@@ -102,6 +104,7 @@ class HostileStrangerTest {
             assertThat(goAway.message).contains("maxSessions (2)");
             assertThat(target.listener.sessions()).hasSize(2);
             target.assertHonestTransferIntact();
+            target.assertMemoryBounded(HostileTarget.DIRECT_MEMORY_BOUND);
         }
     }
 
@@ -124,6 +127,7 @@ class HostileStrangerTest {
             });
             assertThat(victim.numConnections()).isEqualTo(2);
             target.assertHonestTransferIntact();
+            target.assertMemoryBounded(HostileTarget.DIRECT_MEMORY_BOUND);
         }
     }
 }

@@ -29,6 +29,12 @@ final class HostileTarget implements AutoCloseable {
     static final Duration WAIT = Duration.ofSeconds(30);
     /** Bytes the honest session streams while the attack runs. */
     static final long HONEST_BYTES = 8L * 1024 * 1024;
+    /**
+     * How much the pooled allocator's direct memory may grow while one attack and the honest transfer run: 32 MiB.
+     * Each attack sends 16 MiB or more that an unbounded peer would make us hold (the overlapping-chunk attack
+     * held 65 MB before its fix); measured growth is 0 to 12 MiB (the pool's 4 MiB chunks as arenas are touched).
+     */
+    static final long DIRECT_MEMORY_BOUND = 32L * 1024 * 1024;
 
     final Config config;
     final SessionListener listener;
@@ -37,12 +43,35 @@ final class HostileTarget implements AutoCloseable {
     private final ExecutorService threads = Executors.newFixedThreadPool(2);
     private CompletableFuture<String> sent;
     private CompletableFuture<TestData.Digest> received;
+    /** Samples the pooled allocator's direct memory while the target lives (see {@link #assertMemoryBounded}). */
+    private final java.util.concurrent.ScheduledExecutorService sampler =
+            Executors.newSingleThreadScheduledExecutor();
+    private final long directBaseline = usedDirect();
+    private final java.util.concurrent.atomic.AtomicLong directPeak = new java.util.concurrent.atomic.AtomicLong();
 
     private HostileTarget(Config config) throws Exception {
         this.config = config;
         this.listener = InvMux.listen(config, URI.create("tcp://127.0.0.1:0"));
         this.port = ((InetSocketAddress) listener.localAddresses().get(0)).getPort();
         this.honest = Pair.connect(config, listener, List.of(URI.create("tcp://127.0.0.1:" + port)));
+        sampler.scheduleAtFixedRate(() -> directPeak.accumulateAndGet(usedDirect(), Math::max), 0, 5,
+                TimeUnit.MILLISECONDS);
+    }
+
+    /** Direct memory the pooled allocator holds from the OS now: what the session's buffers really cost. */
+    static long usedDirect() {
+        return io.netty.buffer.PooledByteBufAllocator.DEFAULT.metric().usedDirectMemory();
+    }
+
+    /**
+     * Direct memory grew by at most {@code bound} bytes over its level before the target started, at any sample
+     * (every 5 ms) while it ran: a check through Netty's own allocator, beside the session's accounting, that
+     * the attack's bytes were not held. The pool keeps chunks of 4 MiB per arena, so small bounds are not
+     * meaningful; the attacks send tens of megabytes each.
+     */
+    void assertMemoryBounded(long bound) {
+        long grown = Math.max(directPeak.get(), usedDirect()) - directBaseline;
+        assertThat(grown).as("direct memory grown (pooled allocator), bytes").isLessThanOrEqualTo(bound);
     }
 
     /**
@@ -112,5 +141,6 @@ final class HostileTarget implements AutoCloseable {
     public void close() {
         honest.close();
         threads.shutdownNow();
+        sampler.shutdownNow();
     }
 }

@@ -16,7 +16,9 @@ import java.util.function.BooleanSupplier;
 /**
  * The admin HTTP port: {@code /metrics} (Prometheus text format), {@code /ready} (200 once listeners are bound
  * and configured peers dialed, 503 before and while draining), {@code /live} (200 while the process runs).
- * Binds loopback by default; carries no API token (like the health service).
+ * Binds loopback by default (the Kubernetes manifests put it on the pod IP for Prometheus); carries no API token
+ * (like the health service), so it serves nothing else: only GET and HEAD of exactly these paths, which change
+ * nothing; every other path is 404, every other method 405.
  */
 public final class AdminServer implements AutoCloseable {
     private final HttpServer server;
@@ -51,6 +53,14 @@ public final class AdminServer implements AutoCloseable {
 
     private static void reply(HttpExchange ex, int code, String type, byte[] body) throws IOException {
         try (ex) {
+            // A context matches every path below it too; only the exact path is served.
+            if (!ex.getRequestURI().getPath().equals(ex.getHttpContext().getPath())) {
+                byte[] msg = "not found: this port serves /metrics, /ready and /live\n"
+                        .getBytes(StandardCharsets.UTF_8);
+                ex.sendResponseHeaders(404, msg.length);
+                ex.getResponseBody().write(msg);
+                return;
+            }
             if (!"GET".equals(ex.getRequestMethod()) && !"HEAD".equals(ex.getRequestMethod())) {
                 byte[] msg = "only GET and HEAD\n".getBytes(StandardCharsets.UTF_8);
                 ex.getResponseHeaders().set("Allow", "GET, HEAD");

@@ -74,7 +74,7 @@ public final class ApiClient {
         }
         // gRPC asks every client channel for SO_KEEPALIVE, which a Unix socket does not have; Netty's warning about
         // it would be printed into the operator's output on every command.
-        System.setProperty("org.slf4j.simpleLogger.log.io.grpc.netty.shaded.io.netty.bootstrap.Bootstrap", "error");
+        Logs.setLevel("io.grpc.netty.shaded.io.netty.bootstrap.Bootstrap", "error");
         return NettyChannelBuilder.forAddress(new io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress(
                         endpoint.substring("unix://".length())))
                 .eventLoopGroup(new io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup(1))

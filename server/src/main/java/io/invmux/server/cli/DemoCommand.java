@@ -32,7 +32,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code invmux demo}: two sidecars in this process joined by several loopback links; an application opens a
@@ -45,19 +47,39 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--links", defaultValue = "3", description = "Links between the sidecars (default ${DEFAULT-VALUE}).")
     int links;
 
-    @Option(names = "--seconds", defaultValue = "10", description = "How long to stream (default ${DEFAULT-VALUE}).")
-    int seconds;
+    @Option(names = "--duration", defaultValue = "10s", converter = DurationConverter.class, paramLabel = "DURATION",
+            description = "How long to stream, whole seconds: 5s, 2m (default ${DEFAULT-VALUE}).")
+    java.time.Duration duration;
+
+    /** Deprecated spelling of {@code --duration} in seconds, kept so that scripts keep working. */
+    @Option(names = "--seconds", hidden = true, paramLabel = "SECONDS")
+    Long secondsFlag;
+
+    /** Whole seconds to stream, from {@code --duration} (or {@code --seconds}), checked by {@link #call()}. */
+    private int seconds;
+
+    /** {@code --duration}, or the deprecated {@code --seconds} when given. */
+    java.time.Duration duration() {
+        return secondsFlag == null ? duration : java.time.Duration.ofSeconds(secondsFlag);
+    }
+
+    @Spec
+    CommandSpec spec;
 
     @Option(names = "--plain", description = "Print each table below the last instead of redrawing in place.")
     boolean plain;
 
     @Override
     public Integer call() throws Exception {
-        if (links < 1 || links > 16 || seconds < 1 || seconds > 3600) {
-            System.err.println("invmux demo: --links must be 1..16 and --seconds 1..3600");
+        java.time.Duration duration = duration();
+        if (links < 1 || links > 16 || duration.getNano() != 0 || duration.getSeconds() < 1
+                || duration.getSeconds() > 3600) {
+            System.err.println("invmux demo: --links must be 1..16 and --duration whole seconds from 1s to 1h");
             return 2;
         }
-        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        DurationConverter.warnIfDeprecated(spec, secondsFlag, "--seconds", "--duration", duration);
+        seconds = (int) duration.getSeconds();
+        Logs.setLevel("", "warn");
         Path pki = Files.createTempDirectory("invmux-demo-pki");
         try {
             return run(pki);

@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
         description = "Inverse multiplexer sidecar: many streams over a bundle of links.",
         subcommands = {SidecarCommand.class, OperatorCommands.Links.class, OperatorCommands.Sessions.class,
                 OperatorCommands.LinkCommand.class, OperatorCommands.Watch.class, HealthCommand.class,
-                DemoCommand.class, InjectCommand.class, WebhookCommand.class})
+                DemoCommand.class, InjectCommand.class, WebhookCommand.class, CompletionCommand.class})
 public final class Main implements Runnable {
     public static void main(String[] args) {
         int code = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);

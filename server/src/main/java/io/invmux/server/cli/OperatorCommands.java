@@ -15,7 +15,9 @@ import io.invmux.proto.v1.MonitorServiceGrpc;
 import io.invmux.proto.v1.Session;
 import io.invmux.proto.v1.WatchHealthRequest;
 import io.invmux.proto.v1.WatchHealthResponse;
+import io.invmux.server.config.Units;
 import java.io.PrintStream;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -25,7 +27,10 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /** Operator commands: they talk to a running sidecar through its API. */
 final class OperatorCommands {
@@ -57,6 +62,9 @@ final class OperatorCommands {
         @Mixin
         ApiClient api;
 
+        @Mixin
+        OutputOptions output;
+
         @Option(names = "--session", description = "Only this session.", defaultValue = "")
         String session;
 
@@ -64,8 +72,10 @@ final class OperatorCommands {
         public Integer call() {
             ManagedChannel ch = api.channel();
             try {
-                System.out.print(LinkTable.render(allLinks(ConnectionServiceGrpc.newBlockingStub(ch)
-                        .withCallCredentials(api.credentials()), session)));
+                List<Link> links = allLinks(ConnectionServiceGrpc.newBlockingStub(ch)
+                        .withCallCredentials(api.credentials()), session);
+                System.out.print(output.isTable() ? LinkTable.render(links)
+                        : output.render(OutputOptions.list("links", links)));
                 return 0;
             } catch (StatusRuntimeException e) {
                 return report(System.err, e);
@@ -80,31 +90,43 @@ final class OperatorCommands {
         @Mixin
         ApiClient api;
 
+        @Mixin
+        OutputOptions output;
+
         @Override
         public Integer call() {
             ManagedChannel ch = api.channel();
             try {
                 var stub = ConnectionServiceGrpc.newBlockingStub(ch).withCallCredentials(api.credentials());
-                System.out.printf("%-32s %-16s %-7s %5s %7s %12s %12s %8s%n", "SESSION", "PEER", "ROLE", "LINKS",
-                        "STREAMS", "SENT(MiB)", "RECV(MiB)", "RESENT");
+                List<Session> sessions = new ArrayList<>();
                 String token = "";
                 do {
                     ListSessionsResponse r = stub.listSessions(ListSessionsRequest.newBuilder().setPageToken(token)
                             .build());
-                    for (Session s : r.getSessionsList()) {
-                        System.out.printf(Locale.ROOT, "%-32s %-16s %-7s %5d %7d %12.1f %12.1f %8d%n",
-                                s.getSessionId(), s.getPeer(), s.getDialer() ? "dialer" : "accepter", s.getLinksCount(),
-                                s.getOpenStreams(), s.getBytesSent() / 1048576.0, s.getBytesReceived() / 1048576.0,
-                                s.getChunksResent());
-                    }
+                    sessions.addAll(r.getSessionsList());
                     token = r.getNextPageToken();
                 } while (!token.isEmpty());
+                System.out.print(output.isTable() ? table(sessions)
+                        : output.render(OutputOptions.list("sessions", sessions)));
                 return 0;
             } catch (StatusRuntimeException e) {
                 return report(System.err, e);
             } finally {
                 ApiClient.shutdown(ch);
             }
+        }
+
+        private static String table(List<Session> sessions) {
+            StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
+                    "%-32s %-16s %-7s %5s %7s %12s %12s %8s%n", "SESSION", "PEER", "ROLE", "LINKS", "STREAMS",
+                    "SENT(MiB)", "RECV(MiB)", "RESENT"));
+            for (Session s : sessions) {
+                sb.append(String.format(Locale.ROOT, "%-32s %-16s %-7s %5d %7d %12.1f %12.1f %8d%n",
+                        s.getSessionId(), s.getPeer(), s.getDialer() ? "dialer" : "accepter", s.getLinksCount(),
+                        s.getOpenStreams(), s.getBytesSent() / 1048576.0, s.getBytesReceived() / 1048576.0,
+                        s.getChunksResent()));
+            }
+            return sb.toString();
         }
     }
 
@@ -122,6 +144,9 @@ final class OperatorCommands {
     static final class LinkAdd implements Callable<Integer> {
         @Mixin
         ApiClient api;
+
+        @Mixin
+        OutputOptions output;
 
         @Option(names = "--peer", required = true, description = "Peer name.")
         String peer;
@@ -142,8 +167,12 @@ final class OperatorCommands {
                 DialLinkResponse r = ConnectionServiceGrpc.newBlockingStub(ch).withCallCredentials(api.credentials())
                         .dialLink(DialLinkRequest.newBuilder().setPeer(peer).setAddress(address)
                                 .setPriority(priority).setWeight(weight).build());
-                System.out.printf("link %s of session %s up (%s)%n", r.getLink().getLinkId(),
-                        r.getLink().getSessionId(), r.getLink().getRemoteAddress());
+                if (output.isTable()) {
+                    System.out.printf("link %s of session %s up (%s)%n", r.getLink().getLinkId(),
+                            r.getLink().getSessionId(), r.getLink().getRemoteAddress());
+                } else {
+                    System.out.print(output.render(OutputOptions.tree(r)));
+                }
                 return 0;
             } catch (StatusRuntimeException e) {
                 return report(System.err, e);
@@ -158,6 +187,9 @@ final class OperatorCommands {
         @Mixin
         ApiClient api;
 
+        @Mixin
+        OutputOptions output;
+
         @Option(names = "--session", required = true, description = "Session id.")
         String session;
 
@@ -168,9 +200,15 @@ final class OperatorCommands {
         public Integer call() {
             ManagedChannel ch = api.channel();
             try {
-                ConnectionServiceGrpc.newBlockingStub(ch).withCallCredentials(api.credentials())
-                        .deleteLink(DeleteLinkRequest.newBuilder().setSessionId(session).setLinkId(link).build());
-                System.out.printf("link %s of session %s removed%n", link, session);
+                DeleteLinkRequest request = DeleteLinkRequest.newBuilder().setSessionId(session).setLinkId(link)
+                        .build();
+                ConnectionServiceGrpc.newBlockingStub(ch).withCallCredentials(api.credentials()).deleteLink(request);
+                if (output.isTable()) {
+                    System.out.printf("link %s of session %s removed%n", link, session);
+                } else {
+                    // DeleteLinkResponse is empty: say which link went, by the ids the request named.
+                    System.out.print(output.render(OutputOptions.tree(request)));
+                }
                 return 0;
             } catch (StatusRuntimeException e) {
                 return report(System.err, e);
@@ -180,30 +218,70 @@ final class OperatorCommands {
         }
     }
 
-    @Command(name = "watch", description = "A live table of the links, refreshed in place.",
-            mixinStandardHelpOptions = true)
+    @Command(name = "watch", description = {"A live table of the links, refreshed in place.",
+            "With -o json or yaml: every health event as it comes, one JSON object per line or one YAML document "
+                    + "each."}, mixinStandardHelpOptions = true)
     static final class Watch implements Callable<Integer> {
+        /** The sidecar's floor for quality samples (WatchHealthRequest.quality_interval). */
+        static final Duration MIN_INTERVAL = Duration.ofMillis(100);
+        static final Duration MAX_INTERVAL = Duration.ofHours(1);
+
         @Mixin
         ApiClient api;
 
-        @Option(names = "--interval-ms", defaultValue = "1000", description = "Refresh interval (default ${DEFAULT-VALUE}).")
-        long intervalMs;
+        @Mixin
+        OutputOptions output;
 
-        @Option(names = "--count", defaultValue = "0", description = "Stop after this many refreshes (0: never).")
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--interval", defaultValue = "1s", converter = DurationConverter.class, paramLabel = "DURATION",
+                description = "Refresh and quality-sample interval, e.g. 500ms, 1s, 10s (default ${DEFAULT-VALUE}; "
+                        + "at least 100ms).")
+        Duration interval;
+
+        @Option(names = "--count", defaultValue = "0",
+                description = "Stop after this many refreshes, or events with -o json|yaml (0: never).")
         int count;
 
         @Option(names = "--plain", description = "Print each table below the last instead of redrawing in place.")
         boolean plain;
 
+        /** Deprecated spelling of {@code --interval} in milliseconds, kept so that scripts keep working. */
+        @Option(names = "--interval-ms", hidden = true, paramLabel = "MILLISECONDS")
+        Long intervalMs;
+
+        /** {@code --interval}, or the deprecated {@code --interval-ms} when given. */
+        Duration interval() {
+            return DurationConverter.orMillis(spec, interval, intervalMs, "--interval-ms");
+        }
+
         @Override
         public Integer call() {
+            Duration interval = interval();
+            DurationConverter.warnIfDeprecated(spec, intervalMs, "--interval-ms", "--interval", interval);
+            if (interval.compareTo(MIN_INTERVAL) < 0 || interval.compareTo(MAX_INTERVAL) > 0) {
+                throw new ParameterException(spec.commandLine(), "--interval " + Units.formatDuration(interval)
+                        + ": must be at least " + Units.formatDuration(MIN_INTERVAL) + " and at most "
+                        + Units.formatDuration(MAX_INTERVAL));
+            }
+            if (count < 0) {
+                throw new ParameterException(spec.commandLine(), "--count " + count + ": must be 0 (never) or more");
+            }
             ManagedChannel ch = api.channel();
             try {
                 Iterator<WatchHealthResponse> events = MonitorServiceGrpc.newBlockingStub(ch)
                         .withCallCredentials(api.credentials())
                         .watchHealth(WatchHealthRequest.newBuilder().setQualityInterval(
-                                com.google.protobuf.Duration.newBuilder().setSeconds(intervalMs / 1000)
-                                        .setNanos((int) (intervalMs % 1000) * 1_000_000)).build());
+                                com.google.protobuf.Duration.newBuilder().setSeconds(interval.getSeconds())
+                                        .setNanos(interval.getNano())).build());
+                if (!output.isTable()) {
+                    for (int printed = 0; events.hasNext() && (count == 0 || printed < count); printed++) {
+                        System.out.print(output.renderItem(OutputOptions.tree(events.next())));
+                        System.out.flush();
+                    }
+                    return 0;
+                }
                 Map<String, Link> links = new LinkedHashMap<>();
                 long lastDraw = 0;
                 int draws = 0;
@@ -226,7 +304,7 @@ final class OperatorCommands {
                         }
                     }
                     long now = System.nanoTime();
-                    if (now - lastDraw >= intervalMs * 900_000L) {
+                    if (now - lastDraw >= interval.toNanos() / 10 * 9) {
                         lastDraw = now;
                         System.out.print((plain ? "" : "\033[H\033[2J") + LinkTable.render(links.values()));
                         System.out.flush();

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import sun.misc.Signal;
@@ -45,14 +46,7 @@ public final class SidecarCommand implements Callable<Integer> {
             System.out.print(cfg.toYaml(true));
             return 0;
         }
-        // At debug the libraries (Netty, gRPC) log every HTTP/2 frame of every API call, drowning the sidecar's
-        // own lines and slowing the data path: debug is the sidecar's alone, trace is for everything.
-        SidecarConfig.LogLevel level = cfg.logging().level();
-        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel",
-                level == SidecarConfig.LogLevel.DEBUG ? "info" : level.configName());
-        System.setProperty("org.slf4j.simpleLogger.log.io.invmux", level.configName());
-        System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
-        System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSZ");
+        boolean json = Logs.configure(cfg.logging());
         Sidecar sidecar = Sidecar.start(cfg);
         CountDownLatch stopped = new CountDownLatch(1);
         Runnable drain = () -> {
@@ -61,9 +55,15 @@ public final class SidecarCommand implements Callable<Integer> {
         };
         Signal.handle(new Signal("TERM"), sig -> new Thread(drain, "invmux-drain").start());
         Signal.handle(new Signal("INT"), sig -> new Thread(drain, "invmux-drain").start());
-        System.out.println("invmux sidecar '" + cfg.identity() + "' running; API on " + sidecar.apiAddress()
-                + (sidecar.adminAddress() == null ? "" : ", admin on " + sidecar.adminAddress()));
-        System.out.flush();
+        String running = "invmux sidecar '" + cfg.identity() + "' running; API on " + sidecar.apiAddress()
+                + (sidecar.adminAddress() == null ? "" : ", admin on " + sidecar.adminAddress());
+        if (json) {
+            // Every line a log pipeline reads must be JSON: this one too.
+            LoggerFactory.getLogger(SidecarCommand.class).info(running);
+        } else {
+            System.out.println(running);
+            System.out.flush();
+        }
         stopped.await();
         return 0;
     }

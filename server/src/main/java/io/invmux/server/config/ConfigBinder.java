@@ -78,6 +78,8 @@ final class ConfigBinder {
         V<Integer> maxMessageSize = value(api, apiPath, "maxMessageSize", false,
                 sizeIn(64 * Units.KIB, 64 * Units.MIB), 4 * 1024 * 1024);
         V<Integer> maxStreamsPerClient = value(api, apiPath, "maxStreamsPerClient", false, intIn(1, 100_000), 1024);
+        V<Integer> maxConnectionsPerClient = value(api, apiPath, "maxConnectionsPerClient", false,
+                intIn(1, 100_000), SidecarConfig.Api.DEFAULT_MAX_CONNECTIONS_PER_CLIENT);
         ApiAccess access = apiAccess(api, apiPath, token, apiAddress);
 
         V<Optional<TcpAddress>> health = value(section(root, "health"), top.child("health"), "address", false,
@@ -109,6 +111,8 @@ final class ConfigBinder {
         checkTlsLinks(peers, security);
         V<SidecarConfig.LogLevel> level = value(section(root, "logging"), top.child("logging"), "level", false,
                 ConfigBinder::logLevel, SidecarConfig.LogLevel.INFO);
+        V<SidecarConfig.LogFormat> logFormat = value(section(root, "logging"), top.child("logging"), "format", false,
+                ConfigBinder::logFormat, SidecarConfig.LogFormat.TEXT);
 
         if (problems.isEmpty()) {
             checkApiExposure(apiAddress, access);
@@ -116,11 +120,12 @@ final class ConfigBinder {
         return new SidecarConfig(
                 identity.value(),
                 new SidecarConfig.Api(apiAddress.value(), access.token(), maxMessageSize.value(),
-                        maxStreamsPerClient.value(), access.tokenFile(), access.socketGroup()),
+                        maxStreamsPerClient.value(), access.tokenFile(), access.socketGroup(),
+                        maxConnectionsPerClient.value()),
                 new SidecarConfig.Health(health.value()),
                 new SidecarConfig.Admin(admin.value()),
                 listeners, peers, services, forwards, limits, security, exposure,
-                new SidecarConfig.Logging(level.value()), middleware);
+                new SidecarConfig.Logging(level.value(), logFormat.value()), middleware);
     }
 
     /** The API token from {@code api.token} or {@code api.tokenFile}, and the Unix socket's group. */
@@ -241,10 +246,12 @@ final class ConfigBinder {
             V<URI> address = required(link, p, "address", t -> linkUri(t, false), "every link needs an address");
             V<Integer> priority = optional(link, p, "priority", intIn(-100, 100), "0");
             V<Double> weight = optional(link, p, "weight", ConfigBinder::weight, "1.0");
+            V<Long> maxBytesPerDay = optional(link, p, "maxBytesPerDay", ConfigBinder::budget, "0");
             // The same address may be listed more than once on purpose: several TCP connections over one path
             // beat a per-flow rate limit.
-            if (address.ok() && priority.ok() && weight.ok()) {
-                out.add(new SidecarConfig.Link(address.value(), priority.value(), weight.value()));
+            if (address.ok() && priority.ok() && weight.ok() && maxBytesPerDay.ok()) {
+                out.add(new SidecarConfig.Link(address.value(), priority.value(), weight.value(),
+                        maxBytesPerDay.value()));
             }
         }
         return out;
@@ -395,8 +402,11 @@ final class ConfigBinder {
                         : "names no peer; known peers: " + String.join(", ", peerNames));
             }
             Optional<List<String>> middleware = entryMiddleware(forward, p, chain);
-            if (listen.ok() && peer.ok() && service.ok() && peerNames.contains(peer.value())) {
-                out.add(new SidecarConfig.Forward(listen.value(), peer.value(), service.value(), middleware));
+            V<io.invmux.TrafficClass> trafficClass = optional(forward, p, "trafficClass", ConfigBinder::trafficClass,
+                    "bulk");
+            if (listen.ok() && peer.ok() && service.ok() && trafficClass.ok() && peerNames.contains(peer.value())) {
+                out.add(new SidecarConfig.Forward(listen.value(), peer.value(), service.value(), middleware,
+                        trafficClass.value()));
             }
             if (listen.ok()) {
                 listens.add(listen);
@@ -448,6 +458,23 @@ final class ConfigBinder {
                 SidecarConfig.Limits.DEFAULT_MAX_SERVICE_CONNECTIONS);
         V<Duration> serviceIdleTimeout = value(m, p, "serviceIdleTimeout", false,
                 durationIn(Duration.ZERO, Duration.ofDays(7)), SidecarConfig.Limits.DEFAULT_SERVICE_IDLE_TIMEOUT);
+        // What peers and strangers may make the sidecar hold: ranges as the core's Config.Builder checks them,
+        // defaults from the core.
+        SidecarConfig.PeerLimits peerDefaults = SidecarConfig.PeerLimits.defaults();
+        V<Duration> handshakeTimeout = value(m, p, "handshakeTimeout", false,
+                durationIn(Duration.ofMillis(10), Duration.ofMinutes(10)), peerDefaults.handshakeTimeout());
+        V<Integer> maxHandshakes = value(m, p, "maxHandshakes", false, intIn(1, 1 << 20),
+                peerDefaults.maxHandshakes());
+        V<Integer> maxHandshakesPerAddress = value(m, p, "maxHandshakesPerAddress", false, intIn(1, 1 << 20),
+                peerDefaults.maxHandshakesPerAddress());
+        V<Integer> maxSessions = value(m, p, "maxSessions", false, intIn(1, 1 << 20), peerDefaults.maxSessions());
+        V<Integer> maxLinksPerSession = value(m, p, "maxLinksPerSession", false, intIn(1, 1024),
+                peerDefaults.maxLinksPerSession());
+        V<Duration> pendingOpenTimeout = value(m, p, "pendingOpenTimeout", false,
+                durationIn(Duration.ofMillis(10), Duration.ofMinutes(10)), peerDefaults.pendingOpenTimeout());
+        V<Integer> maxReorderChunks = value(m, p, "maxReorderChunks", false, intIn(16, 1 << 24),
+                peerDefaults.maxReorderChunks());
+        V<Integer> maxPingRate = value(m, p, "maxPingRate", false, intIn(1, 1_000_000), peerDefaults.maxPingRate());
 
         if (windowSize.ok() && maxWindowSize.ok() && maxWindowSize.value() < windowSize.value()) {
             atLeast(maxWindowSize, windowSize, "be at least");
@@ -463,7 +490,10 @@ final class ConfigBinder {
                 maxChunkSize.value(), maxStreams.value(), acceptBacklog.value(), acceptTimeout.value(),
                 keepAliveInterval.value(),
                 keepAliveTimeout.value(), writeTimeout.value(), resumeGracePeriod.value(), drainTimeout.value(),
-                maxServiceConnections.value(), serviceIdleTimeout.value());
+                maxServiceConnections.value(), serviceIdleTimeout.value(),
+                new SidecarConfig.PeerLimits(handshakeTimeout.value(), maxHandshakes.value(),
+                        maxHandshakesPerAddress.value(), maxSessions.value(), maxLinksPerSession.value(),
+                        pendingOpenTimeout.value(), maxReorderChunks.value(), maxPingRate.value()));
     }
 
     /**
@@ -760,6 +790,15 @@ final class ConfigBinder {
         return text;
     }
 
+    static io.invmux.TrafficClass trafficClass(String text) {
+        for (io.invmux.TrafficClass c : io.invmux.TrafficClass.values()) {
+            if (c.name().equalsIgnoreCase(text)) {
+                return c;
+            }
+        }
+        throw new IllegalArgumentException("must be bulk, interactive or redundant");
+    }
+
     static Address apiAddress(String text) {
         try {
             return Address.parse(text, true);
@@ -812,6 +851,15 @@ final class ConfigBinder {
         };
     }
 
+    /** A link's {@code maxBytesPerDay}: 0 (no cap) or a size of at least 1 MiB. */
+    static long budget(String text) {
+        long n = Units.parseSize(text);
+        if (n != 0 && n < Units.MIB) {
+            throw new IllegalArgumentException("must be 0 (no cap) or at least 1MiB");
+        }
+        return n;
+    }
+
     static Parser<Duration> durationIn(Duration min, Duration max) {
         return text -> {
             Duration d = Units.parseDuration(text);
@@ -841,6 +889,18 @@ final class ConfigBinder {
             }
         }
         throw new IllegalArgumentException("must be one of trace, debug, info, warn, error");
+    }
+
+    static SidecarConfig.LogFormat logFormat(String text) {
+        List<String> names = new ArrayList<>();
+        for (SidecarConfig.LogFormat f : SidecarConfig.LogFormat.values()) {
+            if (f.configName().equals(text.toLowerCase(Locale.ROOT))) {
+                return f;
+            }
+            names.add(f.configName());
+        }
+        throw new IllegalArgumentException("must be text or json" + ConfigTree.suggest(text, names)
+                .map(s -> " (did you mean " + s + "?)").orElse(""));
     }
 
     /**

@@ -64,17 +64,18 @@ final class ConfigTree {
     static final MapShape SCHEMA = map(
             "identity", LEAF,
             "api", map("address", LEAF, "token", SECRET, "maxMessageSize", LEAF, "maxStreamsPerClient", LEAF,
-                    "tokenFile", LEAF, "socketGroup", LEAF),
+                    "tokenFile", LEAF, "socketGroup", LEAF, "maxConnectionsPerClient", LEAF),
             "health", map("address", LEAF),
             "admin", map("address", LEAF),
             "listeners", new ListShape(LEAF),
             "peers", new ListShape(map(
                     "name", LEAF,
-                    "links", new ListShape(map("address", LEAF, "priority", LEAF, "weight", LEAF)),
+                    "links", new ListShape(map("address", LEAF, "priority", LEAF, "weight", LEAF,
+                            "maxBytesPerDay", LEAF)),
                     "preSharedKeyFile", LEAF)),
             "services", new ListShape(map("name", LEAF, "target", LEAF, "middleware", new ListShape(LEAF))),
             "forwards", new ListShape(map("listen", LEAF, "peer", LEAF, "service", LEAF,
-                    "middleware", new ListShape(LEAF))),
+                    "middleware", new ListShape(LEAF), "trafficClass", LEAF)),
             "middleware", new ListShape(LEAF),
             "limits", map(
                     "windowSize", LEAF,
@@ -90,13 +91,21 @@ final class ConfigTree {
                     "resumeGracePeriod", LEAF,
                     "drainTimeout", LEAF,
                     "maxServiceConnections", LEAF,
-                    "serviceIdleTimeout", LEAF),
+                    "serviceIdleTimeout", LEAF,
+                    "handshakeTimeout", LEAF,
+                    "maxHandshakes", LEAF,
+                    "maxHandshakesPerAddress", LEAF,
+                    "maxSessions", LEAF,
+                    "maxLinksPerSession", LEAF,
+                    "pendingOpenTimeout", LEAF,
+                    "maxReorderChunks", LEAF,
+                    "maxPingRate", LEAF),
             "security", map("preSharedKey", SECRET, "preSharedKeyFile", LEAF,
                     "serviceTargets", new ListShape(LEAF), "allowNonLoopbackForwards", LEAF,
                     "tls", map("certFile", LEAF, "keyFile", LEAF, "caFile", LEAF),
                     "acceptPeers", new ListShape(map("name", LEAF, "preSharedKeyFile", LEAF)),
                     "insecure", LEAF),
-            "logging", map("level", LEAF));
+            "logging", map("level", LEAF, "format", LEAF));
 
     private static MapShape map(Object... kv) {
         Map<String, Shape> fields = new LinkedHashMap<>();
@@ -115,6 +124,7 @@ final class ConfigTree {
               maxStreamsPerClient: 1024
               tokenFile: ""
               socketGroup: ""
+              maxConnectionsPerClient: 64
             health:
               address: ""
             admin:
@@ -140,6 +150,14 @@ final class ConfigTree {
               drainTimeout: 20s
               maxServiceConnections: 1024
               serviceIdleTimeout: 30m
+              handshakeTimeout: 10s
+              maxHandshakes: 256
+              maxHandshakesPerAddress: 32
+              maxSessions: 1024
+              maxLinksPerSession: 32
+              pendingOpenTimeout: 10s
+              maxReorderChunks: 65536
+              maxPingRate: 200
             security:
               preSharedKey: ""
               preSharedKeyFile: ""
@@ -153,6 +171,7 @@ final class ConfigTree {
               insecure: false
             logging:
               level: info
+              format: text
             """;
 
     // ---------------------------------------------------------------- key paths

@@ -107,9 +107,14 @@ public record SidecarConfig(
      *                            TCP), over all its connections
      * @param tokenFile the file the token was read from, when it came from one
      * @param socketGroup group owning the Unix socket (mode 0660 then, else 0600); empty: the process's group
+     * @param maxConnectionsPerClient connections one client (as for {@code maxStreamsPerClient}) may hold open at
+     *                                once to the API port, and likewise to the health port
      */
     public record Api(Address address, String token, int maxMessageSize, int maxStreamsPerClient,
-            Optional<Path> tokenFile, String socketGroup) {
+            Optional<Path> tokenFile, String socketGroup, int maxConnectionsPerClient) {
+        /** Default {@code maxConnectionsPerClient}. */
+        public static final int DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 64;
+
         public Api {
             Objects.requireNonNull(address, "address");
             Objects.requireNonNull(token, "token");
@@ -122,6 +127,13 @@ public record SidecarConfig(
             this(address, token, maxMessageSize, maxStreamsPerClient, Optional.empty(), "");
         }
 
+        /** An API with the default {@code maxConnectionsPerClient}. */
+        public Api(Address address, String token, int maxMessageSize, int maxStreamsPerClient,
+                Optional<Path> tokenFile, String socketGroup) {
+            this(address, token, maxMessageSize, maxStreamsPerClient, tokenFile, socketGroup,
+                    DEFAULT_MAX_CONNECTIONS_PER_CLIENT);
+        }
+
         /** The token, when one is set. */
         public Optional<String> tokenIfSet() {
             return token.isEmpty() ? Optional.empty() : Optional.of(token);
@@ -132,7 +144,8 @@ public record SidecarConfig(
         public String toString() {
             return "Api[address=" + address + ", token=" + (token.isEmpty() ? "" : "(hidden)") + ", maxMessageSize="
                     + maxMessageSize + ", maxStreamsPerClient=" + maxStreamsPerClient + ", tokenFile="
-                    + tokenFile.map(Path::toString).orElse("") + ", socketGroup=" + socketGroup + "]";
+                    + tokenFile.map(Path::toString).orElse("") + ", socketGroup=" + socketGroup
+                    + ", maxConnectionsPerClient=" + maxConnectionsPerClient + "]";
         }
     }
 
@@ -177,9 +190,17 @@ public record SidecarConfig(
      * @param priority -100..100
      * @param weight greater than 0, at most 1000
      */
-    public record Link(URI address, int priority, double weight) {
+    /**
+     * One configured link of a peer: its address, scheduling tier and weight, and {@code maxBytesPerDay}, the most
+     * stream bytes it may be sent in any 24 hours (a metered path; 0: no cap, see {@link io.invmux.LinkBudget}).
+     */
+    public record Link(URI address, int priority, double weight, long maxBytesPerDay) {
         public Link {
             Objects.requireNonNull(address, "address");
+        }
+
+        public Link(URI address, int priority, double weight) {
+            this(address, priority, weight, 0);
         }
     }
 
@@ -200,15 +221,21 @@ public record SidecarConfig(
     }
 
     /**
-     * Connections accepted on {@code listen} become streams to {@code service} of {@code peer}; {@code middleware}
-     * as for {@link Service}.
+     * Connections accepted on {@code listen} become streams to {@code service} of {@code peer}, in traffic class
+     * {@code trafficClass}; {@code middleware} as for {@link Service}.
      */
-    public record Forward(TcpAddress listen, String peer, String service, Optional<List<String>> middleware) {
+    public record Forward(TcpAddress listen, String peer, String service, Optional<List<String>> middleware,
+            io.invmux.TrafficClass trafficClass) {
         public Forward {
             Objects.requireNonNull(listen, "listen");
             Objects.requireNonNull(peer, "peer");
             Objects.requireNonNull(service, "service");
+            Objects.requireNonNull(trafficClass, "trafficClass");
             middleware = middleware.map(List::copyOf);
+        }
+
+        public Forward(TcpAddress listen, String peer, String service, Optional<List<String>> middleware) {
+            this(listen, peer, service, middleware, io.invmux.TrafficClass.BULK);
         }
 
         public Forward(TcpAddress listen, String peer, String service) {
@@ -236,7 +263,8 @@ public record SidecarConfig(
             Duration resumeGracePeriod,
             Duration drainTimeout,
             int maxServiceConnections,
-            Duration serviceIdleTimeout) {
+            Duration serviceIdleTimeout,
+            PeerLimits peerLimits) {
         /** Default {@code maxServiceConnections}. */
         public static final int DEFAULT_MAX_SERVICE_CONNECTIONS = 1024;
         /** Default {@code serviceIdleTimeout}. */
@@ -250,6 +278,17 @@ public record SidecarConfig(
             Objects.requireNonNull(resumeGracePeriod, "resumeGracePeriod");
             Objects.requireNonNull(drainTimeout, "drainTimeout");
             Objects.requireNonNull(serviceIdleTimeout, "serviceIdleTimeout");
+            Objects.requireNonNull(peerLimits, "peerLimits");
+        }
+
+        /** Limits with the core's defaults for what peers may hold ({@link PeerLimits#defaults()}). */
+        public Limits(int windowSize, int maxWindowSize, int sessionWindowSize, int maxChunkSize, int maxStreams,
+                int acceptBacklog, Duration acceptTimeout, Duration keepAliveInterval, Duration keepAliveTimeout,
+                Duration writeTimeout, Duration resumeGracePeriod, Duration drainTimeout, int maxServiceConnections,
+                Duration serviceIdleTimeout) {
+            this(windowSize, maxWindowSize, sessionWindowSize, maxChunkSize, maxStreams, acceptBacklog, acceptTimeout,
+                    keepAliveInterval, keepAliveTimeout, writeTimeout, resumeGracePeriod, drainTimeout,
+                    maxServiceConnections, serviceIdleTimeout, PeerLimits.defaults());
         }
 
         /** Limits with the proxy's defaults for service connections. */
@@ -259,6 +298,46 @@ public record SidecarConfig(
             this(windowSize, maxWindowSize, sessionWindowSize, maxChunkSize, maxStreams, acceptBacklog, acceptTimeout,
                     keepAliveInterval, keepAliveTimeout, writeTimeout, resumeGracePeriod, drainTimeout,
                     DEFAULT_MAX_SERVICE_CONNECTIONS, DEFAULT_SERVICE_IDLE_TIMEOUT);
+        }
+    }
+
+    /**
+     * What a peer, or a stranger that reaches a listener, may make this sidecar hold (docs/SECURITY.md, section 3):
+     * handshakes in flight per listener and per source address and how long each may take, sessions per listener,
+     * links per accepted session, how long a stream may wait for its OPEN, out-of-order chunks held per session,
+     * and PINGs answered per link and second. Passed to the core, which owns their defaults and ranges.
+     */
+    public record PeerLimits(
+            Duration handshakeTimeout,
+            int maxHandshakes,
+            int maxHandshakesPerAddress,
+            int maxSessions,
+            int maxLinksPerSession,
+            Duration pendingOpenTimeout,
+            int maxReorderChunks,
+            int maxPingRate) {
+        public PeerLimits {
+            Objects.requireNonNull(handshakeTimeout, "handshakeTimeout");
+            Objects.requireNonNull(pendingOpenTimeout, "pendingOpenTimeout");
+        }
+
+        /** The core's defaults ({@link Config#defaults()}). */
+        public static PeerLimits defaults() {
+            Config d = Config.defaults();
+            return new PeerLimits(d.handshakeTimeout(), d.maxHandshakes(), d.maxHandshakesPerAddress(),
+                    d.maxSessions(), d.maxLinksPerSession(), d.pendingOpenTimeout(), d.maxReorderChunks(),
+                    d.maxPingRate());
+        }
+
+        void applyTo(Config.Builder b) {
+            b.handshakeTimeout(handshakeTimeout)
+                    .maxHandshakes(maxHandshakes)
+                    .maxHandshakesPerAddress(maxHandshakesPerAddress)
+                    .maxSessions(maxSessions)
+                    .maxLinksPerSession(maxLinksPerSession)
+                    .pendingOpenTimeout(pendingOpenTimeout)
+                    .maxReorderChunks(maxReorderChunks)
+                    .maxPingRate(maxPingRate);
         }
     }
 
@@ -399,9 +478,24 @@ public record SidecarConfig(
         }
     }
 
-    public record Logging(LogLevel level) {
+    /** {@code logging}: the level, and the format of each line on stderr. */
+    public record Logging(LogLevel level, LogFormat format) {
         public Logging {
             Objects.requireNonNull(level, "level");
+            Objects.requireNonNull(format, "format");
+        }
+    }
+
+    /**
+     * {@code logging.format}: {@code text}, one readable line per event, or {@code json}, one JSON object per line
+     * with the session, link and stream ids as fields of their own, for log pipelines.
+     */
+    public enum LogFormat {
+        TEXT, JSON;
+
+        /** The name as written in the configuration: {@code json}. */
+        public String configName() {
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 
@@ -447,6 +541,7 @@ public record SidecarConfig(
                 .keepAliveTimeout(limits.keepAliveTimeout())
                 .writeTimeout(limits.writeTimeout())
                 .resumeGracePeriod(limits.resumeGracePeriod());
+        limits.peerLimits().applyTo(b);
         security.key().ifPresent(b::preSharedKey);
         b.middleware(middleware.stream().map(SidecarConfig::middlewareOf).toList());
         security.tls().ifPresent(t -> b.tls(TlsSettings.of(t.certFile(), t.keyFile(), t.caFile())));
@@ -495,7 +590,8 @@ public record SidecarConfig(
                 "maxMessageSize", size(api.maxMessageSize()),
                 "maxStreamsPerClient", api.maxStreamsPerClient(),
                 "tokenFile", api.tokenFile().map(Path::toString).orElse(""),
-                "socketGroup", api.socketGroup()));
+                "socketGroup", api.socketGroup(),
+                "maxConnectionsPerClient", api.maxConnectionsPerClient()));
         root.put("health", map("address", health.address().map(TcpAddress::toString).orElse("")));
         root.put("admin", map("address", admin.address().map(TcpAddress::toString).orElse("")));
         root.put("listeners", listeners.stream().map(URI::toString).toList());
@@ -503,7 +599,8 @@ public record SidecarConfig(
         for (Peer p : peers) {
             List<Object> links = new ArrayList<>();
             for (Link l : p.links()) {
-                links.add(map("address", l.address().toString(), "priority", l.priority(), "weight", l.weight()));
+                links.add(map("address", l.address().toString(), "priority", l.priority(), "weight", l.weight(),
+                        "maxBytesPerDay", size(l.maxBytesPerDay())));
             }
             peerList.add(map("name", p.name(), "links", links, "preSharedKeyFile",
                     p.preSharedKeyFile().map(Path::toString).orElse("")));
@@ -512,7 +609,8 @@ public record SidecarConfig(
         root.put("services", services.stream().map(s -> withMiddleware(map("name", s.name(), "target",
                 s.target().toString()), s.middleware())).toList());
         root.put("forwards", forwards.stream().map(f -> withMiddleware(map("listen", f.listen().toString(), "peer",
-                f.peer(), "service", f.service()), f.middleware())).toList());
+                f.peer(), "service", f.service(), "trafficClass", f.trafficClass().name().toLowerCase(Locale.ROOT)),
+                f.middleware())).toList());
         root.put("middleware", middleware);
         root.put("limits", map(
                 "windowSize", size(limits.windowSize()),
@@ -528,7 +626,15 @@ public record SidecarConfig(
                 "resumeGracePeriod", Units.formatDuration(limits.resumeGracePeriod()),
                 "drainTimeout", Units.formatDuration(limits.drainTimeout()),
                 "maxServiceConnections", limits.maxServiceConnections(),
-                "serviceIdleTimeout", Units.formatDuration(limits.serviceIdleTimeout())));
+                "serviceIdleTimeout", Units.formatDuration(limits.serviceIdleTimeout()),
+                "handshakeTimeout", Units.formatDuration(limits.peerLimits().handshakeTimeout()),
+                "maxHandshakes", limits.peerLimits().maxHandshakes(),
+                "maxHandshakesPerAddress", limits.peerLimits().maxHandshakesPerAddress(),
+                "maxSessions", limits.peerLimits().maxSessions(),
+                "maxLinksPerSession", limits.peerLimits().maxLinksPerSession(),
+                "pendingOpenTimeout", Units.formatDuration(limits.peerLimits().pendingOpenTimeout()),
+                "maxReorderChunks", limits.peerLimits().maxReorderChunks(),
+                "maxPingRate", limits.peerLimits().maxPingRate()));
         root.put("security", map(
                 "preSharedKey", secret(security.preSharedKey(), redactSecrets),
                 "preSharedKeyFile", security.preSharedKeyFile().map(Path::toString).orElse(""),
@@ -541,7 +647,7 @@ public record SidecarConfig(
                 "acceptPeers", security.acceptPeers().stream()
                         .map(a -> map("name", a.name(), "preSharedKeyFile", a.preSharedKeyFile().toString())).toList(),
                 "insecure", security.insecure()));
-        root.put("logging", map("level", logging.level().configName()));
+        root.put("logging", map("level", logging.level().configName(), "format", logging.format().configName()));
         DumpSettings settings = DumpSettings.builder()
                 .setDefaultFlowStyle(FlowStyle.BLOCK)
                 .setSchema(new CoreSchema())

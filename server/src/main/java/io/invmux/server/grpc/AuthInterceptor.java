@@ -6,6 +6,7 @@ import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.grpc.health.v1.HealthGrpc;
+import io.invmux.proto.v1.ErrorReason;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 
@@ -35,13 +36,16 @@ public final class AuthInterceptor implements ServerInterceptor {
             presented = auth.substring(7).trim();
         }
         if (presented == null) {
-            call.close(Status.UNAUTHENTICATED.withDescription("missing API token: send 'authorization: Bearer "
-                    + "<token>' (the sidecar's api.token)"), new Metadata());
+            ApiError e = ApiError.of(Status.Code.UNAUTHENTICATED, ErrorReason.ERROR_REASON_TOKEN_MISSING, "missing API "
+                    + "token: send 'authorization: Bearer <token>' (the sidecar's api.token)");
+            call.close(e.status(), e.trailers());
             return new ServerCall.Listener<>() {
             };
         }
         if (!MessageDigest.isEqual(token, presented.getBytes(StandardCharsets.UTF_8))) {
-            call.close(Status.UNAUTHENTICATED.withDescription("wrong API token"), new Metadata());
+            ApiError e = ApiError.of(Status.Code.UNAUTHENTICATED, ErrorReason.ERROR_REASON_TOKEN_INVALID,
+                    "wrong API token");
+            call.close(e.status(), e.trailers());
             return new ServerCall.Listener<>() {
             };
         }

@@ -12,6 +12,7 @@ import io.invmux.proto.v1.DeleteLinkRequest;
 import io.invmux.proto.v1.DeleteLinkResponse;
 import io.invmux.proto.v1.DialLinkRequest;
 import io.invmux.proto.v1.DialLinkResponse;
+import io.invmux.proto.v1.ErrorReason;
 import io.invmux.proto.v1.GetLinkRequest;
 import io.invmux.proto.v1.GetLinkResponse;
 import io.invmux.proto.v1.GetSessionRequest;
@@ -33,7 +34,7 @@ import java.net.URI;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
@@ -100,7 +101,8 @@ public final class ConnectionServiceImpl extends ConnectionServiceGrpc.Connectio
                 return ProtoMapper.link(t.session().id(), t.peer(), l);
             }
         }
-        throw Statuses.notFound("link " + linkId + " of peer '" + peer + "' went away");
+        throw Statuses.notFound(ErrorReason.ERROR_REASON_LINK_UNKNOWN, "link " + linkId + " of peer '" + peer
+                + "' went away", "link_id", linkId);
     }
 
     private List<Link> allLinks(String sessionId) {
@@ -123,7 +125,8 @@ public final class ConnectionServiceImpl extends ConnectionServiceGrpc.Connectio
         }
         SidecarRuntime.Tracked t = runtime.session(sessionId);
         if (t == null) {
-            throw Statuses.notFound("no session with id '" + sessionId + "'");
+            throw Statuses.notFound(ErrorReason.ERROR_REASON_SESSION_UNKNOWN, "no session with id '" + sessionId + "'",
+                    "session_id", sessionId);
         }
         return t;
     }
@@ -138,8 +141,14 @@ public final class ConnectionServiceImpl extends ConnectionServiceGrpc.Connectio
                 return c;
             }
         }
-        throw Statuses.notFound("session " + sessionId + " has no link '" + linkId + "'; links: "
-                + t.session().connections().stream().map(Connection::id).toList());
+        throw Statuses.notFound(ErrorReason.ERROR_REASON_LINK_UNKNOWN, "session " + sessionId + " has no link '"
+                + linkId + "'; links: " + t.session().connections().stream().map(Connection::id).toList(), "link_id",
+                linkId);
+    }
+
+    private static io.grpc.StatusRuntimeException linkWentAway(String linkId) {
+        return Statuses.notFound(ErrorReason.ERROR_REASON_LINK_UNKNOWN, "link '" + linkId + "' went away", "link_id",
+                linkId);
     }
 
     @Override
@@ -162,7 +171,7 @@ public final class ConnectionServiceImpl extends ConnectionServiceGrpc.Connectio
         try {
             requireLink(req.getSessionId(), req.getLinkId());
             Link link = allLinks(req.getSessionId()).stream().filter(l -> l.getLinkId().equals(req.getLinkId()))
-                    .findFirst().orElseThrow(() -> Statuses.notFound("link went away"));
+                    .findFirst().orElseThrow(() -> linkWentAway(req.getLinkId()));
             out.onNext(GetLinkResponse.newBuilder().setLink(link).build());
             out.onCompleted();
         } catch (Exception e) {
@@ -187,7 +196,7 @@ public final class ConnectionServiceImpl extends ConnectionServiceGrpc.Connectio
                 c.setWeight(req.getWeight());
             }
             Link link = allLinks(req.getSessionId()).stream().filter(l -> l.getLinkId().equals(req.getLinkId()))
-                    .findFirst().orElseThrow(() -> Statuses.notFound("link went away"));
+                    .findFirst().orElseThrow(() -> linkWentAway(req.getLinkId()));
             out.onNext(UpdateLinkResponse.newBuilder().setLink(link).build());
             out.onCompleted();
         } catch (Exception e) {
@@ -251,7 +260,17 @@ public final class ConnectionServiceImpl extends ConnectionServiceGrpc.Connectio
     public void addListener(AddListenerRequest req, StreamObserver<AddListenerResponse> out) {
         try {
             linkUri("address", req.getAddress());
-            String bound = runtime.addListenAddress(req.getAddress()).get(10, TimeUnit.SECONDS);
+            String bound;
+            try {
+                bound = runtime.addListenAddress(req.getAddress()).get(10, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (e.getCause() instanceof java.io.IOException) { // the bind failed: the address is taken
+                    throw ApiError.of(io.grpc.Status.Code.FAILED_PRECONDITION, ErrorReason.ERROR_REASON_ADDRESS_IN_USE,
+                            "address = '" + req.getAddress() + "': cannot listen there: " + e.getCause().getMessage())
+                            .field("address").cause(e.getCause()).asException();
+                }
+                throw e;
+            }
             out.onNext(AddListenerResponse.newBuilder().setListener(Listener.newBuilder()
                     .setAddress(req.getAddress()).setBoundAddress(bound)).build());
             out.onCompleted();
@@ -264,8 +283,9 @@ public final class ConnectionServiceImpl extends ConnectionServiceGrpc.Connectio
     public void removeListener(RemoveListenerRequest req, StreamObserver<RemoveListenerResponse> out) {
         try {
             if (!runtime.removeListenAddress(req.getAddress()).get(10, TimeUnit.SECONDS)) {
-                throw Statuses.notFound("no listener on '" + req.getAddress() + "'; listeners: "
-                        + runtime.listenAddresses().keySet());
+                throw Statuses.notFound(ErrorReason.ERROR_REASON_LISTENER_UNKNOWN, "no listener on '"
+                        + req.getAddress() + "'; listeners: " + runtime.listenAddresses().keySet(), "address",
+                        req.getAddress());
             }
             out.onNext(RemoveListenerResponse.getDefaultInstance());
             out.onCompleted();
@@ -276,11 +296,16 @@ public final class ConnectionServiceImpl extends ConnectionServiceGrpc.Connectio
 
     @Override
     public void listListeners(ListListenersRequest req, StreamObserver<ListListenersResponse> out) {
-        ListListenersResponse.Builder b = ListListenersResponse.newBuilder();
-        for (Map.Entry<String, String> e : runtime.listenAddresses().entrySet()) {
-            b.addListeners(Listener.newBuilder().setAddress(e.getKey()).setBoundAddress(e.getValue()));
+        try {
+            List<Listener> all = new ArrayList<>();
+            new TreeMap<>(runtime.listenAddresses()).forEach((address, bound) ->
+                    all.add(Listener.newBuilder().setAddress(address).setBoundAddress(bound).build()));
+            Paging.Page<Listener> page = Paging.page(all, req.getPageSize(), req.getPageToken());
+            out.onNext(ListListenersResponse.newBuilder().addAllListeners(page.items())
+                    .setNextPageToken(page.nextToken()).build());
+            out.onCompleted();
+        } catch (Exception e) {
+            out.onError(Statuses.from(e));
         }
-        out.onNext(b.build());
-        out.onCompleted();
     }
 }

@@ -6,6 +6,7 @@ import io.invmux.proto.v1.AddForwardRequest;
 import io.invmux.proto.v1.AddForwardResponse;
 import io.invmux.proto.v1.AddServiceRequest;
 import io.invmux.proto.v1.AddServiceResponse;
+import io.invmux.proto.v1.ErrorReason;
 import io.invmux.proto.v1.Forward;
 import io.invmux.proto.v1.ForwardServiceGrpc;
 import io.invmux.proto.v1.ListForwardsRequest;
@@ -23,7 +24,9 @@ import io.invmux.server.config.SidecarConfig;
 import io.invmux.server.config.TcpAddress;
 import io.invmux.server.proxy.TcpForwarder;
 import java.net.InetSocketAddress;
-import java.util.Map;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeMap;
 import java.util.Optional;
 
 /** Runtime management of the TCP forwarding proxy. */
@@ -62,10 +65,11 @@ public final class ForwardServiceImpl extends ForwardServiceGrpc.ForwardServiceI
             if (!exposure.allowNonLoopbackForwards() && !listen.isLoopback()) {
                 bounds.refused("security.allowNonLoopbackForwards", "AddForward on "
                         + Bounds.shown(req.getListen()) + ": not a loopback address");
-                throw Status.PERMISSION_DENIED.withDescription("listen = '" + req.getListen() + "': a forward added "
-                        + "through the API may listen only on loopback (127.0.0.1, ::1), since whoever reaches it "
-                        + "opens streams to the peer's service; set security.allowNonLoopbackForwards to allow "
-                        + "other addresses").asRuntimeException();
+                throw ApiError.of(Status.Code.PERMISSION_DENIED, ErrorReason.ERROR_REASON_FORWARD_NOT_LOOPBACK,
+                        "listen = '" + req.getListen() + "': a forward added through the API may listen only on "
+                        + "loopback (127.0.0.1, ::1), since whoever reaches it opens streams to the peer's service; "
+                        + "set security.allowNonLoopbackForwards to allow other addresses").field("listen")
+                        .with("bound", "security.allowNonLoopbackForwards").asException();
             }
             if (!ConnectionServiceImpl.PEER_NAME.matcher(req.getPeer()).matches()) {
                 throw Statuses.invalid("peer", req.getPeer(), "must be 1 to 63 characters of A-Z, a-z, 0-9, '.', '_', '-'");
@@ -83,8 +87,9 @@ public final class ForwardServiceImpl extends ForwardServiceGrpc.ForwardServiceI
     public void removeForward(RemoveForwardRequest req, StreamObserver<RemoveForwardResponse> out) {
         try {
             if (!forwards.removeForward(req.getListen())) {
-                throw Statuses.notFound("no forward listening on '" + req.getListen() + "'; forwards: "
-                        + forwards.forwards().keySet());
+                throw Statuses.notFound(ErrorReason.ERROR_REASON_FORWARD_UNKNOWN, "no forward listening on '"
+                        + req.getListen() + "'; forwards: " + forwards.forwards().keySet(), "address",
+                        req.getListen());
             }
             out.onNext(RemoveForwardResponse.getDefaultInstance());
             out.onCompleted();
@@ -95,12 +100,16 @@ public final class ForwardServiceImpl extends ForwardServiceGrpc.ForwardServiceI
 
     @Override
     public void listForwards(ListForwardsRequest req, StreamObserver<ListForwardsResponse> out) {
-        ListForwardsResponse.Builder b = ListForwardsResponse.newBuilder();
-        for (Map.Entry<String, TcpForwarder> e : forwards.forwards().entrySet()) {
-            b.addForwards(toProto(e.getKey(), e.getValue()));
+        try {
+            List<Forward> all = new ArrayList<>();
+            new TreeMap<>(forwards.forwards()).forEach((listen, f) -> all.add(toProto(listen, f)));
+            Paging.Page<Forward> page = Paging.page(all, req.getPageSize(), req.getPageToken());
+            out.onNext(ListForwardsResponse.newBuilder().addAllForwards(page.items())
+                    .setNextPageToken(page.nextToken()).build());
+            out.onCompleted();
+        } catch (Exception e) {
+            out.onError(Statuses.from(e));
         }
-        out.onNext(b.build());
-        out.onCompleted();
     }
 
     @Override
@@ -113,15 +122,18 @@ public final class ForwardServiceImpl extends ForwardServiceGrpc.ForwardServiceI
             if (refusal.isPresent()) {
                 bounds.refused("security.serviceTargets", "AddService " + Bounds.shown(req.getName()) + " -> "
                         + Bounds.shown(req.getTarget()) + ": " + refusal.get());
-                throw Statuses.invalid("target", req.getTarget(), refusal.get());
+                throw ApiError.of(Status.Code.INVALID_ARGUMENT, ErrorReason.ERROR_REASON_TARGET_REFUSED, "target = '"
+                        + req.getTarget() + "': " + refusal.get()).field("target")
+                        .with("bound", "security.serviceTargets").asException();
             }
             Optional<InetSocketAddress> kept = forwards.addService(req.getName(), resolved, req.getReplaceExisting());
             if (kept.isPresent()) {
                 bounds.refused("AddService.replace_existing", "AddService " + Bounds.shown(req.getName())
                         + ": already exists");
-                throw Status.ALREADY_EXISTS.withDescription("service '" + req.getName() + "' already exists, "
-                        + "going to " + kept.get().getHostString() + ":" + kept.get().getPort() + "; remove it first "
-                        + "or set replace_existing to replace it").asRuntimeException();
+                throw ApiError.of(Status.Code.ALREADY_EXISTS, ErrorReason.ERROR_REASON_SERVICE_EXISTS, "service '"
+                        + req.getName() + "' already exists, going to " + kept.get().getHostString() + ":"
+                        + kept.get().getPort() + "; remove it first or set replace_existing to replace it")
+                        .with("service", req.getName()).asException();
             }
             out.onNext(AddServiceResponse.newBuilder().setService(Service.newBuilder().setName(req.getName())
                     .setTarget(req.getTarget())).build());
@@ -134,8 +146,8 @@ public final class ForwardServiceImpl extends ForwardServiceGrpc.ForwardServiceI
     @Override
     public void removeService(RemoveServiceRequest req, StreamObserver<RemoveServiceResponse> out) {
         if (!forwards.removeService(req.getName())) {
-            out.onError(Statuses.notFound("no service named '" + req.getName() + "'; services: "
-                    + forwards.services().keySet()));
+            out.onError(Statuses.notFound(ErrorReason.ERROR_REASON_SERVICE_UNKNOWN, "no service named '"
+                    + req.getName() + "'; services: " + forwards.services().keySet(), "service", req.getName()));
             return;
         }
         out.onNext(RemoveServiceResponse.getDefaultInstance());
@@ -144,12 +156,16 @@ public final class ForwardServiceImpl extends ForwardServiceGrpc.ForwardServiceI
 
     @Override
     public void listServices(ListServicesRequest req, StreamObserver<ListServicesResponse> out) {
-        ListServicesResponse.Builder b = ListServicesResponse.newBuilder();
-        for (Map.Entry<String, InetSocketAddress> e : forwards.services().entrySet()) {
-            b.addServices(Service.newBuilder().setName(e.getKey()).setTarget(e.getValue().getHostString() + ":"
-                    + e.getValue().getPort()));
+        try {
+            List<Service> all = new ArrayList<>();
+            new TreeMap<>(forwards.services()).forEach((name, target) -> all.add(Service.newBuilder().setName(name)
+                    .setTarget(target.getHostString() + ":" + target.getPort()).build()));
+            Paging.Page<Service> page = Paging.page(all, req.getPageSize(), req.getPageToken());
+            out.onNext(ListServicesResponse.newBuilder().addAllServices(page.items())
+                    .setNextPageToken(page.nextToken()).build());
+            out.onCompleted();
+        } catch (Exception e) {
+            out.onError(Statuses.from(e));
         }
-        out.onNext(b.build());
-        out.onCompleted();
     }
 }

@@ -1,32 +1,27 @@
 package io.invmux.server.grpc;
 
-import com.google.protobuf.Timestamp;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
-import io.invmux.Connection;
-import io.invmux.HealthState;
-import io.invmux.Session;
 import io.invmux.SessionStats;
+import io.invmux.proto.v1.ErrorReason;
 import io.invmux.proto.v1.GetStatsRequest;
 import io.invmux.proto.v1.GetStatsResponse;
 import io.invmux.proto.v1.HealthSnapshot;
-import io.invmux.proto.v1.LinkDown;
-import io.invmux.proto.v1.LinkStateChange;
-import io.invmux.proto.v1.LinkUp;
 import io.invmux.proto.v1.MonitorServiceGrpc;
 import io.invmux.proto.v1.QualitySample;
-import io.invmux.proto.v1.SessionEvent;
+import io.invmux.proto.v1.ResyncReason;
 import io.invmux.proto.v1.WatchHealthRequest;
 import io.invmux.proto.v1.WatchHealthResponse;
-import io.invmux.server.runtime.RuntimeListener;
 import io.invmux.server.runtime.SidecarRuntime;
-import java.time.Instant;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 
 /** Health watch and stats. */
@@ -37,6 +32,8 @@ public final class MonitorServiceImpl extends MonitorServiceGrpc.MonitorServiceI
 
     private final SidecarRuntime runtime;
     private final LongSupplier forwardedConnections;
+    /** Every health event of this run, numbered, the last ones kept for watches that resume. */
+    private final HealthEventLog events;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "invmux-watch");
         t.setDaemon(true);
@@ -46,6 +43,8 @@ public final class MonitorServiceImpl extends MonitorServiceGrpc.MonitorServiceI
     public MonitorServiceImpl(SidecarRuntime runtime, LongSupplier forwardedConnections) {
         this.runtime = runtime;
         this.forwardedConnections = forwardedConnections;
+        this.events = new HealthEventLog(runtime);
+        runtime.addListener(events);
     }
 
     @Override
@@ -70,21 +69,36 @@ public final class MonitorServiceImpl extends MonitorServiceGrpc.MonitorServiceI
                     + "or at least " + MIN_INTERVAL_MILLIS + " ms"));
             return;
         }
-        if (!req.getSessionId().isEmpty() && runtime.session(req.getSessionId()) == null) {
-            out.onError(Statuses.notFound("no session with id '" + req.getSessionId() + "'"));
+        boolean resume = !req.getResumeEpoch().isEmpty();
+        if (!resume && req.getResumeAfterSequence() != 0) {
+            out.onError(Statuses.invalid("resume_epoch", "", "must be set with resume_after_sequence: the epoch of "
+                    + "the sidecar that sent that sequence"));
             return;
         }
-        new Watch(out, req.getSessionId(), intervalMillis).start();
+        // A resumed watch of one session may find it gone: the replay tells how it ended.
+        if (!resume && !req.getSessionId().isEmpty() && runtime.session(req.getSessionId()) == null) {
+            out.onError(Statuses.notFound(ErrorReason.ERROR_REASON_SESSION_UNKNOWN, "no session with id '"
+                    + req.getSessionId() + "'", "session_id", req.getSessionId()));
+            return;
+        }
+        new Watch(out, req.getSessionId(), intervalMillis).start(req);
     }
 
-    /** One WatchHealth call: a snapshot, then events, sent only while the client keeps up. */
-    private final class Watch implements RuntimeListener {
+    /**
+     * One WatchHealth call: a snapshot (or, resuming, the events it missed), then events, sent only while the
+     * client keeps up. Events come from the {@link HealthEventLog} under its lock; those that arrive before the
+     * first messages are in the queue wait in {@code early}, so the call sends them in number order.
+     */
+    private final class Watch {
         private final ServerCallStreamObserver<WatchHealthResponse> out;
         private final String sessionFilter;
         private final long intervalMillis;
         private final ArrayDeque<WatchHealthResponse> queue = new ArrayDeque<>(); // guarded by this
+        private final List<WatchHealthResponse> early = new ArrayList<>(); // guarded by this
+        private boolean started; // guarded by this
         private boolean done; // guarded by this
-        private ScheduledFuture<?> sampler;
+        private final Consumer<HealthEventLog.Event> subscriber = this::onEvent;
+        private volatile ScheduledFuture<?> sampler;
 
         Watch(ServerCallStreamObserver<WatchHealthResponse> out, String sessionFilter, long intervalMillis) {
             this.out = out;
@@ -92,31 +106,73 @@ public final class MonitorServiceImpl extends MonitorServiceGrpc.MonitorServiceI
             this.intervalMillis = intervalMillis;
         }
 
-        void start() {
+        void start(WatchHealthRequest req) {
             out.setOnCancelHandler(this::stop);
             out.setOnReadyHandler(this::drain);
-            HealthSnapshot.Builder snapshot = HealthSnapshot.newBuilder();
-            for (SidecarRuntime.Tracked t : runtime.sessions()) {
-                if (wanted(t.session())) {
-                    snapshot.addSessions(ProtoMapper.session(t));
-                }
+            boolean resume = !req.getResumeEpoch().isEmpty();
+            boolean sameRun = resume && req.getResumeEpoch().equals(events.epoch());
+            HealthEventLog.Start from = events.subscribe(subscriber, sameRun ? req.getResumeAfterSequence() : -1);
+            List<WatchHealthResponse> first = new ArrayList<>();
+            if (sameRun && req.getResumeAfterSequence() > from.lastSequence()) {
+                // A number this run never gave: not the history the watcher knows.
+                first.add(snapshot(from.lastSequence(), ResyncReason.RESYNC_REASON_SIDECAR_RESTARTED, req));
+            } else if (sameRun && !from.expired()) {
+                from.replay().stream().filter(e -> wanted(e.sessionId())).forEach(e -> first.add(e.message()));
+            } else {
+                first.add(snapshot(from.lastSequence(), !resume ? ResyncReason.RESYNC_REASON_UNSPECIFIED
+                        : sameRun ? ResyncReason.RESYNC_REASON_EVENTS_EXPIRED
+                        : ResyncReason.RESYNC_REASON_SIDECAR_RESTARTED, req));
             }
-            runtime.addListener(this);
-            enqueue(message().setSnapshot(snapshot).build());
+            List<WatchHealthResponse> live;
+            synchronized (this) {
+                started = true;
+                live = new ArrayList<>(early);
+                early.clear();
+            }
+            first.addAll(live);
+            enqueue(first);
             if (intervalMillis > 0) {
                 sampler = timer.scheduleAtFixedRate(this::sample, intervalMillis, intervalMillis,
                         TimeUnit.MILLISECONDS);
+                if (isDone()) {
+                    sampler.cancel(false);
+                }
             }
         }
 
-        private boolean wanted(Session s) {
-            return sessionFilter.isEmpty() || sessionFilter.equals(s.id());
+        private WatchHealthResponse snapshot(long sequence, ResyncReason reason, WatchHealthRequest req) {
+            HealthSnapshot.Builder snapshot = HealthSnapshot.newBuilder().setResyncReason(reason);
+            if (reason != ResyncReason.RESYNC_REASON_UNSPECIFIED) {
+                snapshot.setMissedAfterSequence(req.getResumeAfterSequence());
+            }
+            for (SidecarRuntime.Tracked t : runtime.sessions()) {
+                if (wanted(t.session().id())) {
+                    snapshot.addSessions(ProtoMapper.session(t));
+                }
+            }
+            return events.message().setSequence(sequence).setSnapshot(snapshot).build();
         }
 
-        private WatchHealthResponse.Builder message() {
-            Instant now = Instant.now();
-            return WatchHealthResponse.newBuilder().setTime(Timestamp.newBuilder().setSeconds(now.getEpochSecond())
-                    .setNanos(now.getNano()));
+        private boolean wanted(String sessionId) {
+            return sessionFilter.isEmpty() || sessionFilter.equals(sessionId);
+        }
+
+        private synchronized boolean isDone() {
+            return done;
+        }
+
+        /** Called under the event log's lock. */
+        private void onEvent(HealthEventLog.Event e) {
+            if (!wanted(e.sessionId())) {
+                return;
+            }
+            synchronized (this) {
+                if (!started) {
+                    early.add(e.message());
+                    return;
+                }
+            }
+            enqueue(List.of(e.message()));
         }
 
         /** Quality samples are dropped, not queued, when the client is behind: the next one supersedes them. */
@@ -124,67 +180,35 @@ public final class MonitorServiceImpl extends MonitorServiceGrpc.MonitorServiceI
             if (!out.isReady()) {
                 return;
             }
+            List<WatchHealthResponse> samples = new ArrayList<>();
             for (SidecarRuntime.Tracked t : runtime.sessions()) {
-                if (!wanted(t.session())) {
+                if (!wanted(t.session().id())) {
                     continue;
                 }
                 for (SessionStats.LinkStats l : t.session().stats().links()) {
-                    enqueue(message().setQuality(QualitySample.newBuilder()
+                    samples.add(events.message().setQuality(QualitySample.newBuilder()
                             .setLink(ProtoMapper.link(t.session().id(), t.peer(), l))).build());
                 }
             }
+            enqueue(samples);
         }
 
-        @Override
-        public void sessionStarted(Session session, String peer) {
-            SidecarRuntime.Tracked t = runtime.session(session.id());
-            if (wanted(session) && t != null) {
-                enqueue(message().setSession(SessionEvent.newBuilder().setKind(SessionEvent.Kind.KIND_STARTED)
-                        .setSession(ProtoMapper.session(t))).build());
-            }
-        }
-
-        @Override
-        public void sessionEnded(Session session, String peer, String reason) {
-            if (wanted(session)) {
-                enqueue(message().setSession(SessionEvent.newBuilder().setKind(SessionEvent.Kind.KIND_ENDED)
-                        .setSession(io.invmux.proto.v1.Session.newBuilder().setSessionId(session.id()).setPeer(peer))
-                        .setReason(reason)).build());
-            }
-        }
-
-        @Override
-        public void linkStateChanged(Session session, String peer, Connection link, HealthState from,
-                HealthState to) {
-            if (!wanted(session)) {
-                return;
-            }
-            io.invmux.proto.v1.Link l = ProtoMapper.link(session.id(), peer, link);
-            if (from == HealthState.DEAD) {
-                enqueue(message().setLinkUp(LinkUp.newBuilder().setLink(l)).build());
-            } else if (to == HealthState.DEAD) {
-                enqueue(message().setLinkDown(LinkDown.newBuilder().setLink(l.toBuilder()
-                        .setState(ProtoMapper.state(HealthState.DEAD)))).build());
-            } else {
-                enqueue(message().setStateChange(LinkStateChange.newBuilder().setLink(l)
-                        .setPrevious(ProtoMapper.state(from))).build());
-            }
-        }
-
-        private void enqueue(WatchHealthResponse m) {
+        private void enqueue(List<WatchHealthResponse> messages) {
             boolean overflow;
             synchronized (this) {
                 if (done) {
                     return;
                 }
-                queue.addLast(m);
+                queue.addAll(messages);
                 overflow = queue.size() > MAX_QUEUED_EVENTS;
             }
             if (overflow) {
                 stop();
                 synchronized (out) {
-                    out.onError(Status.RESOURCE_EXHAUSTED.withDescription("health watcher fell more than "
-                            + MAX_QUEUED_EVENTS + " events behind; watch again").asRuntimeException());
+                    out.onError(ApiError.of(Status.Code.RESOURCE_EXHAUSTED, ErrorReason.ERROR_REASON_WATCH_FELL_BEHIND,
+                            "health watcher fell more than " + MAX_QUEUED_EVENTS + " events behind; watch again, "
+                            + "resuming after the last sequence received").with("limit",
+                            String.valueOf(MAX_QUEUED_EVENTS)).retryAfter(java.time.Duration.ZERO).asException());
                 }
                 return;
             }
@@ -213,16 +237,19 @@ public final class MonitorServiceImpl extends MonitorServiceGrpc.MonitorServiceI
             synchronized (this) {
                 done = true;
                 queue.clear();
+                early.clear();
             }
-            runtime.removeListener(this);
-            if (sampler != null) {
-                sampler.cancel(false);
+            events.unsubscribe(subscriber);
+            ScheduledFuture<?> s = sampler;
+            if (s != null) {
+                s.cancel(false);
             }
         }
     }
 
     @Override
     public void close() {
+        runtime.removeListener(events);
         timer.shutdownNow();
     }
 }

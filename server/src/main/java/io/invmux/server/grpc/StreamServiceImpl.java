@@ -1,6 +1,5 @@
 package io.invmux.server.grpc;
 
-import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.invmux.Stream;
@@ -40,6 +39,26 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
         if (!SERVICE_NAME.matcher(service).matches()) {
             throw Statuses.invalid(field, service, "must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_', '/', '-'");
         }
+    }
+
+    /** The traffic class {@code target} asks for; unspecified is bulk. */
+    static io.invmux.TrafficClass trafficClass(StreamTarget target) {
+        return switch (target.getTrafficClass()) {
+            case TRAFFIC_CLASS_UNSPECIFIED, TRAFFIC_CLASS_BULK -> io.invmux.TrafficClass.BULK;
+            case TRAFFIC_CLASS_INTERACTIVE -> io.invmux.TrafficClass.INTERACTIVE;
+            case TRAFFIC_CLASS_REDUNDANT -> io.invmux.TrafficClass.REDUNDANT;
+            case UNRECOGNIZED -> throw Statuses.invalid("open.traffic_class",
+                    Integer.toString(target.getTrafficClassValue()),
+                    "must be TRAFFIC_CLASS_BULK (1), TRAFFIC_CLASS_INTERACTIVE (2) or TRAFFIC_CLASS_REDUNDANT (3)");
+        };
+    }
+
+    static io.invmux.proto.v1.TrafficClass toProto(io.invmux.TrafficClass trafficClass) {
+        return switch (trafficClass) {
+            case BULK -> io.invmux.proto.v1.TrafficClass.TRAFFIC_CLASS_BULK;
+            case INTERACTIVE -> io.invmux.proto.v1.TrafficClass.TRAFFIC_CLASS_INTERACTIVE;
+            case REDUNDANT -> io.invmux.proto.v1.TrafficClass.TRAFFIC_CLASS_REDUNDANT;
+        };
     }
 
     /**
@@ -91,8 +110,7 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
                         bridge.onClientData(req.getData());
                     } else {
                         bridge.onClientError();
-                        out.onError(Status.INVALID_ARGUMENT.withDescription(
-                                "open: may only be sent in the first message").asRuntimeException());
+                        out.onError(Statuses.invalid("open", "<again>", "may only be sent in the first message"));
                     }
                     return;
                 }
@@ -110,7 +128,8 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
                                 "must be at most " + SidecarRuntime.MAX_METADATA_BYTES + " bytes in all");
                     }
                     Stream stream = runtime.openStream(t.getPeer(), t.getService(), t.getMetadataMap(),
-                            t.hasCompress() ? java.util.Optional.of(t.getCompress()) : java.util.Optional.empty());
+                            t.hasCompress() ? java.util.Optional.of(t.getCompress()) : java.util.Optional.empty(),
+                            trafficClass(t));
                     bridge = new StreamBridge<>(out, stream, OpenStreamResponse.newBuilder().setEof(true).build());
                     current.set(bridge);
                     if (out.isCancelled()) {
@@ -121,7 +140,8 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
                     synchronized (out) {
                         out.onNext(OpenStreamResponse.newBuilder().setOpened(StreamInfo.newBuilder()
                                 .setSessionId(session).setStreamId(stream.id()).setPeer(t.getPeer())
-                                .setService(t.getService()).putAllMetadata(t.getMetadataMap())).build());
+                                .setService(t.getService()).putAllMetadata(t.getMetadataMap())
+                                .setTrafficClass(toProto(stream.trafficClass()))).build());
                     }
                     bridge.start();
                     out.request(1);
@@ -200,8 +220,7 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
                             b.onClientError();
                         }
                         waiting.cancel(false);
-                        out.onError(Status.INVALID_ARGUMENT.withDescription(
-                                "accept: may only be sent in the first message").asRuntimeException());
+                        out.onError(Statuses.invalid("accept", "<again>", "may only be sent in the first message"));
                     }
                     return;
                 }
@@ -238,7 +257,8 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
                     }
                     out.onNext(AcceptStreamResponse.newBuilder().setAccepted(StreamInfo.newBuilder()
                             .setSessionId(in.sessionId()).setStreamId(in.stream().id()).setPeer(in.peer())
-                            .setService(in.service()).putAllMetadata(in.metadata())).build());
+                            .setService(in.service()).putAllMetadata(in.metadata())
+                            .setTrafficClass(toProto(in.stream().trafficClass()))).build());
                 }
                 bridge = b;
                 current.set(b);

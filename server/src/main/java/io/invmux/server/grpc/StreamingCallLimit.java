@@ -9,6 +9,7 @@ import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerTransportFilter;
 import io.grpc.Status;
+import io.invmux.proto.v1.ErrorReason;
 import io.invmux.server.admin.Bounds;
 import io.invmux.server.admin.PerKeyLimit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -71,9 +72,11 @@ public final class StreamingCallLimit implements ServerInterceptor {
         if (!open.tryAcquire(client)) {
             bounds.refused(BOUND, "client " + client + " already holds " + limit + " streaming calls; refused "
                     + call.getMethodDescriptor().getFullMethodName());
-            call.close(Status.RESOURCE_EXHAUSTED.withDescription(BOUND + " = " + limit + ": this client (" + client
-                    + ") already holds " + limit + " streaming calls over all its connections; end one or raise "
-                    + "the limit"), new Metadata());
+            ApiError e = ApiError.of(Status.Code.RESOURCE_EXHAUSTED, ErrorReason.ERROR_REASON_LIMIT_STREAMS_PER_CLIENT,
+                    BOUND + " = " + limit + ": this client (" + client + ") already holds " + limit + " streaming "
+                    + "calls over all its connections; end one or raise the limit").with("bound", BOUND)
+                    .with("limit", String.valueOf(limit)).retryAfter(ApiError.RETRY_DELAY);
+            call.close(e.status(), e.trailers());
             return new ServerCall.Listener<>() {
             };
         }

@@ -30,6 +30,8 @@ public final class Annotations {
     public static final String INJECT = PREFIX + "inject";
     /** Written by the injector: the pod holds an injected sidecar (injecting again replaces it). */
     public static final String INJECTED = PREFIX + "injected";
+    /** The label an injected pod gets ({@code invmux.io/sidecar: injected}): what Prometheus selects it by. */
+    public static final String SIDECAR_LABEL = PREFIX + "sidecar";
     public static final String CONFIG = PREFIX + "config";
     public static final String PEERS = PREFIX + "peers";
     public static final String FORWARDS = PREFIX + "forwards";

@@ -101,6 +101,8 @@ public final class PodInjector {
         spec.removeAll();
         spec.setAll(s);
         metadata.withObject("/annotations").put(Annotations.INJECTED, version);
+        // What k8s/monitoring's PodMonitor invmux-injected selects (a PodMonitor cannot select by annotation).
+        metadata.withObject("/labels").put(Annotations.SIDECAR_LABEL, "injected");
     }
 
     /** The sidecar container: k8s/base's, with its config from {@code sidecar}. */
@@ -121,6 +123,7 @@ public final class PodInjector {
         for (int i = 0; i < listeners.size(); i++) {
             ports.add(port(i == 0 ? "invmux-peer" : "invmux-peer-" + i, listeners.get(i)));
         }
+        ports.add(port("invmux-admin", SidecarSpec.ADMIN_PORT)); // /metrics, /ready, /live: read-only
         ports.add(port("invmux-health", SidecarSpec.HEALTH_PORT));
         // liveness for the startup probe: a peer that is down must neither hold the app back nor get the sidecar
         // killed; "accepting" (not "readiness", which waits for peers) for readiness, or two workloads that dial

@@ -95,7 +95,8 @@ public record SidecarSpec(String image, Optional<String> configMap, String joinK
         // Set even over a ConfigMap (the environment wins over the file): the probes, the container ports and the
         // app's INVMUX_GRPC_ENDPOINT are written against these.
         env.put("INVMUX_API_ADDRESS", API_ADDRESS);
-        env.put("INVMUX_ADMIN_ADDRESS", "127.0.0.1:" + ADMIN_PORT);
+        // On the pod IP for Prometheus: the admin port serves only /metrics, /ready and /live (docs/SECURITY.md).
+        env.put("INVMUX_ADMIN_ADDRESS", "0.0.0.0:" + ADMIN_PORT);
         env.put("INVMUX_HEALTH_ADDRESS", "0.0.0.0:" + HEALTH_PORT);
         List<Integer> ports = new ArrayList<>();
         String listeners = a.get(Annotations.LISTENERS);

@@ -15,4 +15,11 @@ public interface RuntimeListener {
     /** A link changed state; {@code from == DEAD} means it joined, {@code to == DEAD} that it was lost. */
     default void linkStateChanged(Session session, String peer, Connection link, HealthState from, HealthState to) {
     }
+
+    /**
+     * A stream carried for an application or a service ended, {@code durationNanos} after the sidecar opened it
+     * ({@code opened}) or took it from the peer; {@code failed} when it was reset or its session ended under it.
+     */
+    default void streamEnded(Session session, String peer, boolean opened, long durationNanos, boolean failed) {
+    }
 }

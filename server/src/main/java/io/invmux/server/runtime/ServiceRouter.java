@@ -28,6 +28,11 @@ public final class ServiceRouter {
     static final String BAD_NAME = "peer stream service name";
     static final String PENDING_PER_SERVICE = "streams waiting per service (256)";
     static final String ACCEPT_TIMEOUT = "limits.acceptTimeout";
+    /**
+     * How the reset of a stream nobody accepted begins its message. The opening sidecar recognises it in the RST
+     * it receives and tells its application SERVICE_NOT_ACCEPTED: keep the wording.
+     */
+    public static final String NOT_ACCEPTED = "no application accepted service '";
     private static final java.util.regex.Pattern SERVICE_NAME = java.util.regex.Pattern.compile(
             "[A-Za-z0-9._/-]{1,128}");
 
@@ -40,8 +45,17 @@ public final class ServiceRouter {
     private final long pendingTimeoutMillis;
     private final BiConsumer<String, String> refusals;
 
-    private record Pending(Incoming incoming, ScheduledFuture<?> expiry) {
+    private record Pending(Incoming incoming, ScheduledFuture<?> expiry, long sinceNanos) {
     }
+
+    /** Hears how long each stream for an application waited to be accepted (any thread; must not block). */
+    public interface AcceptWaits {
+        /** @param accepted true when an application took it, false when the accept timeout reset it */
+        void waited(boolean accepted, long nanos);
+    }
+
+    /** Set once before the first stream arrives (volatile: read on any thread). */
+    private volatile AcceptWaits acceptWaits = (accepted, nanos) -> { };
 
     /**
      * @param refusals told (bound, message) of every stream refused or reset at a bound; it rate-limits its logging
@@ -52,6 +66,11 @@ public final class ServiceRouter {
         this.timer = timer;
         this.pendingTimeoutMillis = pendingTimeoutMillis;
         this.refusals = refusals;
+    }
+
+    /** Where accept waits are reported (the sidecar's histogram); call before streams arrive. */
+    public void setAcceptWaits(AcceptWaits waits) {
+        this.acceptWaits = java.util.Objects.requireNonNull(waits, "waits");
     }
 
     public void addLocalService(String name, InetSocketAddress target) {
@@ -122,11 +141,12 @@ public final class ServiceRouter {
                         break;
                     }
                     p.addLast(new Pending(in, timer.schedule(() -> expire(in), pendingTimeoutMillis,
-                            TimeUnit.MILLISECONDS)));
+                            TimeUnit.MILLISECONDS), System.nanoTime()));
                     return;
                 }
             }
             if (waiter.complete(in)) {
+                acceptWaits.waited(true, 0); // an application was already waiting for it
                 return;
             }
         }
@@ -139,19 +159,30 @@ public final class ServiceRouter {
     }
 
     private void expire(Incoming in) {
-        boolean removed;
+        boolean removed = false;
+        long since = 0;
         synchronized (this) {
             ArrayDeque<Pending> p = pending.get(in.service());
-            removed = p != null && p.removeIf(x -> x.incoming() == in);
+            for (java.util.Iterator<Pending> it = p == null ? java.util.Collections.emptyIterator() : p.iterator();
+                    it.hasNext(); ) {
+                Pending x = it.next();
+                if (x.incoming() == in) {
+                    it.remove();
+                    removed = true;
+                    since = x.sinceNanos();
+                    break;
+                }
+            }
             if (p != null && p.isEmpty()) {
                 pending.remove(in.service());
             }
         }
         if (removed) {
+            acceptWaits.waited(false, System.nanoTime() - since);
             refusals.accept(ACCEPT_TIMEOUT, "stream " + in.stream().id() + " for service '" + in.service()
                     + "' of session " + in.sessionId() + " reset: no application accepted it within "
                     + pendingTimeoutMillis + " ms");
-            in.stream().reset(ErrorCode.CANCEL, "no application accepted service '" + in.service() + "' within "
+            in.stream().reset(ErrorCode.CANCEL, NOT_ACCEPTED + in.service() + "' within "
                     + pendingTimeoutMillis + " ms");
         }
     }
@@ -182,6 +213,7 @@ public final class ServiceRouter {
             }
         }
         ready.expiry().cancel(false);
+        acceptWaits.waited(true, System.nanoTime() - ready.sinceNanos());
         f.complete(ready.incoming());
         return f;
     }

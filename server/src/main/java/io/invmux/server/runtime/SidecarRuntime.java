@@ -7,9 +7,12 @@ import io.invmux.ErrorCode;
 import io.invmux.HealthState;
 import io.invmux.InvMux;
 import io.invmux.InvMuxException;
+import io.invmux.LogKeys;
 import io.invmux.Session;
 import io.invmux.SessionListener;
 import io.invmux.Stream;
+import io.invmux.StreamOptions;
+import io.invmux.TrafficClass;
 import io.invmux.internal.session.MuxSessionListener;
 import io.invmux.internal.transport.Addresses;
 import io.invmux.proto.v1.PeerStreamHeader;
@@ -28,6 +31,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.spi.LoggingEventBuilder;
 
 /**
  * The sidecar's data plane: the sessions it dialed to its peers (one per peer name), the sessions peers dialed to
@@ -54,6 +58,8 @@ public final class SidecarRuntime implements AutoCloseable {
     private final List<RuntimeListener> listeners = new CopyOnWriteArrayList<>();
     private final java.util.Set<String> knownPeers = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
+    /** Set by {@link #goAway()} (graceful stop): every session, including ones that start later, goes away. */
+    private volatile boolean goingAway;
 
     /** A session and the peer name it is known by. */
     public record Tracked(Session session, String peer, boolean dialer) {
@@ -207,6 +213,15 @@ public final class SidecarRuntime implements AutoCloseable {
      * Completes with the new link.
      */
     public CompletableFuture<Connection> dialLink(String peer, URI address, int priority, double weight) {
+        return dialLink(peer, address, priority, weight, null);
+    }
+
+    /**
+     * As {@link #dialLink(String, URI, int, double)}, the new link capped by {@code budget} (null: no cap), which
+     * its redials keep.
+     */
+    public CompletableFuture<Connection> dialLink(String peer, URI address, int priority, double weight,
+            io.invmux.LinkBudget budget) {
         if (closed) {
             return CompletableFuture.failedFuture(new InvMuxException(ErrorCode.SESSION_CLOSED,
                     "the sidecar is shutting down"));
@@ -235,14 +250,26 @@ public final class SidecarRuntime implements AutoCloseable {
             if (weight > 0) {
                 c.setWeight(weight);
             }
+            if (budget != null) {
+                c.setBudget(budget);
+            }
             return c;
         });
+    }
+
+    /** The session's and the stream's ids as fields of a log event ({@link LogKeys}). */
+    private static LoggingEventBuilder streamEvent(LoggingEventBuilder event, Session s, Stream stream) {
+        return event.addKeyValue(LogKeys.SESSION_ID, s.id()).addKeyValue(LogKeys.STREAM_ID, stream.id());
     }
 
     private void track(Session s, String peer, boolean dialer) {
         Tracked t = new Tracked(s, peer, dialer);
         sessions.put(s.id(), t);
-        log.info("session {} with {} started ({})", s.id(), peer, dialer ? "dialed" : "accepted");
+        if (goingAway) {
+            s.goAway(); // a peer that dials a draining sidecar gets no session to open streams on
+        }
+        log.atInfo().addKeyValue(LogKeys.SESSION_ID, s.id()).addKeyValue(LogKeys.PEER, peer)
+                .log("session {} with {} started ({})", s.id(), peer, dialer ? "dialed" : "accepted");
         for (RuntimeListener l : listeners) {
             l.sessionStarted(s, peer);
         }
@@ -278,7 +305,8 @@ public final class SidecarRuntime implements AutoCloseable {
                 Tracked t = sessions.get(s.id());
                 java.util.Optional<io.invmux.PeerIdentity> proven = s.peerIdentity();
                 if (proven.isPresent() && !h.getSource().isEmpty() && !proven.get().hasName(h.getSource())) {
-                    log.warn("session {}: stream {} claims to come from '{}' but the peer's {} names {}; reset",
+                    streamEvent(log.atWarn(), s, stream)
+                            .log("session {}: stream {} claims to come from '{}' but the peer's {} names {}; reset",
                             s.id(), stream.id(), h.getSource(), proven.get().credential(), proven.get().names());
                     stream.reset(ErrorCode.REFUSED_STREAM, "source '" + h.getSource() + "' is not a name of this "
                             + "peer's " + proven.get().credential() + " " + proven.get().names());
@@ -289,16 +317,27 @@ public final class SidecarRuntime implements AutoCloseable {
                         && !t.peer().equals(h.getSource())) {
                     sessions.put(s.id(), new Tracked(s, h.getSource(), false)); // now we know who it is
                 }
-                log.debug("stream {} of session {} opened by {} for '{}'", stream.id(), s.id(), h.getSource(),
-                        h.getService());
-                logEnd(stream);
+                streamEvent(log.atDebug(), s, stream).log("stream {} of session {} opened by {} for '{}'",
+                        stream.id(), s.id(), h.getSource(), h.getService());
+                watchEnd(stream, false, t == null ? h.getSource() : t.peer());
                 router.route(new Incoming(stream, s.id(), h.getSource(), h.getService(), h.getMetadataMap()));
             } catch (InvalidProtocolBufferException ex) {
-                log.warn("session {}: stream {} has an unreadable header; reset", s.id(), stream.id());
+                streamEvent(log.atWarn(), s, stream)
+                        .log("session {}: stream {} has an unreadable header; reset", s.id(), stream.id());
                 stream.reset();
             }
             acceptStreams(s);
         });
+    }
+
+    /**
+     * Forgets {@code session} as the one dialed to {@code peer}, if it still is, so that the next
+     * {@link #dialLink} starts a fresh session while this one finishes its open streams (it went away: its stream
+     * ids ran out, or the peer is draining).
+     */
+    public void retireDialed(String peer, Session session) {
+        dialed.computeIfPresent(peer, (k, f) -> f.isDone() && !f.isCompletedExceptionally() && f.join() == session
+                ? null : f);
     }
 
     /** A peer this sidecar dials (from its config); asked-for before it connects, it is UNAVAILABLE, not unknown. */
@@ -334,12 +373,12 @@ public final class SidecarRuntime implements AutoCloseable {
             return t.session();
         }
         for (Tracked x : sessions.values()) {
-            if (x.peer().equals(peer)) {
+            if (x.peer().equals(peer) && !x.session().isGoingAway()) {
                 return x.session();
             }
         }
         if (f != null || knownPeers.contains(peer)) {
-            throw new InvMuxException(ErrorCode.LINKS_LOST, "peer '" + peer + "' is known but not connected now"
+            throw new PeerUnavailableException(peer, "peer '" + peer + "' is known but not connected now"
                     + " (its links are being dialed); try again later");
         }
         List<String> known = new ArrayList<>(dialed.keySet());
@@ -348,15 +387,40 @@ public final class SidecarRuntime implements AutoCloseable {
                 known.add(x.peer());
             }
         }
-        throw new PeerNotFoundException("no peer or session named '" + peer + "'; known: " + known);
+        throw new PeerNotFoundException(peer, "no peer or session named '" + peer + "'; known: " + known);
+    }
+
+    /** Opening a stream to a peer name failed; {@link #peer()} is the name asked for. */
+    public abstract static class PeerException extends InvMuxException {
+        private static final long serialVersionUID = 1L;
+        private final String peer;
+
+        PeerException(ErrorCode code, String peer, String message) {
+            super(code, message);
+            this.peer = peer;
+        }
+
+        /** The name asked for. */
+        public String peer() {
+            return peer;
+        }
     }
 
     /** A peer name that matches nothing. */
-    public static final class PeerNotFoundException extends InvMuxException {
+    public static final class PeerNotFoundException extends PeerException {
         private static final long serialVersionUID = 1L;
 
-        PeerNotFoundException(String message) {
-            super(ErrorCode.PROTOCOL_ERROR, message);
+        PeerNotFoundException(String peer, String message) {
+            super(ErrorCode.PROTOCOL_ERROR, peer, message);
+        }
+    }
+
+    /** A peer this sidecar knows (it dials it) that has no session now. */
+    public static final class PeerUnavailableException extends PeerException {
+        private static final long serialVersionUID = 1L;
+
+        PeerUnavailableException(String peer, String message) {
+            super(ErrorCode.LINKS_LOST, peer, message);
         }
     }
 
@@ -366,30 +430,50 @@ public final class SidecarRuntime implements AutoCloseable {
     }
 
     /**
-     * Opens a stream to {@code service} at {@code peer}, its chunks compressed or raw as {@code compress} says
+     * Opens a bulk stream to {@code service} at {@code peer}, its chunks compressed or raw as {@code compress} says
      * (empty: the session's default; see {@link StreamCompression}).
      */
     public Stream openStream(String peer, String service, Map<String, String> metadata,
             java.util.Optional<Boolean> compress) throws IOException {
+        return openStream(peer, service, metadata, compress, TrafficClass.BULK);
+    }
+
+    /**
+     * Opens a stream to {@code service} at {@code peer} in traffic class {@code trafficClass}, its chunks compressed
+     * or raw as {@code compress} says (empty: the session's default; see {@link StreamCompression}).
+     */
+    public Stream openStream(String peer, String service, Map<String, String> metadata,
+            java.util.Optional<Boolean> compress, TrafficClass trafficClass) throws IOException {
         byte[] header = PeerStreamHeader.newBuilder().setService(service).setSource(identity)
                 .putAllMetadata(metadata).build().toByteArray();
-        Stream stream = sessionFor(peer).openStream(header);
+        Stream stream = sessionFor(peer).openStream(header, StreamOptions.of(trafficClass));
         StreamCompression.apply(stream, compress); // before the application's first byte is written
-        log.debug("stream {} of session {} opened to {} for '{}'", stream.id(), stream.session().id(), peer, service);
-        logEnd(stream);
+        streamEvent(log.atDebug(), stream.session(), stream).addKeyValue(LogKeys.PEER, peer)
+                .log("stream {} of session {} opened to {} for '{}'", stream.id(), stream.session().id(), peer, service);
+        watchEnd(stream, true, peer);
         return stream;
     }
 
-    private static void logEnd(Stream stream) {
-        if (!log.isDebugEnabled()) {
-            return;
-        }
-        stream.closeFuture().whenComplete((v, e) -> log.debug("stream {} of session {} ended{}", stream.id(),
-                stream.session().id(), e == null ? "" : ": " + e.getMessage()));
+    /** Logs the end of {@code stream} (at debug) and tells the listeners how long it lasted. */
+    private void watchEnd(Stream stream, boolean opened, String peer) {
+        long started = System.nanoTime();
+        Session s = stream.session();
+        stream.closeFuture().whenComplete((v, e) -> {
+            long duration = System.nanoTime() - started;
+            if (log.isDebugEnabled()) {
+                streamEvent(log.atDebug(), s, stream).log("stream {} of session {} ended{}", stream.id(), s.id(),
+                        e == null ? "" : ": " + e.getMessage());
+            }
+            Tracked t = sessions.get(s.id());
+            for (RuntimeListener l : listeners) {
+                l.streamEnded(s, t == null ? peer : t.peer(), opened, duration, e != null);
+            }
+        });
     }
 
     /** Stops taking new streams in every session (first step of a graceful shutdown). */
     public void goAway() {
+        goingAway = true;
         for (Tracked t : sessions.values()) {
             t.session().goAway();
         }

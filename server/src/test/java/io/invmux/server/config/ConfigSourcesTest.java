@@ -271,7 +271,8 @@ class ConfigSourcesTest {
                         + "api.address, which has no sub-keys",
                 "environment variable INVMUX_API_ADRESS: names no configuration key; known variables under api: "
                         + "INVMUX_API_ADDRESS, INVMUX_API_TOKEN, INVMUX_API_MAX_MESSAGE_SIZE, "
-                        + "INVMUX_API_MAX_STREAMS_PER_CLIENT, INVMUX_API_TOKEN_FILE, INVMUX_API_SOCKET_GROUP (did you "
+                        + "INVMUX_API_MAX_STREAMS_PER_CLIENT, INVMUX_API_TOKEN_FILE, INVMUX_API_SOCKET_GROUP, "
+                        + "INVMUX_API_MAX_CONNECTIONS_PER_CLIENT (did you "
                         + "mean INVMUX_API_ADDRESS?)",
                 "environment variable INVMUX_FOO: names no configuration key; known variables: INVMUX_IDENTITY, "
                         + "INVMUX_API_*, INVMUX_HEALTH_*, INVMUX_ADMIN_*, INVMUX_LISTENERS_<n>, INVMUX_PEERS_<n>_*, "
@@ -284,7 +285,11 @@ class ConfigSourcesTest {
                         + "INVMUX_LIMITS_KEEP_ALIVE_INTERVAL, "
                         + "INVMUX_LIMITS_KEEP_ALIVE_TIMEOUT, INVMUX_LIMITS_WRITE_TIMEOUT, "
                         + "INVMUX_LIMITS_RESUME_GRACE_PERIOD, INVMUX_LIMITS_DRAIN_TIMEOUT, "
-                        + "INVMUX_LIMITS_MAX_SERVICE_CONNECTIONS, INVMUX_LIMITS_SERVICE_IDLE_TIMEOUT "
+                        + "INVMUX_LIMITS_MAX_SERVICE_CONNECTIONS, INVMUX_LIMITS_SERVICE_IDLE_TIMEOUT, "
+                        + "INVMUX_LIMITS_HANDSHAKE_TIMEOUT, INVMUX_LIMITS_MAX_HANDSHAKES, "
+                        + "INVMUX_LIMITS_MAX_HANDSHAKES_PER_ADDRESS, INVMUX_LIMITS_MAX_SESSIONS, "
+                        + "INVMUX_LIMITS_MAX_LINKS_PER_SESSION, INVMUX_LIMITS_PENDING_OPEN_TIMEOUT, "
+                        + "INVMUX_LIMITS_MAX_REORDER_CHUNKS, INVMUX_LIMITS_MAX_PING_RATE "
                         + "(did you mean INVMUX_LIMITS_WINDOW_SIZE?)",
                 "environment variable INVMUX_PEERS_X_NAME: names no configuration key; peers is a list: give an "
                         + "index, as in INVMUX_PEERS_0_*");
@@ -317,7 +322,7 @@ class ConfigSourcesTest {
                 "Identity=x",
                 "api..address=x")))).containsExactly(
                 "command line: api.adress: unknown key; known keys under api: address, token, maxMessageSize, "
-                        + "maxStreamsPerClient, tokenFile, socketGroup (did you mean address?)",
+                        + "maxStreamsPerClient, tokenFile, socketGroup, maxConnectionsPerClient (did you mean address?)",
                 "command line: override no-equals-sign must be key=value, e.g. api.address=127.0.0.1:7701",
                 "command line: override =value must be key=value, e.g. api.address=127.0.0.1:7701",
                 "command line: peers.name: peers is a list: give an index (0, 1, ...) after it, as in peers[0]",
@@ -325,7 +330,7 @@ class ConfigSourcesTest {
                 "command line: Identity: unknown key; known keys at the top level: identity, api, health, admin, "
                         + "listeners, peers, services, forwards, middleware, limits, security, logging (did you mean identity?)",
                 "command line: api..address: unknown key; known keys under api: address, token, maxMessageSize, "
-                        + "maxStreamsPerClient, tokenFile, socketGroup");
+                        + "maxStreamsPerClient, tokenFile, socketGroup, maxConnectionsPerClient");
     }
 
     @Test
@@ -336,7 +341,7 @@ class ConfigSourcesTest {
                                 + "column 11: invalid YAML: expected ',' or ']', but got <stream end> (while parsing "
                                 + "a flow sequence started at line 1, column 1)",
                         "command line: api = (hidden): must be a section with the keys address, token, "
-                                + "maxMessageSize, maxStreamsPerClient, tokenFile, socketGroup in YAML flow form, "
+                                + "maxMessageSize, maxStreamsPerClient, tokenFile, socketGroup, maxConnectionsPerClient in YAML flow form, "
                                 + "e.g. {key: value}; or set its keys one by one",
                         "command line: peers[0].nme: unknown key; known keys under peers[0]: name, links, preSharedKeyFile (did you "
                                 + "mean name?)",

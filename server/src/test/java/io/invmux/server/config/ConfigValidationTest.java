@@ -102,21 +102,24 @@ class ConfigValidationTest {
                 "config.yaml: identiy: unknown key; known keys at the top level: " + TOP_KEYS
                         + " (did you mean identity?)",
                 "config.yaml: api.adress: unknown key; known keys under api: address, token, maxMessageSize, "
-                        + "maxStreamsPerClient, tokenFile, socketGroup (did you mean address?)",
+                        + "maxStreamsPerClient, tokenFile, socketGroup, maxConnectionsPerClient (did you mean address?)",
                 "config.yaml: peers[0].link: unknown key; known keys under peers[0]: name, links, preSharedKeyFile (did you mean "
                         + "links?)",
                 "config.yaml: peers[0].links[0].wieght: unknown key; known keys under peers[0].links[0]: address, "
-                        + "priority, weight (did you mean weight?)",
+                        + "priority, weight, maxBytesPerDay (did you mean weight?)",
                 "config.yaml: limits.windowsize: unknown key; known keys under limits: windowSize, maxWindowSize, "
                         + "sessionWindowSize, maxChunkSize, maxStreams, acceptBacklog, acceptTimeout, "
                         + "keepAliveInterval, "
                         + "keepAliveTimeout, writeTimeout, resumeGracePeriod, drainTimeout, maxServiceConnections, "
-                        + "serviceIdleTimeout (did you mean windowSize?)",
+                        + "serviceIdleTimeout, handshakeTimeout, maxHandshakes, maxHandshakesPerAddress, maxSessions, "
+                        + "maxLinksPerSession, pendingOpenTimeout, maxReorderChunks, maxPingRate "
+                        + "(did you mean windowSize?)",
                 "config.yaml: limits.bogus: unknown key; known keys under limits: windowSize, maxWindowSize, "
                         + "sessionWindowSize, maxChunkSize, maxStreams, acceptBacklog, acceptTimeout, "
                         + "keepAliveInterval, "
                         + "keepAliveTimeout, writeTimeout, resumeGracePeriod, drainTimeout, maxServiceConnections, "
-                        + "serviceIdleTimeout");
+                        + "serviceIdleTimeout, handshakeTimeout, maxHandshakes, maxHandshakesPerAddress, maxSessions, "
+                        + "maxLinksPerSession, pendingOpenTimeout, maxReorderChunks, maxPingRate");
     }
 
     @Test
@@ -132,7 +135,7 @@ class ConfigValidationTest {
                 """)).containsExactly(
                 "config.yaml: identity = [a, b]: must be a single value, not a list",
                 "config.yaml: api = (hidden): must be a section with the keys address, token, maxMessageSize, "
-                        + "maxStreamsPerClient, tokenFile, socketGroup",
+                        + "maxStreamsPerClient, tokenFile, socketGroup, maxConnectionsPerClient",
                 "config.yaml: health.address = {host: x}: must be a single value, not a section",
                 "config.yaml: listeners = tcp://0.0.0.0:7700: must be a list of values",
                 "config.yaml: peers = {name: b}: must be a list of sections with the keys name, links, "
@@ -269,7 +272,9 @@ class ConfigValidationTest {
                     + "[::1]:7701), or empty for off",
             "admin.address|0.0.0.0:http|must be host:port with a port from 0 to 65535 (e.g. 127.0.0.1:7701 or "
                     + "[::1]:7701), or empty for off",
-            "logging.level|verbose|must be one of trace, debug, info, warn, error"})
+            "logging.level|verbose|must be one of trace, debug, info, warn, error",
+            "logging.format|jsn|must be text or json (did you mean json?)",
+            "logging.format|logfmt|must be text or json"})
     void valueRules(String key, String value, String rule) {
         assertThat(override(key, value)).isEqualTo("command line: " + key + " = " + value + ": " + rule);
     }
@@ -281,6 +286,9 @@ class ConfigValidationTest {
         assertThat(c.api().maxMessageSize()).isEqualTo(65536);
         assertThat(c.api().maxStreamsPerClient()).isEqualTo(100000);
         assertThat(c.logging().level()).isEqualTo(SidecarConfig.LogLevel.WARN);
+        assertThat(new ConfigLoader().environment(Map.of("INVMUX_LOGGING_FORMAT", "JSON")).load().logging().format())
+                .as("any case, from the environment too").isEqualTo(SidecarConfig.LogFormat.JSON);
+        assertThat(new ConfigLoader().load().logging().format()).as("default").isEqualTo(SidecarConfig.LogFormat.TEXT);
         assertThat(new ConfigLoader().overrides(List.of("api.maxMessageSize=64MiB", "api.maxStreamsPerClient=+1"))
                 .load().api().maxMessageSize()).isEqualTo(64 << 20);
     }
@@ -396,7 +404,12 @@ class ConfigValidationTest {
             "weight|NaN|must be a number greater than 0 and at most 1000",
             "weight|Infinity|must be a number greater than 0 and at most 1000",
             "weight|1f|must be a number greater than 0 and at most 1000",
-            "weight|0x1p3|must be a number greater than 0 and at most 1000"})
+            "weight|0x1p3|must be a number greater than 0 and at most 1000",
+            "maxBytesPerDay|1KiB|must be 0 (no cap) or at least 1MiB",
+            "maxBytesPerDay|-1|must be a size: a whole number of bytes, optionally followed by B, KiB, "
+                    + "MiB or GiB (e.g. 256KiB)",
+            "maxBytesPerDay|lots|must be a size: a whole number of bytes, optionally followed by B, KiB, "
+                    + "MiB or GiB (e.g. 256KiB)"})
     void linkRules(String key, String value, String rule) {
         String link = key.equals("address") ? "{address: '" + value + "'}"
                 : "{address: 'tcp://h:7700', " + key + ": '" + value + "'}";
@@ -412,10 +425,12 @@ class ConfigValidationTest {
                     links:
                       - {address: "tcp://h:65535?bind=10.0.0.1:0&sndbuf=1024", priority: -100, weight: 1000}
                       - {address: "tcp://h:1?iface=eth0.100", priority: 100, weight: .001}
-                      - {address: "tcp://[::1]:1?bind=[::1]", priority: +0, weight: 1E2}
+                      - {address: "tcp://[::1]:1?bind=[::1]", priority: +0, weight: 1E2, maxBytesPerDay: 20GiB}
                 """).load();
         assertThat(c.peers().get(0).links()).extracting(SidecarConfig.Link::weight).containsExactly(1000.0, 0.001,
                 100.0);
+        assertThat(c.peers().get(0).links()).extracting(SidecarConfig.Link::maxBytesPerDay).containsExactly(0L, 0L,
+                20L * 1024 * 1024 * 1024);
     }
 
     @Test
@@ -461,6 +476,7 @@ class ConfigValidationTest {
                   - {listen: "127.0.0.1:8080", peer: pod-x, service: echo}
                   - {listen: "127.0.0.1", peer: pod-b, service: "echo service"}
                   - {peer: "pod b"}
+                  - {listen: "127.0.0.1:8081", peer: pod-b, service: echo, trafficClass: realtime}
                 """)).containsExactly(
                 "config.yaml: forwards[0].peer = pod-x: names no peer; known peers: pod-b, pod-c",
                 "config.yaml: forwards[1].listen = 127.0.0.1: must be host:port (e.g. 127.0.0.1:7701 or "
@@ -470,7 +486,8 @@ class ConfigValidationTest {
                 "config.yaml: forwards[2].listen: is required: every forward needs a listen host:port",
                 "config.yaml: forwards[2].peer = pod b: must be 1 to 63 characters of A-Z, a-z, 0-9, '.', '_' and "
                         + "'-'",
-                "config.yaml: forwards[2].service: is required: every forward needs a service name");
+                "config.yaml: forwards[2].service: is required: every forward needs a service name",
+                "config.yaml: forwards[3].trafficClass = realtime: must be bulk, interactive or redundant");
         assertThat(problems("forwards: [{listen: '127.0.0.1:0', peer: b, service: s}]\n")).containsExactly(
                 "config.yaml: forwards[0].peer = b: names no peer; no peers are configured");
     }
@@ -646,7 +663,7 @@ class ConfigValidationTest {
                 .overrides(List.of("api.maxMessageSize=1GiB")));
         assertThat(problems).containsExactly(
                 "config.yaml: api.adress: unknown key; known keys under api: address, token, maxMessageSize, "
-                        + "maxStreamsPerClient, tokenFile, socketGroup (did you mean address?)",
+                        + "maxStreamsPerClient, tokenFile, socketGroup, maxConnectionsPerClient (did you mean address?)",
                 "environment variable INVMUX_WHAT: names no configuration key; known variables: INVMUX_IDENTITY, "
                         + "INVMUX_API_*, INVMUX_HEALTH_*, INVMUX_ADMIN_*, INVMUX_LISTENERS_<n>, INVMUX_PEERS_<n>_*, "
                         + "INVMUX_SERVICES_<n>_*, INVMUX_FORWARDS_<n>_*, INVMUX_MIDDLEWARE_<n>, INVMUX_LIMITS_*, INVMUX_SECURITY_*, "

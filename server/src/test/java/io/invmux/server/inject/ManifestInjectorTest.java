@@ -72,7 +72,19 @@ class ManifestInjectorTest {
         assertThat(job.path("containers")).hasSize(1);
         assertThat(job.path("initContainers").get(0).path("restartPolicy").asText()).isEqualTo("Always");
         assertThat(envValue(job.path("initContainers").get(0).path("env"), "INVMUX_LISTENERS")).isEmpty();
-        assertThat(job.path("initContainers").get(0).path("ports")).hasSize(1); // health only: it only dials
+        // health and admin (/metrics for Prometheus) only: it only dials
+        assertThat(job.path("initContainers").get(0).path("ports")).extracting(p -> p.path("name").asText())
+                .containsExactly("invmux-admin", "invmux-health");
+    }
+
+    @Test
+    void theAdminPortGoesOnThePodIpForPrometheusAndThePodGetsTheLabelItsPodMonitorSelects() throws Exception {
+        JsonNode pod = byName(inject(Files.readString(WORKLOADS)), "migrate").path("spec").path("template");
+        JsonNode sidecar = pod.path("spec").path("initContainers").get(0);
+        assertThat(envValue(sidecar.path("env"), "INVMUX_ADMIN_ADDRESS")).isEqualTo("0.0.0.0:7702");
+        assertThat(envValue(sidecar.path("env"), "INVMUX_API_ADDRESS")).as("the API stays local")
+                .isEqualTo("127.0.0.1:7701");
+        assertThat(pod.path("metadata").path("labels").path("invmux.io/sidecar").asText()).isEqualTo("injected");
     }
 
     @Test

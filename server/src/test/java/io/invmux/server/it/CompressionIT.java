@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -29,23 +28,20 @@ import org.junit.jupiter.api.Timeout;
 class CompressionIT {
     private static SidecarProcess podA;
     private static SidecarProcess podB;
-    private static ServerSocket echo;
+    private static EchoServer echo;
     private static int adminA;
     private static int rawPort;
     private static int compressedPort;
 
     @BeforeAll
     static void start() throws Exception {
-        echo = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        Thread t = new Thread(CompressionIT::serveEcho, "echo");
-        t.setDaemon(true);
-        t.start();
+        echo = EchoServer.start();
         int linkPort = SidecarProcess.freePort();
         adminA = SidecarProcess.freePort();
         rawPort = SidecarProcess.freePort();
         compressedPort = SidecarProcess.freePort();
         podB = SidecarProcess.start("pod-b", List.of("listeners.0=tcp://127.0.0.1:" + linkPort, "middleware.0=zstd",
-                "services.0.name=echo", "services.0.target=127.0.0.1:" + echo.getLocalPort()), List.of());
+                "services.0.name=echo", "services.0.target=127.0.0.1:" + echo.port()), List.of());
         podA = SidecarProcess.start("pod-a", List.of("listeners=[]", "middleware.0=zstd",
                 "admin.address=127.0.0.1:" + adminA, "peers.0.name=pod-b",
                 "peers.0.links.0.address=tcp://127.0.0.1:" + linkPort,
@@ -63,23 +59,6 @@ class CompressionIT {
         echo.close();
         assertThat(exitA).isZero();
         assertThat(exitB).isZero();
-    }
-
-    private static void serveEcho() {
-        while (!echo.isClosed()) {
-            try {
-                Socket s = echo.accept();
-                CompletableFuture.runAsync(() -> {
-                    try (s) {
-                        s.getInputStream().transferTo(s.getOutputStream());
-                    } catch (IOException e) {
-                        // the test sees the short echo
-                    }
-                });
-            } catch (IOException e) {
-                return;
-            }
-        }
     }
 
     private static List<Sample> series(String name) {

@@ -51,11 +51,14 @@ final class GrpcStream<Req, Resp> {
     }
 
     static GrpcStream<OpenStreamRequest, OpenStreamResponse> open(ManagedChannel ch, String peer, String service) {
+        return open(ch, StreamTarget.newBuilder().setPeer(peer).setService(service).build());
+    }
+
+    static GrpcStream<OpenStreamRequest, OpenStreamResponse> open(ManagedChannel ch, StreamTarget target) {
         GrpcStream<OpenStreamRequest, OpenStreamResponse> s = new GrpcStream<>(r -> r.hasData() ? r.getData() : EOF,
                 r -> r.hasOpened() ? r.getOpened() : null, d -> OpenStreamRequest.newBuilder().setData(d).build());
         StreamServiceGrpc.newStub(ch).openStream(s.observer());
-        s.call.onNext(OpenStreamRequest.newBuilder().setOpen(StreamTarget.newBuilder().setPeer(peer)
-                .setService(service)).build());
+        s.call.onNext(OpenStreamRequest.newBuilder().setOpen(target).build());
         return s;
     }
 
@@ -152,6 +155,21 @@ final class GrpcStream<Req, Resp> {
             }
             if (o == EOF) {
                 return Status.OK;
+            }
+        }
+        throw new AssertionError("the call did not end within " + seconds + " s");
+    }
+
+    /** The exception the call failed with, its trailers included (waits for the end of the call). */
+    Throwable awaitError(long seconds) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (System.nanoTime() < deadline) {
+            Object o = inbox.poll(50, TimeUnit.MILLISECONDS);
+            if (o instanceof Throwable) {
+                return (Throwable) o;
+            }
+            if (o == EOF) {
+                throw new AssertionError("the call ended without an error");
             }
         }
         throw new AssertionError("the call did not end within " + seconds + " s");

@@ -28,12 +28,17 @@ final class PrometheusText {
     }
 
     static List<Sample> scrape(int adminPort) throws IOException, InterruptedException {
+        return parse(body(adminPort));
+    }
+
+    /** The exposition as served, comments ({@code # TYPE}, {@code # HELP}) included. */
+    static String body(int adminPort) throws IOException, InterruptedException {
         HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
                 "http://127.0.0.1:" + adminPort + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() != 200) {
             throw new IOException("GET /metrics answered " + r.statusCode());
         }
-        return parse(r.body());
+        return r.body();
     }
 
     /** Every sample line; comments skipped, anything else malformed rejected. */

@@ -192,7 +192,8 @@ class SidecarApiIT {
                         .as("metrics line '%s'", line).isTrue();
             }
         }
-        assertThat(metrics.body()).contains("invmux_sessions 0.0", "invmux_jvm_heap_used_bytes");
+        assertThat(metrics.body()).contains("invmux_sessions 0.0", "jvm_memory_used_bytes{area=\"heap\"}",
+                "process_cpu_seconds_total", "invmux_build_info{");
         assertThat(http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/live")).build(),
                 HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
         assertThat(http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/ready")).build(),

@@ -51,9 +51,21 @@ public final class SidecarProcess implements AutoCloseable {
         return jar;
     }
 
+    /** Ports handed out by {@link #freePort()} in this JVM: never handed out twice. */
+    private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /**
+     * A loopback port free now and not handed out before in this JVM: the kernel may give the same ephemeral port
+     * to two probes in a row once the first probe's socket is closed, and a test that asks for an API port and a
+     * link port would then start a sidecar whose two listeners collide.
+     */
     public static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
+        while (true) {
+            try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+                if (HANDED_OUT.add(s.getLocalPort())) {
+                    return s.getLocalPort();
+                }
+            }
         }
     }
 

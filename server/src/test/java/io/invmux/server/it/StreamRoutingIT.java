@@ -75,7 +75,7 @@ class StreamRoutingIT {
     private static Side b;
 
     /** One sidecar as a test sees it: its process, an API channel with the token, its admin port, its peer. */
-    private record Side(SidecarProcess process, ManagedChannel api, int adminPort, String peer) {
+    private record Side(SidecarProcess process, ManagedChannel api, int adminPort, String peer, String linkPath) {
     }
 
     @BeforeAll
@@ -95,8 +95,9 @@ class StreamRoutingIT {
             settingsA.add("peers.0.links." + i + ".address=tcp://127.0.0.1:" + linkPort);
         }
         podA = SidecarProcess.start("pod-a", settingsA, List.of());
-        a = new Side(podA, channel(podA, TOKEN), adminA, "pod-b");
-        b = new Side(podB, channel(podB, TOKEN), adminB, "pod-a");
+        // The link label: the address dialed on the dialing side, remote host -> listener on the accepting side.
+        a = new Side(podA, channel(podA, TOKEN), adminA, "pod-b", "127.0.0.1:" + linkPort);
+        b = new Side(podB, channel(podB, TOKEN), adminB, "pod-a", "127.0.0.1->127.0.0.1:" + linkPort);
         await().atMost(Duration.ofSeconds(30)).until(() -> links(a).size() == LINKS && links(b).size() == LINKS);
     }
 
@@ -278,16 +279,16 @@ class StreamRoutingIT {
 
     // ------------------------------------------------------------------ what the sidecars show
 
-    private static List<Sample> series(List<Sample> samples, String name, String session) {
-        return samples.stream().filter(s -> s.name().equals(name) && session.equals(s.label("session"))).toList();
+    private static List<Sample> series(List<Sample> samples, String name, String peer) {
+        return samples.stream().filter(s -> s.name().equals(name) && peer.equals(s.label("peer"))).toList();
     }
 
-    private static double total(List<Sample> samples, String name, String session) {
-        return series(samples, name, session).stream().mapToDouble(Sample::value).sum();
+    private static double total(List<Sample> samples, String name, String peer) {
+        return series(samples, name, peer).stream().mapToDouble(Sample::value).sum();
     }
 
     @Test
-    void metricsHaveASeriesPerSessionAndPerLinkThatCountTheTraffic() throws Exception {
+    void metricsHaveASeriesPerPeerAndPerLinkPathThatCountTheTraffic() throws Exception {
         String session = links(a).get(0).getSessionId();
         Map<Side, List<Sample>> before = new HashMap<>();
         for (Side side : List.of(a, b)) {
@@ -297,30 +298,31 @@ class StreamRoutingIT {
         long moved = size(3); // each way, at least
         for (Side side : List.of(a, b)) {
             List<Sample> now = PrometheusText.scrape(side.adminPort());
-            List<String> linkIds = links(side).stream().map(Link::getLinkId).toList();
+            String peer = side.peer();
             assertThat(now).filteredOn(s -> s.name().equals("invmux_sessions")).singleElement()
                     .extracting(Sample::value).isEqualTo(1.0);
+            assertThat(now).as("no series names a session or link id: they are new on every redial")
+                    .allSatisfy(s -> assertThat(s.labels()).doesNotContainKeys("session", "session_id")
+                            .doesNotContainValue(session));
             for (String name : List.of("invmux_session_sent_bytes_total", "invmux_session_received_bytes_total")) {
-                assertThat(series(now, name, session)).singleElement().satisfies(s ->
-                        assertThat(s.label("peer")).isEqualTo(side.peer()));
-                assertThat(total(now, name, session) - total(before.get(side), name, session)).as(name)
+                assertThat(series(now, name, peer)).singleElement();
+                assertThat(total(now, name, peer) - total(before.get(side), name, peer)).as(name)
                         .isGreaterThanOrEqualTo(moved);
             }
-            assertThat(series(now, "invmux_link_healthy", session)).as("one series per link")
-                    .hasSize(LINKS).allSatisfy(s -> {
-                        assertThat(s.value()).isIn(0.0, 1.0);
-                        assertThat(s.label("peer")).isEqualTo(side.peer());
-                        assertThat(s.label("remote")).isNotEmpty();
-                    }).extracting(s -> s.label("link")).containsExactlyInAnyOrderElementsOf(linkIds);
+            // Three links dialed to one address: one series each, told apart by a suffix in link id order.
+            List<String> paths = List.of(side.linkPath(), side.linkPath() + "#2", side.linkPath() + "#3");
+            assertThat(series(now, "invmux_link_healthy", peer)).as("one series per link")
+                    .hasSize(LINKS).allSatisfy(s -> assertThat(s.value()).isIn(0.0, 1.0))
+                    .extracting(s -> s.label("link")).containsExactlyInAnyOrderElementsOf(paths);
             for (String name : List.of("invmux_link_sent_bytes_total", "invmux_link_received_bytes_total")) {
-                assertThat(series(now, name, session)).extracting(s -> s.label("link"))
-                        .containsExactlyInAnyOrderElementsOf(linkIds);
-                assertThat(total(now, name, session) - total(before.get(side), name, session)).as(name)
+                assertThat(series(now, name, peer)).extracting(s -> s.label("link"))
+                        .containsExactlyInAnyOrderElementsOf(paths);
+                assertThat(total(now, name, peer) - total(before.get(side), name, peer)).as(name)
                         .isGreaterThanOrEqualTo(moved);
             }
-            assertThat(series(now, "invmux_link_rtt_seconds", session)).hasSize(LINKS)
+            assertThat(series(now, "invmux_link_rtt_seconds", peer)).hasSize(LINKS)
                     .allSatisfy(s -> assertThat(s.value()).isBetween(0.0, 30.0));
-            assertThat(series(now, "invmux_session_reorder_bytes", session)).as("bytes held out of order now")
+            assertThat(series(now, "invmux_session_reorder_bytes", peer)).as("bytes held out of order now")
                     .singleElement().satisfies(s -> assertThat(s.value()).isBetween(0.0, 64.0 * 1024 * 1024));
         }
     }

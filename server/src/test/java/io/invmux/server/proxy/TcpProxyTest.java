@@ -233,6 +233,8 @@ class TcpProxyTest {
             connect(forwarder).close();
         } catch (ConnectException expected) {
             // the usual case
+        } catch (SocketException alsoFine) {
+            // Another process took the port and reset the connection (seen in CI): still not the forwarder's.
         }
         assertThat(forwarder.stats().connectionsAccepted()).isEqualTo(accepted);
     }

@@ -28,7 +28,7 @@ import java.util.regex.Pattern;
 public final class SidecarPair implements AutoCloseable {
     public static final String PEER = "pod-b";
     private static final Pattern API = Pattern.compile("sidecar '[^']+' API on /127\\.0\\.0\\.1:(\\d+)");
-    private static final long START_TIMEOUT_MILLIS = 90_000;
+    static final long START_TIMEOUT_MILLIS = 90_000;
 
     private final List<Process> processes = new ArrayList<>();
     private final Path logDir;
@@ -76,9 +76,7 @@ public final class SidecarPair implements AutoCloseable {
     public static SidecarPair start() throws Exception {
         Path root = repoRoot();
         Path jar = findOrBuildJar(root);
-        Path logs = Paths.get(System.getProperty("basedir", "."), "target", "sidecars");
-        Files.createDirectories(logs);
-        SidecarPair pair = new SidecarPair(logs);
+        SidecarPair pair = new SidecarPair(logDirectory());
         try {
             pair.startAll(jar);
         } catch (Exception | Error e) {
@@ -145,19 +143,30 @@ public final class SidecarPair implements AutoCloseable {
     }
 
     private Process launch(Path jar, String name, String... args) throws IOException {
+        Process p = launchSidecar(jar, logDir.resolve(name + ".log"), args);
+        processes.add(p);
+        return p;
+    }
+
+    /** Starts a sidecar process from {@code jar} with {@code args}, its output to {@code log}. */
+    static Process launchSidecar(Path jar, Path log, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx512m", "-XX:+ExitOnOutOfMemoryError", "--add-opens", "java.base/java.nio=ALL-UNNAMED",
                 "-Dio.netty.tryReflectionSetAccessible=true", "-jar", jar.toString(), "sidecar"));
         cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(logDir.resolve(name + ".log").toFile());
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         // The sidecar takes every INVMUX_* variable as configuration and refuses unknown ones (such as the SDKs'
         // INVMUX_GRPC_ENDPOINT): start it without any.
         Map<String, String> env = pb.environment();
         env.keySet().removeIf(k -> k.startsWith("INVMUX_"));
-        Process p = pb.start();
-        processes.add(p);
-        return p;
+        return pb.start();
+    }
+
+    /** Where the sidecars' logs go: target/sidecars of the module. */
+    static Path logDirectory() throws IOException {
+        Path logs = Paths.get(System.getProperty("basedir", "."), "target", "sidecars");
+        Files.createDirectories(logs);
+        return logs;
     }
 
     private int awaitApiPort(Process p, Path log) throws Exception {

@@ -1,0 +1,62 @@
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from typing import ClassVar as _ClassVar
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ERROR_REASON_UNSPECIFIED: _ClassVar[ErrorReason]
+    ERROR_REASON_INVALID_ARGUMENT: _ClassVar[ErrorReason]
+    ERROR_REASON_TOKEN_MISSING: _ClassVar[ErrorReason]
+    ERROR_REASON_TOKEN_INVALID: _ClassVar[ErrorReason]
+    ERROR_REASON_PEER_UNKNOWN: _ClassVar[ErrorReason]
+    ERROR_REASON_PEER_UNAVAILABLE: _ClassVar[ErrorReason]
+    ERROR_REASON_SESSION_UNKNOWN: _ClassVar[ErrorReason]
+    ERROR_REASON_LINK_UNKNOWN: _ClassVar[ErrorReason]
+    ERROR_REASON_LISTENER_UNKNOWN: _ClassVar[ErrorReason]
+    ERROR_REASON_FORWARD_UNKNOWN: _ClassVar[ErrorReason]
+    ERROR_REASON_SERVICE_UNKNOWN: _ClassVar[ErrorReason]
+    ERROR_REASON_SERVICE_EXISTS: _ClassVar[ErrorReason]
+    ERROR_REASON_TARGET_REFUSED: _ClassVar[ErrorReason]
+    ERROR_REASON_FORWARD_NOT_LOOPBACK: _ClassVar[ErrorReason]
+    ERROR_REASON_SERVICE_NOT_ACCEPTED: _ClassVar[ErrorReason]
+    ERROR_REASON_STREAM_REFUSED: _ClassVar[ErrorReason]
+    ERROR_REASON_STREAM_CANCELLED: _ClassVar[ErrorReason]
+    ERROR_REASON_STREAM_RESET: _ClassVar[ErrorReason]
+    ERROR_REASON_SESSION_CLOSED: _ClassVar[ErrorReason]
+    ERROR_REASON_LINK_FAILED: _ClassVar[ErrorReason]
+    ERROR_REASON_LIMIT_STREAMS_PER_CLIENT: _ClassVar[ErrorReason]
+    ERROR_REASON_WATCH_FELL_BEHIND: _ClassVar[ErrorReason]
+    ERROR_REASON_TIMEOUT: _ClassVar[ErrorReason]
+    ERROR_REASON_RESOURCE_EXHAUSTED: _ClassVar[ErrorReason]
+    ERROR_REASON_INTERNAL: _ClassVar[ErrorReason]
+    ERROR_REASON_UNKNOWN: _ClassVar[ErrorReason]
+    ERROR_REASON_ADDRESS_IN_USE: _ClassVar[ErrorReason]
+ERROR_REASON_UNSPECIFIED: ErrorReason
+ERROR_REASON_INVALID_ARGUMENT: ErrorReason
+ERROR_REASON_TOKEN_MISSING: ErrorReason
+ERROR_REASON_TOKEN_INVALID: ErrorReason
+ERROR_REASON_PEER_UNKNOWN: ErrorReason
+ERROR_REASON_PEER_UNAVAILABLE: ErrorReason
+ERROR_REASON_SESSION_UNKNOWN: ErrorReason
+ERROR_REASON_LINK_UNKNOWN: ErrorReason
+ERROR_REASON_LISTENER_UNKNOWN: ErrorReason
+ERROR_REASON_FORWARD_UNKNOWN: ErrorReason
+ERROR_REASON_SERVICE_UNKNOWN: ErrorReason
+ERROR_REASON_SERVICE_EXISTS: ErrorReason
+ERROR_REASON_TARGET_REFUSED: ErrorReason
+ERROR_REASON_FORWARD_NOT_LOOPBACK: ErrorReason
+ERROR_REASON_SERVICE_NOT_ACCEPTED: ErrorReason
+ERROR_REASON_STREAM_REFUSED: ErrorReason
+ERROR_REASON_STREAM_CANCELLED: ErrorReason
+ERROR_REASON_STREAM_RESET: ErrorReason
+ERROR_REASON_SESSION_CLOSED: ErrorReason
+ERROR_REASON_LINK_FAILED: ErrorReason
+ERROR_REASON_LIMIT_STREAMS_PER_CLIENT: ErrorReason
+ERROR_REASON_WATCH_FELL_BEHIND: ErrorReason
+ERROR_REASON_TIMEOUT: ErrorReason
+ERROR_REASON_RESOURCE_EXHAUSTED: ErrorReason
+ERROR_REASON_INTERNAL: ErrorReason
+ERROR_REASON_UNKNOWN: ErrorReason
+ERROR_REASON_ADDRESS_IN_USE: ErrorReason
