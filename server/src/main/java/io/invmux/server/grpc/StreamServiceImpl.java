@@ -252,7 +252,8 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
                         AcceptStreamResponse.newBuilder().setEof(true).build());
                 synchronized (out) {
                     if (out.isCancelled()) {
-                        in.stream().reset();
+                        // The call went away after the router chose it: another call (or the next) takes it.
+                        runtime.router().giveBack(in);
                         return;
                     }
                     out.onNext(AcceptStreamResponse.newBuilder().setAccepted(StreamInfo.newBuilder()

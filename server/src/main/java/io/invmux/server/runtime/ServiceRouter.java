@@ -127,6 +127,32 @@ public final class ServiceRouter {
             connector.connect(in.stream(), in.service(), target);
             return;
         }
+        if (!offer(in, false)) {
+            refusals.accept(PENDING_PER_SERVICE, "stream " + in.stream().id() + " for service '" + in.service()
+                    + "' of session " + in.sessionId() + " refused: " + MAX_PENDING_PER_SERVICE + " streams already "
+                    + "wait for an acceptor");
+            // The opener's status says why, naming the service: a limit of this side (RESOURCE_EXHAUSTED).
+            in.stream().reset(ErrorCode.REFUSED_STREAM, "service '" + in.service() + "' already has "
+                    + MAX_PENDING_PER_SERVICE + " streams waiting for an application to accept them");
+        }
+    }
+
+    /**
+     * Takes back a stream {@link #accept} handed out whose acceptor was gone by the time it got it (its call
+     * cancelled in between): the stream goes to the next acceptor, or waits first in line for one, as if it had
+     * never left. Without this, an application stopping one of several outstanding AcceptStream calls could lose a
+     * stream that another of its calls would have taken.
+     */
+    public void giveBack(Incoming in) {
+        offer(in, true);
+    }
+
+    /**
+     * Hands {@code in} to the first waiting acceptor, or queues it (at the head when {@code first}) with its accept
+     * timeout; false when the service's queue is full (never when {@code first}: a stream given back was counted
+     * already, and refusing it now would lose what the bound let in).
+     */
+    private boolean offer(Incoming in, boolean first) {
         while (true) {
             CompletableFuture<Incoming> waiter;
             synchronized (this) {
@@ -137,25 +163,24 @@ public final class ServiceRouter {
                 }
                 if (waiter == null) {
                     ArrayDeque<Pending> p = pending.computeIfAbsent(in.service(), k -> new ArrayDeque<>());
-                    if (p.size() >= MAX_PENDING_PER_SERVICE) {
-                        break;
+                    if (!first && p.size() >= MAX_PENDING_PER_SERVICE) {
+                        return false;
                     }
-                    p.addLast(new Pending(in, timer.schedule(() -> expire(in), pendingTimeoutMillis,
-                            TimeUnit.MILLISECONDS), System.nanoTime()));
-                    return;
+                    Pending entry = new Pending(in, timer.schedule(() -> expire(in), pendingTimeoutMillis,
+                            TimeUnit.MILLISECONDS), System.nanoTime());
+                    if (first) {
+                        p.addFirst(entry);
+                    } else {
+                        p.addLast(entry);
+                    }
+                    return true;
                 }
             }
             if (waiter.complete(in)) {
                 acceptWaits.waited(true, 0); // an application was already waiting for it
-                return;
+                return true;
             }
         }
-        refusals.accept(PENDING_PER_SERVICE, "stream " + in.stream().id() + " for service '" + in.service()
-                + "' of session " + in.sessionId() + " refused: " + MAX_PENDING_PER_SERVICE + " streams already "
-                + "wait for an acceptor");
-        // The opener's status says why, naming the service: a limit of this side (RESOURCE_EXHAUSTED).
-        in.stream().reset(ErrorCode.REFUSED_STREAM, "service '" + in.service() + "' already has "
-                + MAX_PENDING_PER_SERVICE + " streams waiting for an application to accept them");
     }
 
     private void expire(Incoming in) {

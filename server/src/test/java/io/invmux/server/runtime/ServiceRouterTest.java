@@ -80,4 +80,39 @@ class ServiceRouterTest {
             assertThat(router.queuedServices()).isZero();
         }
     }
+
+    @Test
+    void aStreamGivenBackByAGoneAcceptorGoesToTheNextOneOrWaitsFirstInLine() throws Exception {
+        ServiceRouter router = router(10_000);
+        try (Pair pair = Pair.tcp(Config.defaults(), 1)) {
+            // Two acceptors wait; the first is handed the stream but its call is gone, so it gives it back.
+            CompletableFuture<Incoming> gone = router.accept("svc");
+            CompletableFuture<Incoming> next = router.accept("svc");
+            Stream[] near = new Stream[1];
+            router.route(incoming(pair, near, "svc"));
+            assertThat(gone).isCompleted();
+            assertThat(next).isNotDone();
+            router.giveBack(gone.join());
+            assertThat(next).isCompletedWithValue(gone.join());
+            assertThat(router.queuedServices()).isZero();
+
+            // With nobody waiting, it goes ahead of a stream that arrived after it.
+            CompletableFuture<Incoming> goneToo = router.accept("svc");
+            Stream[] earlier = new Stream[1];
+            router.route(incoming(pair, earlier, "svc"));
+            router.route(incoming(pair, new Stream[1], "svc"));
+            router.giveBack(goneToo.join());
+            assertThat(router.pendingStreams()).isEqualTo(2);
+            assertThat(router.accept("svc").join()).isSameAs(goneToo.join());
+
+            // Neither given-back stream was reset: the one the second acceptor holds still carries bytes both ways.
+            Stream far = next.join().stream();
+            far.setReadTimeout(Duration.ofSeconds(60));
+            assertThat(far.inputStream().read()).isEqualTo('x');
+            far.outputStream().write('y');
+            far.outputStream().flush();
+            assertThat(near[0].inputStream().read()).isEqualTo('y');
+            assertThat(refused).isEmpty();
+        }
+    }
 }
