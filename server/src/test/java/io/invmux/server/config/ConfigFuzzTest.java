@@ -3,6 +3,7 @@ package io.invmux.server.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
+import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Random;
@@ -13,6 +14,9 @@ import org.junit.jupiter.api.Test;
  * syntax): whatever it is given, it either loads a configuration that renders back to YAML loading to an equal one,
  * or throws a {@link ConfigException} whose every problem is one short line; never another exception, and never a
  * secret in a message. {@code -Dfuzz.iterations=N} and {@code -Dfuzz.seed=S} run it longer or elsewhere.
+ * {@link #anyFileLoadsAndRoundTripsOrFailsWithAConfigException} is the same check as a Jazzer target: the normal
+ * suite replays its stored inputs (one seed per section of the example), {@code JAZZER_FUZZ=1} fuzzes it,
+ * coverage-guided (docs/SECURITY.md has the figures of a long run).
  */
 class ConfigFuzzTest {
     private static final int ITERATIONS = Integer.getInteger("fuzz.iterations", 500);
@@ -38,6 +42,12 @@ class ConfigFuzzTest {
         }
         // The driver must not only produce garbage: some inputs load, and go round the render check.
         assertThat(loaded).isPositive();
+    }
+
+    @FuzzTest(maxDuration = "60s")
+    void anyFileLoadsAndRoundTripsOrFailsWithAConfigException(byte[] input) {
+        check(0, new ConfigLoader().hostname("pod-a").yaml("config.yaml", new String(input, StandardCharsets.UTF_8)),
+                false);
     }
 
     @Test
