@@ -9,6 +9,11 @@ export const MAX_WRITE_CHUNK = 64 * 1024;
 /** How long a graceful end lets the call finish, so that everything written reaches the sidecar. */
 const CLOSE_GRACE_MS = 5000;
 
+/** How long an abort waits for its reset message to be taken by gRPC before it cancels the call anyway. */
+const RESET_GRACE_MS = 1000;
+/** The request that aborts a stream (OpenStreamRequest.reset, AcceptStreamRequest.reset: the same shape). */
+const RESET_FRAME = { frame: { $case: "reset", value: true } };
+
 type Frame = { $case: string; value: unknown } | undefined;
 type AnyCall = ClientDuplexStream<any, { frame: Frame }>;
 
@@ -147,6 +152,19 @@ export class InvMuxStream extends Duplex {
       this.call.once("status", () => clearTimeout(timer));
       this.call.resume();
       callback(null);
+      return;
+    }
+    if (this.info && !this.call.writableEnded) {
+      // Not a bare cancel: Node's http2 ends a cancelled call's request stream just before resetting it, and the
+      // sidecar would pass that end on as the peer's end of stream, so the peer could take a cut-off stream for a
+      // whole one. The reset message, handed to gRPC before the cancel, makes the sidecar reset it instead. A write
+      // stuck behind flow control holds back that end as well, so the cancel then goes out without waiting long.
+      const timer = setTimeout(() => cancelCall(this.call), RESET_GRACE_MS).unref();
+      this.call.write(RESET_FRAME, () => {
+        clearTimeout(timer);
+        cancelCall(this.call);
+      });
+      callback(error);
       return;
     }
     cancelCall(this.call);

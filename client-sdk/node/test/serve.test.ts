@@ -23,16 +23,22 @@ const isAbortError = (reason: unknown) => (e: unknown) =>
   e instanceof AbortError && e.name === "AbortError" && e.cause === reason;
 
 /**
- * Resolves with the reset `s` sees, reading (and dropping) what comes before it. grpc-js cancels a call through
- * Node's http2, which ends the request stream (END_STREAM) right before its RST_STREAM: the peer of an aborted
- * stream may read the end of stream first, then the reset. (`s` must not have ended its writing: a stream whose
+ * Resolves with the reset `s` sees, reading (and dropping) what comes before it; fails if `s` reads the end of
+ * stream first: an aborted stream must never look whole to its peer. (grpc-js cancels a call through Node's http2,
+ * which ends the request stream right before resetting it; the SDK's abort sends the reset message first, so the
+ * sidecar resets the stream rather than passing that end on. `s` must not have ended its writing: a stream whose
  * both directions ended closes, and a reset after that is not seen.)
  */
 async function resetSeenBy(s: InvMuxStream): Promise<InvMuxError> {
+  let ended = false;
+  s.once("end", () => {
+    ended = true;
+  });
   const reset = once(s, "error") as Promise<[InvMuxError]>;
   s.resume();
   const [e] = await reset;
   s.destroy();
+  assert.ok(!ended, "the peer read the end of stream before the reset");
   return e;
 }
 

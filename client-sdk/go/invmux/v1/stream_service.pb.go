@@ -89,6 +89,7 @@ type OpenStreamRequest struct {
 	//
 	//	*OpenStreamRequest_Open
 	//	*OpenStreamRequest_Data
+	//	*OpenStreamRequest_Reset_
 	Frame         isOpenStreamRequest_Frame `protobuf_oneof:"frame"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -149,6 +150,15 @@ func (x *OpenStreamRequest) GetData() []byte {
 	return nil
 }
 
+func (x *OpenStreamRequest) GetReset_() bool {
+	if x != nil {
+		if x, ok := x.Frame.(*OpenStreamRequest_Reset_); ok {
+			return x.Reset_
+		}
+	}
+	return false
+}
+
 type isOpenStreamRequest_Frame interface {
 	isOpenStreamRequest_Frame()
 }
@@ -163,9 +173,19 @@ type OpenStreamRequest_Data struct {
 	Data []byte `protobuf:"bytes,2,opt,name=data,proto3,oneof"`
 }
 
+type OpenStreamRequest_Reset_ struct {
+	// Aborts the stream (always true): the peer reads a reset (CANCELLED), never an end of stream, and the call ends
+	// CANCELLED. Cancelling the call does the same, except from a client whose HTTP/2 ends the request stream
+	// before resetting it (Node's): the end would reach the peer as an end of stream first, so such a client sends
+	// this before cancelling. Only after the first message.
+	Reset_ bool `protobuf:"varint,3,opt,name=reset,proto3,oneof"`
+}
+
 func (*OpenStreamRequest_Open) isOpenStreamRequest_Frame() {}
 
 func (*OpenStreamRequest_Data) isOpenStreamRequest_Frame() {}
+
+func (*OpenStreamRequest_Reset_) isOpenStreamRequest_Frame() {}
 
 // StreamTarget says which peer and service a stream goes to.
 type StreamTarget struct {
@@ -458,6 +478,7 @@ type AcceptStreamRequest struct {
 	//
 	//	*AcceptStreamRequest_Accept
 	//	*AcceptStreamRequest_Data
+	//	*AcceptStreamRequest_Reset_
 	Frame         isAcceptStreamRequest_Frame `protobuf_oneof:"frame"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -518,6 +539,15 @@ func (x *AcceptStreamRequest) GetData() []byte {
 	return nil
 }
 
+func (x *AcceptStreamRequest) GetReset_() bool {
+	if x != nil {
+		if x, ok := x.Frame.(*AcceptStreamRequest_Reset_); ok {
+			return x.Reset_
+		}
+	}
+	return false
+}
+
 type isAcceptStreamRequest_Frame interface {
 	isAcceptStreamRequest_Frame()
 }
@@ -532,9 +562,16 @@ type AcceptStreamRequest_Data struct {
 	Data []byte `protobuf:"bytes,2,opt,name=data,proto3,oneof"`
 }
 
+type AcceptStreamRequest_Reset_ struct {
+	// Aborts the stream, as OpenStreamRequest.reset does. Only after the first message.
+	Reset_ bool `protobuf:"varint,3,opt,name=reset,proto3,oneof"`
+}
+
 func (*AcceptStreamRequest_Accept) isAcceptStreamRequest_Frame() {}
 
 func (*AcceptStreamRequest_Data) isAcceptStreamRequest_Frame() {}
+
+func (*AcceptStreamRequest_Reset_) isAcceptStreamRequest_Frame() {}
 
 // AcceptTarget names the service to accept a stream for.
 type AcceptTarget struct {
@@ -690,10 +727,11 @@ var File_invmux_v1_stream_service_proto protoreflect.FileDescriptor
 
 const file_invmux_v1_stream_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1einvmux/v1/stream_service.proto\x12\tinvmux.v1\"a\n" +
+	"\x1einvmux/v1/stream_service.proto\x12\tinvmux.v1\"y\n" +
 	"\x11OpenStreamRequest\x12-\n" +
 	"\x04open\x18\x01 \x01(\v2\x17.invmux.v1.StreamTargetH\x00R\x04open\x12\x14\n" +
-	"\x04data\x18\x02 \x01(\fH\x00R\x04dataB\a\n" +
+	"\x04data\x18\x02 \x01(\fH\x00R\x04data\x12\x16\n" +
+	"\x05reset\x18\x03 \x01(\bH\x00R\x05resetB\a\n" +
 	"\x05frame\"\xa8\x02\n" +
 	"\fStreamTarget\x12\x12\n" +
 	"\x04peer\x18\x01 \x01(\tR\x04peer\x12\x18\n" +
@@ -721,10 +759,11 @@ const file_invmux_v1_stream_service_proto_rawDesc = "" +
 	"\rtraffic_class\x18\x06 \x01(\x0e2\x17.invmux.v1.TrafficClassR\ftrafficClass\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"g\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x7f\n" +
 	"\x13AcceptStreamRequest\x121\n" +
 	"\x06accept\x18\x01 \x01(\v2\x17.invmux.v1.AcceptTargetH\x00R\x06accept\x12\x14\n" +
-	"\x04data\x18\x02 \x01(\fH\x00R\x04dataB\a\n" +
+	"\x04data\x18\x02 \x01(\fH\x00R\x04data\x12\x16\n" +
+	"\x05reset\x18\x03 \x01(\bH\x00R\x05resetB\a\n" +
 	"\x05frame\"(\n" +
 	"\fAcceptTarget\x12\x18\n" +
 	"\aservice\x18\x01 \x01(\tR\aservice\"~\n" +
@@ -798,6 +837,7 @@ func file_invmux_v1_stream_service_proto_init() {
 	file_invmux_v1_stream_service_proto_msgTypes[0].OneofWrappers = []any{
 		(*OpenStreamRequest_Open)(nil),
 		(*OpenStreamRequest_Data)(nil),
+		(*OpenStreamRequest_Reset_)(nil),
 	}
 	file_invmux_v1_stream_service_proto_msgTypes[1].OneofWrappers = []any{}
 	file_invmux_v1_stream_service_proto_msgTypes[2].OneofWrappers = []any{
@@ -808,6 +848,7 @@ func file_invmux_v1_stream_service_proto_init() {
 	file_invmux_v1_stream_service_proto_msgTypes[4].OneofWrappers = []any{
 		(*AcceptStreamRequest_Accept)(nil),
 		(*AcceptStreamRequest_Data)(nil),
+		(*AcceptStreamRequest_Reset_)(nil),
 	}
 	file_invmux_v1_stream_service_proto_msgTypes[6].OneofWrappers = []any{
 		(*AcceptStreamResponse_Accepted)(nil),

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1einvmux/v1/stream_service.proto\x12\tinvmux.v1\"U\n\x11OpenStreamRequest\x12\'\n\x04open\x18\x01 \x01(\x0b\x32\x17.invmux.v1.StreamTargetH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x42\x07\n\x05\x66rame\"\xeb\x01\n\x0cStreamTarget\x12\x0c\n\x04peer\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\x12\x37\n\x08metadata\x18\x03 \x03(\x0b\x32%.invmux.v1.StreamTarget.MetadataEntry\x12\x15\n\x08\x63ompress\x18\x04 \x01(\x08H\x00\x88\x01\x01\x12.\n\rtraffic_class\x18\x05 \x01(\x0e\x32\x17.invmux.v1.TrafficClass\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0b\n\t_compress\"e\n\x12OpenStreamResponse\x12\'\n\x06opened\x18\x01 \x01(\x0b\x32\x15.invmux.v1.StreamInfoH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x12\r\n\x03\x65of\x18\x03 \x01(\x08H\x00\x42\x07\n\x05\x66rame\"\xea\x01\n\nStreamInfo\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x11\n\tstream_id\x18\x02 \x01(\r\x12\x0c\n\x04peer\x18\x03 \x01(\t\x12\x0f\n\x07service\x18\x04 \x01(\t\x12\x35\n\x08metadata\x18\x05 \x03(\x0b\x32#.invmux.v1.StreamInfo.MetadataEntry\x12.\n\rtraffic_class\x18\x06 \x01(\x0e\x32\x17.invmux.v1.TrafficClass\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"Y\n\x13\x41\x63\x63\x65ptStreamRequest\x12)\n\x06\x61\x63\x63\x65pt\x18\x01 \x01(\x0b\x32\x17.invmux.v1.AcceptTargetH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x42\x07\n\x05\x66rame\"\x1f\n\x0c\x41\x63\x63\x65ptTarget\x12\x0f\n\x07service\x18\x01 \x01(\t\"i\n\x14\x41\x63\x63\x65ptStreamResponse\x12)\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x0b\x32\x15.invmux.v1.StreamInfoH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x12\r\n\x03\x65of\x18\x03 \x01(\x08H\x00\x42\x07\n\x05\x66rame*\x81\x01\n\x0cTrafficClass\x12\x1d\n\x19TRAFFIC_CLASS_UNSPECIFIED\x10\x00\x12\x16\n\x12TRAFFIC_CLASS_BULK\x10\x01\x12\x1d\n\x19TRAFFIC_CLASS_INTERACTIVE\x10\x02\x12\x1b\n\x17TRAFFIC_CLASS_REDUNDANT\x10\x03\x32\xb3\x01\n\rStreamService\x12M\n\nOpenStream\x12\x1c.invmux.v1.OpenStreamRequest\x1a\x1d.invmux.v1.OpenStreamResponse(\x01\x30\x01\x12S\n\x0c\x41\x63\x63\x65ptStream\x12\x1e.invmux.v1.AcceptStreamRequest\x1a\x1f.invmux.v1.AcceptStreamResponse(\x01\x30\x01\x42\x65\n\x12io.invmux.proto.v1B\x12StreamServiceProtoP\x01Z9github.com/invmux/invmux/client-sdk/go/invmux/v1;invmuxv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1einvmux/v1/stream_service.proto\x12\tinvmux.v1\"f\n\x11OpenStreamRequest\x12\'\n\x04open\x18\x01 \x01(\x0b\x32\x17.invmux.v1.StreamTargetH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x12\x0f\n\x05reset\x18\x03 \x01(\x08H\x00\x42\x07\n\x05\x66rame\"\xeb\x01\n\x0cStreamTarget\x12\x0c\n\x04peer\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\x12\x37\n\x08metadata\x18\x03 \x03(\x0b\x32%.invmux.v1.StreamTarget.MetadataEntry\x12\x15\n\x08\x63ompress\x18\x04 \x01(\x08H\x00\x88\x01\x01\x12.\n\rtraffic_class\x18\x05 \x01(\x0e\x32\x17.invmux.v1.TrafficClass\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0b\n\t_compress\"e\n\x12OpenStreamResponse\x12\'\n\x06opened\x18\x01 \x01(\x0b\x32\x15.invmux.v1.StreamInfoH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x12\r\n\x03\x65of\x18\x03 \x01(\x08H\x00\x42\x07\n\x05\x66rame\"\xea\x01\n\nStreamInfo\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x11\n\tstream_id\x18\x02 \x01(\r\x12\x0c\n\x04peer\x18\x03 \x01(\t\x12\x0f\n\x07service\x18\x04 \x01(\t\x12\x35\n\x08metadata\x18\x05 \x03(\x0b\x32#.invmux.v1.StreamInfo.MetadataEntry\x12.\n\rtraffic_class\x18\x06 \x01(\x0e\x32\x17.invmux.v1.TrafficClass\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"j\n\x13\x41\x63\x63\x65ptStreamRequest\x12)\n\x06\x61\x63\x63\x65pt\x18\x01 \x01(\x0b\x32\x17.invmux.v1.AcceptTargetH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x12\x0f\n\x05reset\x18\x03 \x01(\x08H\x00\x42\x07\n\x05\x66rame\"\x1f\n\x0c\x41\x63\x63\x65ptTarget\x12\x0f\n\x07service\x18\x01 \x01(\t\"i\n\x14\x41\x63\x63\x65ptStreamResponse\x12)\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x0b\x32\x15.invmux.v1.StreamInfoH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x12\r\n\x03\x65of\x18\x03 \x01(\x08H\x00\x42\x07\n\x05\x66rame*\x81\x01\n\x0cTrafficClass\x12\x1d\n\x19TRAFFIC_CLASS_UNSPECIFIED\x10\x00\x12\x16\n\x12TRAFFIC_CLASS_BULK\x10\x01\x12\x1d\n\x19TRAFFIC_CLASS_INTERACTIVE\x10\x02\x12\x1b\n\x17TRAFFIC_CLASS_REDUNDANT\x10\x03\x32\xb3\x01\n\rStreamService\x12M\n\nOpenStream\x12\x1c.invmux.v1.OpenStreamRequest\x1a\x1d.invmux.v1.OpenStreamResponse(\x01\x30\x01\x12S\n\x0c\x41\x63\x63\x65ptStream\x12\x1e.invmux.v1.AcceptStreamRequest\x1a\x1f.invmux.v1.AcceptStreamResponse(\x01\x30\x01\x42\x65\n\x12io.invmux.proto.v1B\x12StreamServiceProtoP\x01Z9github.com/invmux/invmux/client-sdk/go/invmux/v1;invmuxv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,26 +36,26 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STREAMTARGET_METADATAENTRY']._serialized_options = b'8\001'
   _globals['_STREAMINFO_METADATAENTRY']._loaded_options = None
   _globals['_STREAMINFO_METADATAENTRY']._serialized_options = b'8\001'
-  _globals['_TRAFFICCLASS']._serialized_start=942
-  _globals['_TRAFFICCLASS']._serialized_end=1071
+  _globals['_TRAFFICCLASS']._serialized_start=976
+  _globals['_TRAFFICCLASS']._serialized_end=1105
   _globals['_OPENSTREAMREQUEST']._serialized_start=45
-  _globals['_OPENSTREAMREQUEST']._serialized_end=130
-  _globals['_STREAMTARGET']._serialized_start=133
-  _globals['_STREAMTARGET']._serialized_end=368
-  _globals['_STREAMTARGET_METADATAENTRY']._serialized_start=308
-  _globals['_STREAMTARGET_METADATAENTRY']._serialized_end=355
-  _globals['_OPENSTREAMRESPONSE']._serialized_start=370
-  _globals['_OPENSTREAMRESPONSE']._serialized_end=471
-  _globals['_STREAMINFO']._serialized_start=474
-  _globals['_STREAMINFO']._serialized_end=708
-  _globals['_STREAMINFO_METADATAENTRY']._serialized_start=308
-  _globals['_STREAMINFO_METADATAENTRY']._serialized_end=355
-  _globals['_ACCEPTSTREAMREQUEST']._serialized_start=710
-  _globals['_ACCEPTSTREAMREQUEST']._serialized_end=799
-  _globals['_ACCEPTTARGET']._serialized_start=801
-  _globals['_ACCEPTTARGET']._serialized_end=832
-  _globals['_ACCEPTSTREAMRESPONSE']._serialized_start=834
-  _globals['_ACCEPTSTREAMRESPONSE']._serialized_end=939
-  _globals['_STREAMSERVICE']._serialized_start=1074
-  _globals['_STREAMSERVICE']._serialized_end=1253
+  _globals['_OPENSTREAMREQUEST']._serialized_end=147
+  _globals['_STREAMTARGET']._serialized_start=150
+  _globals['_STREAMTARGET']._serialized_end=385
+  _globals['_STREAMTARGET_METADATAENTRY']._serialized_start=325
+  _globals['_STREAMTARGET_METADATAENTRY']._serialized_end=372
+  _globals['_OPENSTREAMRESPONSE']._serialized_start=387
+  _globals['_OPENSTREAMRESPONSE']._serialized_end=488
+  _globals['_STREAMINFO']._serialized_start=491
+  _globals['_STREAMINFO']._serialized_end=725
+  _globals['_STREAMINFO_METADATAENTRY']._serialized_start=325
+  _globals['_STREAMINFO_METADATAENTRY']._serialized_end=372
+  _globals['_ACCEPTSTREAMREQUEST']._serialized_start=727
+  _globals['_ACCEPTSTREAMREQUEST']._serialized_end=833
+  _globals['_ACCEPTTARGET']._serialized_start=835
+  _globals['_ACCEPTTARGET']._serialized_end=866
+  _globals['_ACCEPTSTREAMRESPONSE']._serialized_start=868
+  _globals['_ACCEPTSTREAMRESPONSE']._serialized_end=973
+  _globals['_STREAMSERVICE']._serialized_start=1108
+  _globals['_STREAMSERVICE']._serialized_end=1287
 # @@protoc_insertion_point(module_scope)

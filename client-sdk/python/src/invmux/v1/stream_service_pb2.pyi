@@ -19,12 +19,14 @@ TRAFFIC_CLASS_INTERACTIVE: TrafficClass
 TRAFFIC_CLASS_REDUNDANT: TrafficClass
 
 class OpenStreamRequest(_message.Message):
-    __slots__ = ("open", "data")
+    __slots__ = ("open", "data", "reset")
     OPEN_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
+    RESET_FIELD_NUMBER: _ClassVar[int]
     open: StreamTarget
     data: bytes
-    def __init__(self, open: _Optional[_Union[StreamTarget, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
+    reset: bool
+    def __init__(self, open: _Optional[_Union[StreamTarget, _Mapping]] = ..., data: _Optional[bytes] = ..., reset: _Optional[bool] = ...) -> None: ...
 
 class StreamTarget(_message.Message):
     __slots__ = ("peer", "service", "metadata", "compress", "traffic_class")
@@ -81,12 +83,14 @@ class StreamInfo(_message.Message):
     def __init__(self, session_id: _Optional[str] = ..., stream_id: _Optional[int] = ..., peer: _Optional[str] = ..., service: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., traffic_class: _Optional[_Union[TrafficClass, str]] = ...) -> None: ...
 
 class AcceptStreamRequest(_message.Message):
-    __slots__ = ("accept", "data")
+    __slots__ = ("accept", "data", "reset")
     ACCEPT_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
+    RESET_FIELD_NUMBER: _ClassVar[int]
     accept: AcceptTarget
     data: bytes
-    def __init__(self, accept: _Optional[_Union[AcceptTarget, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
+    reset: bool
+    def __init__(self, accept: _Optional[_Union[AcceptTarget, _Mapping]] = ..., data: _Optional[bytes] = ..., reset: _Optional[bool] = ...) -> None: ...
 
 class AcceptTarget(_message.Message):
     __slots__ = ("service",)

@@ -88,6 +88,14 @@ export interface OpenStreamRequest {
     | //
     /** Bytes for the peer. */
     { $case: "data"; value: Buffer }
+    | //
+    /**
+     * Aborts the stream (always true): the peer reads a reset (CANCELLED), never an end of stream, and the call ends
+     * CANCELLED. Cancelling the call does the same, except from a client whose HTTP/2 ends the request stream
+     * before resetting it (Node's): the end would reach the peer as an end of stream first, so such a client sends
+     * this before cancelling. Only after the first message.
+     */
+    { $case: "reset"; value: boolean }
     | undefined;
 }
 
@@ -168,6 +176,9 @@ export interface AcceptStreamRequest {
     | //
     /** Bytes for the peer. */
     { $case: "data"; value: Buffer }
+    | //
+    /** Aborts the stream, as OpenStreamRequest.reset does. Only after the first message. */
+    { $case: "reset"; value: boolean }
     | undefined;
 }
 
@@ -206,6 +217,9 @@ export const OpenStreamRequest: MessageFns<OpenStreamRequest> = {
       case "data":
         writer.uint32(18).bytes(message.frame.value);
         break;
+      case "reset":
+        writer.uint32(24).bool(message.frame.value);
+        break;
     }
     return writer;
   },
@@ -239,6 +253,14 @@ export const OpenStreamRequest: MessageFns<OpenStreamRequest> = {
             message.frame = { $case: "data", value: Buffer.from(reader.bytes()) };
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.frame = { $case: "reset", value: reader.bool() };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -257,6 +279,8 @@ export const OpenStreamRequest: MessageFns<OpenStreamRequest> = {
         ? { $case: "open", value: StreamTarget.fromJSON(object.open) }
         : isSet(object.data)
         ? { $case: "data", value: Buffer.from(bytesFromBase64(object.data)) }
+        : isSet(object.reset)
+        ? { $case: "reset", value: globalThis.Boolean(object.reset) }
         : undefined,
     };
   },
@@ -267,6 +291,8 @@ export const OpenStreamRequest: MessageFns<OpenStreamRequest> = {
       obj.open = StreamTarget.toJSON(message.frame.value);
     } else if (message.frame?.$case === "data") {
       obj.data = base64FromBytes(message.frame.value);
+    } else if (message.frame?.$case === "reset") {
+      obj.reset = message.frame.value;
     }
     return obj;
   },
@@ -286,6 +312,12 @@ export const OpenStreamRequest: MessageFns<OpenStreamRequest> = {
       case "data": {
         if (object.frame?.value !== undefined && object.frame?.value !== null) {
           message.frame = { $case: "data", value: object.frame.value };
+        }
+        break;
+      }
+      case "reset": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "reset", value: object.frame.value };
         }
         break;
       }
@@ -957,6 +989,9 @@ export const AcceptStreamRequest: MessageFns<AcceptStreamRequest> = {
       case "data":
         writer.uint32(18).bytes(message.frame.value);
         break;
+      case "reset":
+        writer.uint32(24).bool(message.frame.value);
+        break;
     }
     return writer;
   },
@@ -990,6 +1025,14 @@ export const AcceptStreamRequest: MessageFns<AcceptStreamRequest> = {
             message.frame = { $case: "data", value: Buffer.from(reader.bytes()) };
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.frame = { $case: "reset", value: reader.bool() };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1008,6 +1051,8 @@ export const AcceptStreamRequest: MessageFns<AcceptStreamRequest> = {
         ? { $case: "accept", value: AcceptTarget.fromJSON(object.accept) }
         : isSet(object.data)
         ? { $case: "data", value: Buffer.from(bytesFromBase64(object.data)) }
+        : isSet(object.reset)
+        ? { $case: "reset", value: globalThis.Boolean(object.reset) }
         : undefined,
     };
   },
@@ -1018,6 +1063,8 @@ export const AcceptStreamRequest: MessageFns<AcceptStreamRequest> = {
       obj.accept = AcceptTarget.toJSON(message.frame.value);
     } else if (message.frame?.$case === "data") {
       obj.data = base64FromBytes(message.frame.value);
+    } else if (message.frame?.$case === "reset") {
+      obj.reset = message.frame.value;
     }
     return obj;
   },
@@ -1037,6 +1084,12 @@ export const AcceptStreamRequest: MessageFns<AcceptStreamRequest> = {
       case "data": {
         if (object.frame?.value !== undefined && object.frame?.value !== null) {
           message.frame = { $case: "data", value: object.frame.value };
+        }
+        break;
+      }
+      case "reset": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "reset", value: object.frame.value };
         }
         break;
       }

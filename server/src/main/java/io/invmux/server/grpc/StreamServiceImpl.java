@@ -22,6 +22,10 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
     private static final Logger log = LoggerFactory.getLogger(StreamServiceImpl.class);
     static final Pattern SERVICE_NAME = Pattern.compile("[A-Za-z0-9._/-]{1,128}");
 
+    /** How a call ends after its client sent reset. */
+    private static final io.grpc.Status RESET_BY_CLIENT = io.grpc.Status.CANCELLED.withDescription(
+            "the application reset the stream");
+
     private final SidecarRuntime runtime;
 
     public StreamServiceImpl(SidecarRuntime runtime) {
@@ -92,6 +96,8 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
         out.request(1);
         return requests(new StreamObserver<>() {
             private StreamBridge<OpenStreamResponse> bridge;
+            /** The client sent reset: what follows (its half-close among it) must not end the stream cleanly. */
+            private boolean aborted;
 
             @Override
             public void onNext(Object message) {
@@ -105,6 +111,15 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
                     return;
                 }
                 OpenStreamRequest req = (OpenStreamRequest) message;
+                if (aborted) {
+                    return;
+                }
+                if (bridge != null && req.hasReset()) {
+                    aborted = true;
+                    bridge.onClientError();
+                    out.onError(RESET_BY_CLIENT.asRuntimeException());
+                    return;
+                }
                 if (bridge != null) {
                     if (req.hasData()) {
                         bridge.onClientData(req.getData());
@@ -159,6 +174,9 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
 
             @Override
             public void onCompleted() {
+                if (aborted) {
+                    return;
+                }
                 if (bridge != null) {
                     bridge.onClientCompleted();
                 } else {
@@ -198,6 +216,8 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
             private volatile StreamBridge<AcceptStreamResponse> bridge;
             private CompletableFuture<Incoming> waiting;
             private volatile boolean clientDone;
+            /** The client sent reset (see openStream's). */
+            private volatile boolean aborted;
 
             @Override
             public void onNext(Object message) {
@@ -211,6 +231,22 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
                     message = AcceptStreamRequest.getDefaultInstance(); // neither accept nor data: refused below
                 }
                 AcceptStreamRequest req = (AcceptStreamRequest) message;
+                if (aborted) {
+                    return;
+                }
+                if (waiting != null && req.hasReset()) {
+                    aborted = true;
+                    StreamBridge<AcceptStreamResponse> b = bridge;
+                    if (b != null) {
+                        b.onClientError();
+                    } else {
+                        // Not asked for before a stream arrived (the next message is requested once one has), so
+                        // not seen here in practice; stopping the wait is what it would mean.
+                        waiting.cancel(false);
+                    }
+                    out.onError(RESET_BY_CLIENT.asRuntimeException());
+                    return;
+                }
                 if (waiting != null) {
                     StreamBridge<AcceptStreamResponse> b = bridge;
                     if (req.hasData() && b != null) {
@@ -286,6 +322,9 @@ public final class StreamServiceImpl extends StreamServiceGrpc.StreamServiceImpl
 
             @Override
             public void onCompleted() {
+                if (aborted) {
+                    return;
+                }
                 clientDone = true;
                 StreamBridge<AcceptStreamResponse> b = bridge;
                 if (b != null) {

@@ -125,6 +125,17 @@ final class GrpcStream<Req, Resp> {
         };
     }
 
+    /**
+     * Sends {@code reset} (the call's reset message), then half-closes, in that order on the wire: what a Node
+     * client's abort does, its http2 ending the request stream before the cancel.
+     */
+    void resetThenHalfClose(Req reset) {
+        synchronized (readyLock) {
+            call.onNext(reset);
+            call.onCompleted();
+        }
+    }
+
     /** Waits for the first response (opened / accepted) or a failure. */
     StreamInfo awaitInfo(long seconds) throws IOException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);

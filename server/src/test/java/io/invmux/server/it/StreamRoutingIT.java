@@ -233,6 +233,29 @@ class StreamRoutingIT {
     }
 
     @Test
+    void aResetMessageAbortsTheStreamSoThePeerReadsAResetNotAnEndOfStreamThoughTheCallHalfClosesAfterIt()
+            throws Exception {
+        var opened = GrpcStream.join(a.api(), b.api(), "pod-b", "abort-me");
+        opened.opener().out.write(new byte[1000]);
+        assertThat(opened.acceptor().in.readNBytes(1000)).hasSize(1000); // up both ways, bytes flowing
+        opened.opener().resetThenHalfClose(OpenStreamRequest.newBuilder().setReset(true).build());
+        assertThat(opened.opener().end.get(30, SECONDS)).satisfies(s -> {
+            assertThat(s.getCode()).isEqualTo(Status.Code.CANCELLED);
+            assertThat(s.getDescription()).isEqualTo("the application reset the stream");
+        });
+        // A bare half-close would have reached the acceptor as the end of stream (awaitFailure: OK).
+        assertThat(opened.acceptor().awaitFailure(30).getCode()).isEqualTo(Status.Code.CANCELLED);
+
+        var accepted = GrpcStream.join(a.api(), b.api(), "pod-b", "abort-me");
+        accepted.acceptor().out.write(new byte[1000]);
+        assertThat(accepted.opener().in.readNBytes(1000)).hasSize(1000);
+        accepted.acceptor().resetThenHalfClose(AcceptStreamRequest.newBuilder().setReset(true).build());
+        assertThat(accepted.acceptor().end.get(30, SECONDS).getCode()).isEqualTo(Status.Code.CANCELLED);
+        assertThat(accepted.opener().awaitFailure(30).getCode()).isEqualTo(Status.Code.CANCELLED);
+        exchange("after-the-resets", 3); // one stream each, not the session
+    }
+
+    @Test
     void aStreamNobodyAcceptsIsResetNamingTheServiceWhileOtherStreamsGoOn() throws Exception {
         var orphan = GrpcStream.open(a.api(), "pod-b", "nobody-home");
         assertThat(orphan.awaitInfo(30).getService()).isEqualTo("nobody-home");
