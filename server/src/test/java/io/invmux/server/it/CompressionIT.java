@@ -4,16 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.invmux.server.it.PrometheusText.Sample;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -85,36 +79,19 @@ class CompressionIT {
         return sb.substring(0, n).getBytes(StandardCharsets.US_ASCII);
     }
 
-    private static void roundTrip(int port, byte[] data) throws Exception {
-        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
-            OutputStream out = s.getOutputStream();
-            InputStream in = s.getInputStream();
-            CompletableFuture<byte[]> back = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return in.readNBytes(data.length);
-                } catch (IOException e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            out.write(data);
-            out.flush();
-            assertThat(back.get(60, TimeUnit.SECONDS)).isEqualTo(data);
-        }
-    }
-
     @Test
     void anEntryWithoutCompressionGoesRawAndOneWithItGoesCompressedInTheSameSession() throws Exception {
         byte[] data = text(2 * 1024 * 1024);
         double compressedBefore = value("invmux_compression_compressed_chunks_total");
         double rawBefore = value("invmux_compression_raw_chunks_total");
-        roundTrip(rawPort, data);
+        EchoServer.roundTrip(rawPort, data);
         assertThat(value("invmux_compression_compressed_chunks_total")).as("the raw forward compressed nothing")
                 .isEqualTo(compressedBefore);
         assertThat(value("invmux_compression_raw_chunks_total") - rawBefore).isGreaterThanOrEqualTo(64);
 
         double offered = value("invmux_compression_offered_bytes_total");
         double sent = value("invmux_compression_sent_bytes_total");
-        roundTrip(compressedPort, data);
+        EchoServer.roundTrip(compressedPort, data);
         assertThat(value("invmux_compression_compressed_chunks_total") - compressedBefore).isPositive();
         double offeredNow = value("invmux_compression_offered_bytes_total") - offered;
         double sentNow = value("invmux_compression_sent_bytes_total") - sent;

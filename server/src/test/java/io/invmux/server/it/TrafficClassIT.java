@@ -8,10 +8,6 @@ import io.invmux.proto.v1.StreamTarget;
 import io.invmux.proto.v1.TrafficClass;
 import io.invmux.server.it.PrometheusText.Sample;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.Socket;
 import java.time.Duration;
 import java.util.List;
 import java.util.Random;
@@ -132,20 +128,7 @@ class TrafficClassIT {
         double redundantBefore = value("invmux_session_class_sent_bytes_total", "class", "redundant");
         byte[] data = new byte[1024 * 1024];
         new Random(7).nextBytes(data);
-        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), redundantPort)) {
-            OutputStream out = s.getOutputStream();
-            InputStream in = s.getInputStream();
-            CompletableFuture<byte[]> back = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return in.readNBytes(data.length);
-                } catch (IOException e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            out.write(data);
-            out.flush();
-            assertThat(back.get(60, TimeUnit.SECONDS)).isEqualTo(data);
-        }
+        EchoServer.roundTrip(redundantPort, data);
         // Two links: every chunk of the stream A sends has a second copy on the other one.
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
             assertThat(value("invmux_session_class_sent_bytes_total", "class", "redundant") - redundantBefore)
