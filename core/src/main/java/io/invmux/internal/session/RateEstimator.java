@@ -3,7 +3,7 @@ package io.invmux.internal.session;
 /**
  * Delivery rate of a link, from the bytes the peer reports having received on it. Every check interval the link
  * passes the latest report (cumulative bytes, and when it came); the estimate is the best rate seen over any three consecutive samples within the
- * last ten. Three samples together smooth the lumpiness of whole chunks on a slow link; the maximum over the
+ * last ten (over the first one or two while there are fewer). Three samples together smooth the lumpiness of whole chunks on a slow link; the maximum over the
  * window (as BBR's bandwidth filter) keeps a briefly starved link from looking slower than it is; ten samples let
  * a link that really slowed down show it within about a second.
  *
@@ -48,14 +48,16 @@ final class RateEstimator {
         nanos[next] = dt;
         next = (next + 1) % WINDOW;
         filled = Math.min(filled + 1, WINDOW);
-        if (filled < SPAN) {
-            return;
-        }
+        // Until three samples are in, the ones there are: a link's first estimate comes one interval after its
+        // first report, not three. Before it, the link may only have its configured write buffer unreported, which
+        // on a fast path with reports a heartbeat apart caps it well below its rate for the first few hundred
+        // milliseconds. Three samples replace it as soon as they are in.
+        int span = Math.min(SPAN, filled);
         long best = 0;
-        for (int start = 0; start + SPAN <= filled; start++) {
+        for (int start = 0; start + span <= filled; start++) {
             long sumBytes = 0;
             long sumNanos = 0;
-            for (int k = 0; k < SPAN; k++) {
+            for (int k = 0; k < span; k++) {
                 int i = (next - 1 - start - k + 2 * WINDOW) % WINDOW;
                 sumBytes += bytes[i];
                 sumNanos += nanos[i];
