@@ -155,19 +155,13 @@ for ((i = 1; i <= n; i++)); do
     sum=$(awk -v s="$sum" -v g="${single[i]}" 'BEGIN { printf "%.1f", s + g }')
 done
 
-# (2) kernel MPTCP over all links.  In-kernel path manager, both sides allow 8
+# (2) kernel MPTCP over all links (lab.sh mptcp).  In-kernel path manager, both sides allow 8
 # subflows / 8 accepted addresses.  A gets a "subflow" endpoint for each link but the
 # first, bound to that link's device: the kernel then opens one extra subflow per link
 # from 10.77.i.1 (on link i) to B's 10.77.1.2, which B answers on link i.  B announces
 # nothing (no "signal" endpoints): that would add subflows to 10.77.i.2 on top of
 # these, i.e. two subflows on one link.
-for ns in "$NS_A" "$NS_B"; do
-    ip netns exec "$ns" ip mptcp endpoint flush
-    ip netns exec "$ns" ip mptcp limits set subflow 8 add_addr_accepted 8
-done
-for ((i = 2; i <= n; i++)); do
-    A ip mptcp endpoint add "10.77.$i.1" dev "link$i" subflow
-done
+"$LAB" mptcp
 
 B mptcpize run iperf3 -s -1 -p "$PORT_MPTCP" >"$WORK/server.log" 2>&1 &
 server_pid=$!

@@ -34,20 +34,10 @@
 # Logs of every process are kept in bench/target/bonding-<time>/. The lab is torn down at the end (trap).
 set -euo pipefail
 
-LAB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-BENCH_DIR="$(cd "$LAB_DIR/.." && pwd)"
-ROOT="$(cd "$BENCH_DIR/.." && pwd)"
-LAB="$LAB_DIR/lab.sh"
-export LAB_PREFIX="${LAB_PREFIX:-imux}"
-NS_A="${LAB_PREFIX}-a"
-NS_B="${LAB_PREFIX}-b"
+LAB_TAG=bonding
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 PORT=7700
-
-log() { echo "bonding: $*" >&2; }
-die() {
-    log "error: $*"
-    exit 1
-}
 
 links=""
 seconds=10
@@ -98,16 +88,7 @@ elif [[ -n "$cut" ]]; then
 fi
 if [[ -n "$event_kind" ]] && ((event_link < 1 || event_link > n)); then die "link $event_link does not exist"; fi
 
-# ---- build (package only: never install into the shared ~/.m2)
-cpfile="$BENCH_DIR/target/classpath.txt"
-# Always rebuild unless told not to: the bench runs the modules' target/ jars, which may predate the sources.
-if ((build)); then
-    log "building (./mvnw -B -q -pl bench -am package -DskipTests)"
-    (cd "$ROOT" && ./mvnw -B -q -pl bench -am package -DskipTests)
-elif [[ ! -s "$cpfile" || ! -f "$BENCH_DIR/target/classes/io/invmux/bench/BondingBench.class" ]]; then
-    die "bench classes missing; run without --no-build"
-fi
-CP="$BENCH_DIR/target/classes:$(cat "$cpfile")"
+bench_classpath "$build" BondingBench
 # shellcheck disable=SC2206
 JAVA=(java -Xmx1g -Dio.netty.leakDetection.level=disabled -Dorg.slf4j.simpleLogger.defaultLogLevel=warn
     -Dorg.slf4j.simpleLogger.showDateTime=true -Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS
@@ -133,11 +114,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-A() { ip netns exec "$NS_A" "$@"; }
-B() { ip netns exec "$NS_B" "$@"; }
-kv() { # kv KEY LINE -> value of KEY=... in LINE
-    sed -n "s/.*[ :]$1=\([^ ]*\).*/\1/p" <<<"$2" | head -n 1
-}
 
 # ---- (1) lab + baselines
 sum="-"
@@ -189,12 +165,7 @@ run_invmux() { # run_invmux STREAMS SCHEME
     B "${JAVA[@]}" receiver --listen "$scheme://0.0.0.0:$PORT" "${tls_recv[@]}" --json --timeout-s $((seconds + 120)) "${EXTRA[@]}" \
         >"$OUT/$tag.recv.out" 2>"$OUT/$tag.recv.err" &
     recv_pid=$!
-    local _
-    for _ in $(seq 200); do
-        [[ -n "$(B ss -Hltn "sport = :$PORT")" ]] && break
-        kill -0 "$recv_pid" 2>/dev/null || die "receiver exited early: $(cat "$OUT/$tag.recv.err")"
-        sleep 0.05
-    done
+    wait_listen_b "$PORT" "$recv_pid" "$OUT/$tag.recv.err"
     if [[ -n "$event_kind" ]]; then
         (
             while [[ ! -f "$start_file" ]]; do sleep 0.02; done

@@ -14,20 +14,10 @@
 # Logs of every process are kept in bench/target/compression-<time>/. The lab is torn down at the end (trap).
 set -euo pipefail
 
-LAB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-BENCH_DIR="$(cd "$LAB_DIR/.." && pwd)"
-ROOT="$(cd "$BENCH_DIR/.." && pwd)"
-LAB="$LAB_DIR/lab.sh"
-export LAB_PREFIX="${LAB_PREFIX:-imux}"
-NS_A="${LAB_PREFIX}-a"
-NS_B="${LAB_PREFIX}-b"
+LAB_TAG=compression
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 PORT=7700
-
-log() { echo "compression: $*" >&2; }
-die() {
-    log "error: $*"
-    exit 1
-}
 
 links="10,10,5"
 seconds=10
@@ -49,13 +39,7 @@ done
 IFS=, read -r -a rates <<<"$links"
 n=${#rates[@]}
 
-cpfile="$BENCH_DIR/target/classpath.txt"
-if ((build)); then
-    log "building (./mvnw -B -q -pl bench -am package -DskipTests)"
-    (cd "$ROOT" && ./mvnw -B -q -pl bench -am package -DskipTests)
-fi
-[[ -s "$cpfile" ]] || die "bench classes missing; run without --no-build"
-CP="$BENCH_DIR/target/classes:$(cat "$cpfile")"
+bench_classpath "$build" BondingBench
 JAVA=(java -Xmx1g -Dio.netty.leakDetection.level=disabled -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP"
     io.invmux.bench.BondingBench)
 
@@ -74,9 +58,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-A() { ip netns exec "$NS_A" "$@"; }
-B() { ip netns exec "$NS_B" "$@"; }
-kv() { sed -n "s/.*[ :]$1=\([^ ]*\).*/\1/p" <<<"$2" | head -n 1; }
 
 "$LAB" up --links "$links" >&2
 uris=()
@@ -95,12 +76,7 @@ run() { # REP VARIANT
     B "${JAVA[@]}" receiver --listen "tcp://0.0.0.0:$PORT" --timeout-s $((seconds + 120)) "${opts[@]}" \
         >"$OUT/$tag.recv.out" 2>"$OUT/$tag.recv.err" &
     recv_pid=$!
-    local _
-    for _ in $(seq 200); do
-        [[ -n "$(B ss -Hltn "sport = :$PORT")" ]] && break
-        kill -0 "$recv_pid" 2>/dev/null || die "receiver exited early: $(cat "$OUT/$tag.recv.err")"
-        sleep 0.05
-    done
+    wait_listen_b "$PORT" "$recv_pid" "$OUT/$tag.recv.err"
     local before after rc=0
     before=$(wire_bytes)
     timeout $((seconds + 90)) ip netns exec "$NS_A" "${JAVA[@]}" sender --links "$uri_list" --seconds "$seconds" \

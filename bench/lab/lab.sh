@@ -6,6 +6,8 @@
 #   lab.sh up --links 40,20,10 [--delay-ms 0|D|D1,D2,..]
 #   lab.sh down | status
 #   lab.sh shape <i> <rate-mbit> | cut <i> | uncut <i> | blackhole <i> | unblackhole <i>
+#   lab.sh loss <i> <percent> | unloss <i>
+#   lab.sh mptcp                  (MPTCP endpoints: one subflow per link, as baseline.sh uses them)
 #   lab.sh exec a|b|d -- cmd...
 #
 # Environment: LAB_PREFIX (default imux) names the namespaces <prefix>-a, <prefix>-b
@@ -401,6 +403,52 @@ cmd_blackhole() {
     if [[ "$op" == add ]]; then log "link$1 black-holed (packets silently dropped both ways)"; else log "link$1 restored"; fi
 }
 
+# Random loss on link i, both ways: a rule in the same prerouting chain as the
+# blackholes, numgen random per packet (nftables has no other random match), tagged
+# with a comment so unloss finds its handle.  Per mille, so 0.1 % steps work.
+cmd_loss() {
+    (($# == 2)) || die "usage: lab.sh loss <link-index> <percent>"
+    check_index "$1"
+    is_number "$2" && awk -v p="$2" 'BEGIN { exit !(p <= 100) }' || die "loss: '$2' is not a percentage in (0, 100]"
+    cmd_unloss "$1" 2>/dev/null
+    local ns permille
+    permille=$(awk -v p="$2" 'BEGIN { printf "%d", p * 10 + 0.5 }')
+    for ns in "$NS_A" "$NS_B"; do
+        in_ns "$ns" nft add rule inet "$NFT_TABLE" prerouting iifname "link$1" numgen random mod 1000 "<" "$permille" \
+            counter drop comment "\"loss link$1\""
+    done
+    log "link$1 drops $2 % of the packets it receives, both ways"
+}
+
+cmd_unloss() {
+    (($# == 1)) || die "usage: lab.sh unloss <link-index>"
+    check_index "$1"
+    local ns h
+    for ns in "$NS_A" "$NS_B"; do
+        for h in $(in_ns "$ns" nft -a list chain inet "$NFT_TABLE" prerouting |
+            sed -n "s/.*comment \"loss link$1\" # handle \([0-9]*\).*/\1/p"); do
+            in_ns "$ns" nft delete rule inet "$NFT_TABLE" prerouting handle "$h"
+        done
+    done
+    log "link$1 loses nothing"
+}
+
+# MPTCP endpoints for the in-kernel path manager: A gets a "subflow" endpoint for each
+# link but the first, bound to that link's device, so a connection to B's 10.77.1.2
+# gets one more subflow per link, each on its own link both ways (README "Baselines"
+# says why).  B announces nothing: that would put a second subflow on links 2..N.
+cmd_mptcp() {
+    local n i ns
+    n=$(link_count)
+    for ns in "$NS_A" "$NS_B"; do
+        in_ns "$ns" ip mptcp endpoint flush
+        in_ns "$ns" ip mptcp limits set subflow 8 add_addr_accepted 8
+    done
+    for ((i = 2; i <= n; i++)); do
+        in_ns "$NS_A" ip mptcp endpoint add "10.77.$i.1" dev "link$i" subflow
+    done
+}
+
 cmd_status() {
     local ns n i
     echo "== lab '$PREFIX'"
@@ -477,6 +525,9 @@ main() {
     uncut) need_root; cmd_cut up "$@" ;;
     blackhole) need_root; cmd_blackhole add "$@" ;;
     unblackhole) need_root; cmd_blackhole delete "$@" ;;
+    loss) need_root; cmd_loss "$@" ;;
+    unloss) need_root; cmd_unloss "$@" ;;
+    mptcp) need_root; cmd_mptcp ;;
     status) need_root; cmd_status ;;
     exec) need_root; cmd_exec "$@" ;;
     -h | --help | help) usage ;;

@@ -599,7 +599,7 @@ public final class BondingBench {
      * refused with UNKNOWN_SESSION, and connect returns with fewer links. Re-add every missing link (matched by
      * remote host:port), a few times. Returns the number of re-adds that were needed.
      */
-    private static int completeLinks(Session session, List<URI> links) throws InterruptedException {
+    static int completeLinks(Session session, List<URI> links) throws InterruptedException {
         int retries = 0;
         for (int attempt = 0; attempt < 10; attempt++) {
             Map<String, Integer> have = new ConcurrentHashMap<>();
@@ -640,7 +640,7 @@ public final class BondingBench {
         return slash >= 0 ? remote.substring(slash + 1) : remote;
     }
 
-    private static void trace(Session session, String file) {
+    static void trace(Session session, String file) {
         long t0 = System.nanoTime();
         try (java.io.PrintWriter w = new java.io.PrintWriter(java.nio.file.Files.newBufferedWriter(
                 java.nio.file.Path.of(file)))) {
